@@ -1,0 +1,151 @@
+"""Mosquitto 2 password and ACL files for device and service credentials.
+
+Each device logs in with its own id as username and may publish only its own readings and
+status; it reads nothing. Service users (the ingest worker, the alerting side) read every
+device topic, including through `$share/<group>/...` subscriptions, and publish alerts.
+
+The ACL uses one explicit `user` block per account rather than a `%u` pattern: the file
+then lists exactly who may do what, and an account without a block can do nothing.
+
+Mosquitto reads these files at start-up and again on SIGHUP, so after adding a device:
+regenerate, then `kill -HUP <mosquitto pid>`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from devices.codec import ALERTS_ROOT, DEVICES_ROOT, is_valid_device_id, readings_topic, status_topic
+
+# Mosquitto 2's "sha512-pbkdf2" scheme, as written by `mosquitto_passwd`:
+#   $7$<iterations>$<base64 salt>$<base64 PBKDF2-HMAC-SHA512 digest>
+PBKDF2_PREFIX = "$7$"
+DEFAULT_ITERATIONS = 101  # mosquitto_passwd's default
+SALT_BYTES = 12
+DIGEST_BYTES = 64
+_HASH_PATTERN = re.compile(r"^\$7\$(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$")
+
+
+def hash_password(secret: str, *, salt: bytes | None = None, iterations: int = DEFAULT_ITERATIONS) -> str:
+    if iterations < 1:
+        raise ValueError("iterations must be at least 1")
+    if salt is None:
+        salt = os.urandom(SALT_BYTES)
+    digest = hashlib.pbkdf2_hmac("sha512", secret.encode("utf-8"), salt, iterations, DIGEST_BYTES)
+    return (
+        f"{PBKDF2_PREFIX}{iterations}$"
+        f"{base64.b64encode(salt).decode('ascii')}${base64.b64encode(digest).decode('ascii')}"
+    )
+
+
+def verify_password(secret: str, hashed: str) -> bool:
+    """True when `secret` matches a `$7$` hash; False for a wrong secret or a malformed hash."""
+    match = _HASH_PATTERN.fullmatch(hashed)
+    if match is None:
+        return False
+    iterations = int(match.group(1))
+    try:
+        salt = base64.b64decode(match.group(2), validate=True)
+        expected = base64.b64decode(match.group(3), validate=True)
+    except ValueError:
+        return False
+    if iterations < 1 or not expected:
+        return False
+    actual = hashlib.pbkdf2_hmac("sha512", secret.encode("utf-8"), salt, iterations, len(expected))
+    return hmac.compare_digest(actual, expected)
+
+
+def _require_username(username: str) -> str:
+    # The same rule for devices and service users: the name ends up in a colon-separated
+    # password file and in ACL lines, and a device's name is a topic level.
+    if not is_valid_device_id(username):
+        raise ValueError(f"invalid username {username!r}: must match [A-Za-z0-9._-]{{1,64}}")
+    return username
+
+
+def password_file(entries: Mapping[str, str]) -> str:
+    """Password-file text from username -> hash (as made by `hash_password`)."""
+    lines = []
+    for username in sorted(entries):
+        hashed = entries[username]
+        _require_username(username)
+        if _HASH_PATTERN.fullmatch(hashed) is None:
+            raise ValueError(f"password for {username!r} is not a $7$ hash; hash it first")
+        lines.append(f"{username}:{hashed}\n")
+    return "".join(lines)
+
+
+def acl_file(device_ids: Iterable[str], service_users: Iterable[str]) -> str:
+    devices = sorted({_require_username(d) for d in device_ids})
+    services = sorted({_require_username(u) for u in service_users})
+    both = set(devices) & set(services)
+    if both:
+        raise ValueError(f"names used both as device and as service user: {sorted(both)}")
+
+    blocks = ["# Generated: each device writes its own topics only; devices read nothing.\n"]
+    for device_id in devices:
+        blocks.append(
+            f"user {device_id}\n"
+            f"topic write {readings_topic(device_id)}\n"
+            f"topic write {status_topic(device_id)}\n"
+        )
+    for username in services:
+        # Mosquitto checks a `$share/<group>/<filter>` subscription against <filter>.
+        blocks.append(
+            f"user {username}\n"
+            f"topic read {DEVICES_ROOT}/#\n"
+            f"topic readwrite {ALERTS_ROOT}/#\n"
+        )
+    return "\n".join(blocks)
+
+
+def mosquitto_conf(passwd_path: Path, acl_path: Path) -> str:
+    """Settings that must precede any `listener` line of the broker's configuration."""
+    return (
+        "per_listener_settings false\n"
+        "allow_anonymous false\n"
+        f"password_file {Path(passwd_path).resolve()}\n"
+        f"acl_file {Path(acl_path).resolve()}\n"
+    )
+
+
+def _write_atomically(path: Path, text: str, mode: int) -> None:
+    # A broker reloading on SIGHUP must never see a half-written file.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_broker_files(
+    out_dir: str | os.PathLike[str],
+    devices: Mapping[str, str],
+    service_users: Mapping[str, str],
+) -> dict[str, Path]:
+    """Write `passwd` (mode 0600), `acl` and `mosquitto.conf` into `out_dir`.
+
+    `devices` maps device id -> password hash, `service_users` username -> hash.
+    Returns {"passwd": ..., "acl": ..., "conf": ...}. The broker's own user must be able
+    to read `passwd` (chown it when Mosquitto runs under another account).
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    acl_text = acl_file(devices.keys(), service_users.keys())  # validates names and overlap
+    passwd_text = password_file({**devices, **service_users})
+    paths = {"passwd": out / "passwd", "acl": out / "acl", "conf": out / "mosquitto.conf"}
+    _write_atomically(paths["passwd"], passwd_text, 0o600)
+    _write_atomically(paths["acl"], acl_text, 0o644)
+    _write_atomically(paths["conf"], mosquitto_conf(paths["passwd"], paths["acl"]), 0o644)
+    return paths
