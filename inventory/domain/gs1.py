@@ -261,7 +261,9 @@ def _check_value(ai: str, value: str) -> None:
     if spec.length is not None and len(value) != spec.length:
         raise _invalid(f"{label} {value!r} must be {spec.length} characters, not {len(value)}")
     if len(value) > spec.max_length:
-        raise _invalid(f"{label} is {len(value)} characters long, at most {spec.max_length} allowed")
+        raise _invalid(
+            f"{label} is {len(value)} characters long, at most {spec.max_length} allowed"
+        )
     if spec.numeric and not (value.isascii() and value.isdigit()):
         raise _invalid(f"{label} {value!r} must be digits only")
     bad = sorted({c for c in value if c not in _CSET82})
