@@ -1,0 +1,152 @@
+"""What the planners agree on before they differ: the horizon, who needs doses, and which
+stock may be planned at all.
+
+Doses needed at a site on a day, per product::
+
+    need = ceil(sum over groups of booked * (1 - no_show_rate) + walk_ins_per_day[product])
+
+Walk-ins come on the days a site is open (it has bookings for any product) and count in the
+unknown group ``""``. The whole-dose total is shared among the groups by largest remainder,
+ties going to the more important group, so that scarcity can be rationed by priority.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from inventory.domain.errors import InvalidInput
+
+from .model import PUNCTURED, THAWED, Demand, OpenRequest, PlanRequest, Site, StockUnit
+
+WALK_IN_GROUP = ""
+
+NeedKey = tuple[str, int, str]  # (site, day index, product)
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """Day ``0`` is ``start``; the last planned day is ``days - 1``."""
+
+    start: date
+    days: int
+
+    def index(self, day: date) -> int:
+        return (day - self.start).days
+
+    def date(self, index: int) -> date:
+        return self.start + timedelta(days=index)
+
+    @property
+    def last(self) -> int:
+        return self.days - 1
+
+    def __contains__(self, index: int) -> bool:
+        return 0 <= index < self.days
+
+
+def horizon_of(req: PlanRequest) -> Horizon:
+    if req.days <= 0:
+        raise InvalidInput("a plan covers at least one day", fields={"days": ["must be >= 1"]})
+    codes = [s.code for s in req.sites]
+    if len(set(codes)) != len(codes):
+        raise InvalidInput("site codes must be unique", fields={"sites": ["duplicate code"]})
+    return Horizon(req.start, req.days)
+
+
+def priority_weight(priority: tuple[str, ...], group: str) -> float:
+    """Weight of an unmet appointment: ``1 + (n - rank)`` for the group at ``rank`` (0 = most
+    important) of ``n`` listed groups; groups not listed weigh 1."""
+    rank = priority.index(group) if group in priority else len(priority)
+    return 1.0 + (len(priority) - rank)
+
+
+def _share_by_largest_remainder(
+    total: int, shares: dict[str, float], priority: tuple[str, ...]
+) -> dict[str, int]:
+    floors = {g: math.floor(v + 1e-9) for g, v in shares.items()}
+    left = total - sum(floors.values())
+    order = sorted(
+        shares,
+        key=lambda g: (-(shares[g] - floors[g]), -priority_weight(priority, g), g),
+    )
+    for g in order[: max(left, 0)]:
+        floors[g] += 1
+    return {g: n for g, n in floors.items() if n > 0}
+
+
+def expected_need(
+    req: PlanRequest, horizon: Horizon | None = None
+) -> dict[NeedKey, dict[str, int]]:
+    """Whole doses expected to be given, per (site, day index, product), split by group."""
+    horizon = horizon or horizon_of(req)
+    sites = {s.code: s for s in req.sites}
+    booked: dict[NeedKey, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    open_days: dict[str, set[int]] = defaultdict(set)
+    for d in req.demand:
+        t = horizon.index(d.day)
+        if t not in horizon or d.site not in sites or d.booked <= 0:
+            continue
+        site = sites[d.site]
+        booked[(d.site, t, d.product)][d.group] += d.booked * (1.0 - site.no_show_rate)
+        open_days[d.site].add(t)
+    for code, days in open_days.items():
+        for product, rate in sites[code].walk_ins_per_day.items():
+            if rate > 0:
+                for t in days:
+                    booked[(code, t, product)][WALK_IN_GROUP] += rate
+    need: dict[NeedKey, dict[str, int]] = {}
+    for key, shares in booked.items():
+        total = math.ceil(sum(shares.values()) - 1e-9)
+        if total > 0:
+            need[key] = _share_by_largest_remainder(total, dict(shares), req.priority)
+    return need
+
+
+def realised_need(
+    req: PlanRequest, realised: list[Demand] | tuple[Demand, ...], horizon: Horizon
+) -> dict[NeedKey, dict[str, int]]:
+    """Realised demand lists the people who actually came (no-shows and walk-ins included)."""
+    need: dict[NeedKey, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for d in realised:
+        t = horizon.index(d.day)
+        if t in horizon and d.booked > 0:
+            need[(d.site, t, d.product)][d.group] += d.booked
+    return {k: dict(v) for k, v in need.items()}
+
+
+def normalised_requests(req: PlanRequest) -> tuple[OpenRequest, ...]:
+    return tuple(r if isinstance(r, OpenRequest) else OpenRequest(*r) for r in req.open_requests)
+
+
+def plannable_at_pharmacy(unit: StockUnit, start: date) -> bool:
+    """Held, expired, BUD-passed, punctured or empty stock is never planned."""
+    if unit.held or unit.vials <= 0 or unit.state == PUNCTURED or unit.expiry < start:
+        return False
+    if unit.is_frozen:
+        return True
+    return unit.state == THAWED and unit.last_usable_day >= start
+
+
+def usable_site_stock(site: Site, start: date) -> list[StockUnit]:
+    """Thawed, not held stock at a site whose BUD has not passed."""
+    return [
+        u
+        for u in site.stock
+        if not u.held and u.vials > 0 and u.state == THAWED and u.last_usable_day >= start
+    ]
+
+
+def bud_after_thaw(unit: StockUnit, thaw_day: date) -> date:
+    """``min(expiry, thaw day + window - 1)``; a frozen product without a fridge window keeps
+    its printed expiry."""
+    if unit.thawed_window_days is None:
+        return unit.expiry
+    return min(unit.expiry, thaw_day + timedelta(days=unit.thawed_window_days - 1))
+
+
+def ready_day(unit: StockUnit, start: date) -> date:
+    """The first day the pharmacy holds this unit."""
+    return max(start, unit.available_from or start)

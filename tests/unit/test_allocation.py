@@ -1,0 +1,357 @@
+"""Allocation: doses meet appointments with the least waste, and never break the cold chain.
+
+Every case is small enough to work out by hand; the expected figures are in the comments.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from inventory.domain.allocation import (
+    Demand,
+    FillTheVial,
+    PlanRequest,
+    Shipment,
+    Site,
+    StockUnit,
+    Thaw,
+    Unmet,
+    bud_after_thaw,
+    evaluate_plan,
+    plan_fefo,
+    plan_optimal,
+)
+
+MONDAY = date(2024, 9, 30)
+PLANNERS = [plan_optimal, plan_fefo]
+
+
+def day(n: int) -> date:
+    return MONDAY + timedelta(days=n)
+
+
+def make_thawed(id="T1", product="flu", vials=10, dpv=1, bud=None, expiry=None, **kw):
+    return StockUnit(
+        id=id, product=product, lot=f"lot-{id}", state="thawed", vials=vials,
+        doses_per_vial=dpv, expiry=expiry or day(365), bud=bud, **kw,
+    )
+
+
+def make_frozen(id="F1", product="covid", vials=10, dpv=6, window=31, expiry=None, **kw):
+    return StockUnit(
+        id=id, product=product, lot=f"lot-{id}", state="frozen", vials=vials,
+        doses_per_vial=dpv, expiry=expiry or day(365), bud=None, thawed_window_days=window,
+        **kw,
+    )
+
+
+def make_site(code="S1", capacity=1000, **kw):
+    return Site(code=code, capacity_vials=capacity, **kw)
+
+
+def booking(site="S1", on=0, product="flu", group="65+", booked=1):
+    return Demand(site=site, day=day(on), product=product, group=group, booked=booked)
+
+
+def make_request(stock, sites, demand, days=7, **kw):
+    return PlanRequest(
+        start=MONDAY, days=days, pharmacy_stock=tuple(stock), sites=tuple(sites),
+        demand=tuple(demand), **kw,
+    )
+
+
+def shipped(plan, stock_id=None, site=None):
+    return sum(
+        s.vials for s in plan.shipments
+        if (stock_id is None or s.stock_id == stock_id) and (site is None or s.site == site)
+    )
+
+
+# --- open vials ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("planner", PLANNERS)
+def test_twenty_bookings_of_a_six_dose_product_open_four_vials_and_waste_four_doses(planner):
+    req = make_request(
+        [make_thawed(product="covid", dpv=6, vials=10, bud=day(20))],
+        [make_site()],
+        [booking(product="covid", booked=20)],
+    )
+    plan = planner(req)
+    assert shipped(plan) == 4
+    assert plan.waste_doses == {"expiry_or_bud": 0.0, "open_vial": 4.0}
+    assert plan.doses_used == 20
+    assert plan.fill_the_vial == (FillTheVial("S1", day(0), "covid", 4, 4),)
+
+
+def test_no_shows_and_walk_ins_shape_the_doses_needed():
+    # 20 booked, 10% stay away, 1.5 walk in: ceil(18 + 1.5) = 20 doses
+    site = make_site(no_show_rate=0.1, walk_ins_per_day={"flu": 1.5})
+    req = make_request([make_thawed(vials=30)], [site], [booking(booked=20)], days=1)
+    assert shipped(plan_optimal(req)) == 20
+
+
+# --- beyond-use dates and thawing ----------------------------------------------------------
+
+
+def test_bud_after_a_thaw_is_the_window_or_the_printed_expiry_whichever_comes_first():
+    assert bud_after_thaw(make_frozen(window=31), day(0)) == day(30)
+    assert bud_after_thaw(make_frozen(window=31, expiry=day(10)), day(0)) == day(10)
+
+
+@pytest.mark.parametrize("planner", PLANNERS)
+def test_thawed_carton_near_its_bud_goes_to_the_site_that_uses_it_in_time(planner):
+    # NEAR is usable until day 1; EARLY books on day 1, LATE on day 4.
+    req = make_request(
+        [make_thawed("NEAR", vials=5, bud=day(1)), make_thawed("FAR", vials=5, bud=day(60))],
+        [make_site("LATE"), make_site("EARLY")],
+        [booking("LATE", on=4, booked=5), booking("EARLY", on=1, booked=5)],
+    )
+    plan = planner(req)
+    assert shipped(plan, "NEAR", "EARLY") == 5
+    assert shipped(plan, "NEAR", "LATE") == 0
+    assert plan.unmet == ()
+    assert plan.waste_doses["expiry_or_bud"] == 0
+
+
+@pytest.mark.parametrize("planner", PLANNERS)
+def test_thawed_carton_is_never_sent_to_a_site_that_cannot_use_it_before_its_bud(planner):
+    req = make_request(
+        [make_thawed("NEAR", vials=5, bud=day(2))],
+        [make_site()],
+        [booking(on=3, booked=5)],
+    )
+    plan = planner(req)
+    assert plan.shipments == ()
+    assert plan.unmet == (Unmet("S1", day(3), "flu", "65+", 5),)
+
+
+def test_frozen_stock_is_thawed_only_when_needed_so_its_bud_is_not_wasted():
+    # a 3-day fridge window; doses wanted on day 5 only: thaw 2 vials on day 5, not before
+    req = make_request(
+        [make_frozen("F", product="covid", dpv=1, vials=10, window=3)],
+        [make_site()],
+        [booking(on=5, product="covid", booked=2)],
+        days=8,
+    )
+    plan = plan_optimal(req)
+    assert plan.thaws == (Thaw("F", day(5), 2),)
+    assert plan.shipments == (Shipment("S1", day(5), "F", 2),)
+    assert plan.waste_doses["expiry_or_bud"] == 0
+
+
+def test_a_thaw_starts_early_enough_for_its_lead_time():
+    req = make_request(
+        [make_frozen("F", dpv=1, vials=10, thaw_lead_days=2)],
+        [make_site()],
+        [booking(on=4, product="covid", booked=3)],
+    )
+    plan = plan_optimal(req)
+    assert plan.thaws == (Thaw("F", day(2), 3),)
+    assert plan.shipments == (Shipment("S1", day(4), "F", 3),)
+
+
+@pytest.mark.parametrize("planner", PLANNERS)
+def test_thawed_stock_is_never_refrozen(planner):
+    req = make_request(
+        [make_thawed("T", product="covid", vials=3, bud=day(20)), make_frozen("F", vials=5)],
+        [make_site()],
+        [booking(on=d, product="covid", booked=6) for d in range(5)],
+    )
+    plan = planner(req)
+    assert {t.stock_id for t in plan.thaws} <= {"F"}
+    assert evaluate_plan(req, plan).violations == ()
+
+
+def test_replay_reports_a_thaw_of_thawed_stock_as_a_violation():
+    req = make_request([make_thawed("T")], [make_site()], [booking()])
+    plan = plan_fefo(req)
+    bad = type(plan)(**{**vars(plan), "thaws": (Thaw("T", day(0), 1),)})
+    assert any("not frozen" in v for v in evaluate_plan(req, bad).violations)
+
+
+# --- stock that is never planned -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("planner", PLANNERS)
+def test_held_expired_and_bud_passed_stock_is_never_planned(planner):
+    req = make_request(
+        [
+            make_thawed("HELD", vials=10, held=True),
+            make_thawed("EXPIRED", vials=10, expiry=day(-1)),
+            make_thawed("BUD_PASSED", vials=10, bud=day(-1)),
+            make_frozen("FROZEN_HELD", product="flu", dpv=1, held=True),
+            make_thawed("GOOD", vials=2),
+        ],
+        [make_site(stock=(make_thawed("SITE_HELD", vials=10, held=True),))],
+        [booking(booked=5)],
+    )
+    plan = planner(req)
+    assert {s.stock_id for s in plan.shipments} == {"GOOD"}
+    assert plan.thaws == ()
+    assert plan.unmet == (Unmet("S1", day(0), "flu", "65+", 3),)
+
+
+@pytest.mark.parametrize("planner", PLANNERS)
+def test_stock_a_site_already_holds_is_used_before_anything_is_sent(planner):
+    site = make_site(stock=(make_thawed("HERE", vials=4, bud=day(3)),))
+    req = make_request([make_thawed("PHARMACY", vials=10)], [site], [booking(booked=6)])
+    plan = planner(req)
+    assert shipped(plan) == 2
+    assert plan.doses_used == 6
+
+
+# --- capacity and delivery days ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("planner", PLANNERS)
+def test_a_site_never_holds_more_vials_than_its_fridge_takes(planner):
+    # the fridge takes 5; 8 come on day 0 and 3 on day 1: 5 and 3 are sent, 3 go without
+    req = make_request(
+        [make_thawed(vials=50)],
+        [make_site(capacity=5)],
+        [booking(on=0, booked=8), booking(on=1, booked=3)],
+        days=2,
+    )
+    plan = planner(req)
+    assert [(s.day, s.vials) for s in plan.shipments] == [(day(0), 5), (day(1), 3)]
+    assert sum(u.appointments for u in plan.unmet) == 3
+    assert evaluate_plan(req, plan).violations == ()
+
+
+@pytest.mark.parametrize("planner", PLANNERS)
+def test_deliveries_happen_only_on_a_sites_delivery_days(planner):
+    # delivered on Mondays and Thursdays only: Monday covers Mon-Wed, Thursday the rest
+    site = make_site(delivery_days=frozenset({0, 3}))
+    req = make_request([make_thawed(vials=100)], [site],
+                       [booking(on=d, booked=2) for d in range(7)])
+    plan = planner(req)
+    assert {s.day.weekday() for s in plan.shipments} <= {0, 3}
+    assert shipped(plan) == 14
+    assert plan.unmet == ()
+
+
+# --- scarcity ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("planner", [plan_optimal])
+def test_when_doses_are_short_the_higher_priority_group_is_served_first(planner):
+    # 10 doses, 8 booked 85+ and 8 booked 50+: all 85+ served, 2 of the 50+, 6 unmet
+    req = make_request(
+        [make_thawed(vials=10)],
+        [make_site()],
+        [booking(group="50+", booked=8), booking(group="85+", booked=8)],
+        days=1,
+        priority=("nursing_home", "85+", "65+", "50+"),
+    )
+    plan = planner(req)
+    assert plan.unmet == (Unmet("S1", day(0), "flu", "50+", 6),)
+    assert plan.doses_used == 10
+
+
+def test_scarce_doses_go_to_the_site_with_the_higher_priority_group():
+    req = make_request(
+        [make_thawed(vials=5)],
+        [make_site("A"), make_site("B")],
+        [booking("A", group="50+", booked=5), booking("B", group="nursing_home", booked=5)],
+        days=1,
+        priority=("nursing_home", "85+", "65+", "50+"),
+    )
+    plan = plan_optimal(req)
+    assert plan.shipments == (Shipment("B", day(0), "T1", 5),)
+    assert plan.unmet == (Unmet("A", day(0), "flu", "50+", 5),)
+
+
+# --- the baseline and the optimum ----------------------------------------------------------
+
+
+def test_the_fefo_baseline_wastes_more_than_the_optimal_plan_when_whole_cartons_are_thawed():
+    # 10-vial frozen cartons, 3-day fridge window, one vial wanted on day 0 and one on day 5.
+    # By hand: a carton is thawed on day 0, one vial sent, nine pass their BUD on day 2
+    # (54 doses); the optimum thaws one vial on day 0 and one on day 5 and wastes nothing.
+    req = make_request(
+        [make_frozen("F1", vials=10, window=3), make_frozen("F2", vials=10, window=3)],
+        [make_site()],
+        [booking(on=0, product="covid", booked=6), booking(on=5, product="covid", booked=6)],
+    )
+    optimal, baseline = plan_optimal(req), plan_fefo(req)
+    assert evaluate_plan(req, baseline).waste_doses == {"expiry_or_bud": 54, "open_vial": 0}
+    assert evaluate_plan(req, optimal).waste_doses == {"expiry_or_bud": 0, "open_vial": 0}
+    assert evaluate_plan(req, optimal).doses_used == evaluate_plan(req, baseline).doses_used == 12
+
+
+def test_the_optimal_plan_falls_back_to_fefo_when_the_solver_runs_out_of_time():
+    sites = [make_site(f"S{n:02d}", capacity=40) for n in range(40)]
+    stock = [make_frozen(f"F{n}", vials=30, window=4 + n % 5) for n in range(40)]
+    demand = [booking(s.code, on=d, product="covid", booked=(n * 7 + d * 3) % 11 + 1)
+              for n, s in enumerate(sites) for d in range(14)]
+    req = make_request(stock, sites, demand, days=14, time_limit_s=1e-9)
+    plan = plan_optimal(req)
+    assert plan.status == "fallback_fefo"
+    assert plan.shipments == plan_fefo(req).shipments
+
+
+def test_evaluation_against_realised_demand_counts_no_shows_as_leftover_and_extras_as_unmet():
+    req = make_request([make_thawed(vials=10)], [make_site()], [booking(booked=5)], days=1)
+    plan = plan_optimal(req)
+    fewer = evaluate_plan(req, plan, realised=[booking(booked=3)])
+    more = evaluate_plan(req, plan, realised=[booking(booked=7)])
+    assert (fewer.doses_used, fewer.unmet_appointments) == (3, 0)
+    assert (more.doses_used, more.unmet_appointments) == (5, 2)
+
+
+# --- properties over random small cases ----------------------------------------------------
+
+case = st.fixed_dictionaries({
+    "cartons": st.lists(
+        st.tuples(st.sampled_from(["thawed", "frozen"]), st.integers(1, 12),
+                  st.integers(0, 8), st.sampled_from([1, 6]), st.booleans()),
+        min_size=1, max_size=4),
+    "sites": st.lists(
+        st.tuples(st.integers(3, 30), st.sampled_from([None, frozenset({0, 3}), frozenset({2})])),
+        min_size=1, max_size=3),
+    "bookings": st.lists(
+        st.tuples(st.integers(0, 2), st.integers(0, 7), st.sampled_from(["85+", "50+", ""]),
+                  st.integers(1, 9)),
+        max_size=8),
+})
+
+
+def _request_from(c) -> PlanRequest:
+    stock = []
+    for n, (state, vials, life, dpv, held) in enumerate(c["cartons"]):
+        if state == "thawed":
+            stock.append(make_thawed(f"U{n}", product=f"p{dpv}", vials=vials, dpv=dpv,
+                                     bud=day(life), held=held))
+        else:
+            stock.append(make_frozen(f"U{n}", product=f"p{dpv}", vials=vials, dpv=dpv,
+                                     window=life + 1, held=held))
+    sites = [make_site(f"S{n}", capacity=cap, delivery_days=dd)
+             for n, (cap, dd) in enumerate(c["sites"])]
+    demand = [
+        booking(f"S{s % len(sites)}", on=d, product="p6" if s % 2 else "p1", group=g, booked=b)
+        for s, d, g, b in c["bookings"]
+    ]
+    return make_request(stock, sites, demand, days=8, priority=("85+", "50+"))
+
+
+def _cost(req, plan) -> float:
+    outcome = evaluate_plan(req, plan)
+    weights = {"85+": 3, "50+": 2, "": 1}
+    unmet = sum(weights[u.group] * u.appointments for u in plan.unmet)
+    return outcome.total_waste + req.unmet_penalty * unmet
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case)
+def test_no_plan_ever_breaks_a_rule_and_the_optimum_never_does_worse_than_fefo(c):
+    req = _request_from(c)
+    optimal, baseline = plan_optimal(req), plan_fefo(req)
+    assert evaluate_plan(req, optimal).violations == ()
+    assert evaluate_plan(req, baseline).violations == ()
+    assert optimal.status == "optimal"
+    assert _cost(req, optimal) <= _cost(req, baseline) + 1e-6
