@@ -1,0 +1,25 @@
+"""Cold-chain vaccine inventory and distribution service."""
+from __future__ import annotations
+
+from flask import Flask
+
+from inventory.clock import Clock
+from inventory.config import from_environment
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the web application. Starts no scheduler, no MQTT client, runs no migrations."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(from_environment(app.instance_path))
+    if config:
+        app.config.from_mapping(config)
+    app.config.setdefault("CLOCK", Clock())
+
+    from inventory import web_db, cli
+    from inventory.api import api, errors
+
+    web_db.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(api)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,131 @@
+"""The JSON API under /api/v1: bearer tokens, idempotent POSTs, and the one place a
+request's unit of work is committed (after the view succeeds, before the answer leaves)."""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+
+from flask import Blueprint, g, jsonify, request
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from inventory.api.errors import error_response, is_lock_conflict
+from inventory.db.models import IdempotencyRecord
+from inventory.web_db import get_session, now
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+
+PUBLIC_ENDPOINTS = {"api.health", "api.openapi", "api.docs"}
+
+
+def body(schema_class):
+    """Load and validate the JSON body with a marshmallow schema; the view gets `data`.
+    The schema is kept on the view so the OpenAPI spec can describe it."""
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            payload = request.get_json(silent=True)
+            if payload is None:
+                payload = {} if not request.get_data() else None
+            if payload is None:
+                return error_response(422, "invalid", "the body is not JSON", {"_body": ["not valid JSON"]})
+            kwargs["data"] = schema_class().load(payload)
+            return view(*args, **kwargs)
+
+        wrapper.request_schema = schema_class
+        return wrapper
+
+    return decorate
+
+
+@api.before_request
+def authenticate():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    from inventory.services.tokens import actor_for
+
+    header = request.headers.get("Authorization", "")
+    scheme, _, raw = header.partition(" ")
+    actor = actor_for(get_session(), raw.strip()) if scheme.lower() == "bearer" and raw.strip() else None
+    if actor is None:
+        return error_response(401, "unauthorized", "a valid bearer token is required")
+    g.actor = actor
+    return _replay_idempotent()
+
+
+def _idempotency_key() -> str | None:
+    if request.method != "POST" and request.method != "PUT":
+        return None
+    return request.headers.get("Idempotency-Key") or None
+
+
+def _request_hash() -> str:
+    return hashlib.sha256(request.get_data()).hexdigest()
+
+
+def _replay_idempotent():
+    key = _idempotency_key()
+    if key is None:
+        return None
+    if len(key) > 200:
+        return error_response(422, "invalid", "Idempotency-Key is too long", {"Idempotency-Key": ["at most 200 characters"]})
+    record = get_session().scalar(
+        select(IdempotencyRecord).where(IdempotencyRecord.token_id == g.actor.token_id, IdempotencyRecord.key == key)
+    )
+    if record is None:
+        return None
+    if record.method != request.method or record.path != request.path or record.request_hash != _request_hash():
+        return error_response(422, "idempotency_key_reused",
+                              "this Idempotency-Key was used for a different request")
+    response = jsonify(record.body)
+    response.status_code = record.status_code
+    response.headers["Idempotent-Replay"] = "true"
+    return response
+
+
+@api.after_request
+def commit(response):
+    """Commit the request's unit of work if the view succeeded; otherwise roll it back."""
+    session = g.get("session")
+    if session is None:
+        return response
+    if response.status_code >= 400 or response.headers.get("Idempotent-Replay"):
+        session.rollback()
+        return response
+    key = _idempotency_key()
+    if key is not None and response.is_json:
+        session.add(IdempotencyRecord(
+            token_id=g.actor.token_id, key=key, method=request.method, path=request.path,
+            request_hash=_request_hash(), status_code=response.status_code,
+            body=response.get_json(), created_at=now(),
+        ))
+    try:
+        session.commit()
+    except StaleDataError:
+        session.rollback()
+        return error_response(409, "concurrent_update", "someone else changed this stock at the same moment; reload and retry")[0], 409
+    except IntegrityError:
+        session.rollback()
+        return error_response(409, "conflict", "the change conflicts with a simultaneous one (or a repeated Idempotency-Key)")[0], 409
+    except DBAPIError as exc:
+        session.rollback()
+        if is_lock_conflict(exc):
+            return error_response(409, "concurrent_update", "the stock is busy with another change; retry")[0], 409
+        raise
+    after_commit = g.pop("after_commit", [])
+    for action in after_commit:  # side effects (MQTT publish, webhooks) only once the data is safe
+        action()
+    return response
+
+
+def after_commit(action) -> None:
+    g.setdefault("after_commit", []).append(action)
+
+
+def created(payload, status: int = 201):
+    return jsonify(payload), status
+
+
+from inventory.api import catalogue, cartons, logistics, meta  # noqa: E402,F401  (routes)

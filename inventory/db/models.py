@@ -109,7 +109,9 @@ class Carton(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("cartons.id"), index=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
     storage_unit_id: Mapped[int | None] = mapped_column(ForeignKey("storage_units.id"), index=True)
+    # picked onto a shipment (draft or dispatched); in_transit once dispatched, until received
     shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipments.id"), index=True)
+    in_transit: Mapped[bool] = mapped_column(Boolean, default=False)
     state: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
     vials: Mapped[int]
@@ -144,8 +146,10 @@ class Carton(Base):
 
 
 class CustodyEvent(Base):
-    """The append-only custody ledger. `doses` is signed from the carton's point of view:
-    what it gained (+) or lost (-). `bucket` says where lost doses went."""
+    """The append-only custody ledger. `doses` is the quantity the event concerns; `change`
+    is its signed effect on the carton's doses on hand, so a carton's doses are the sum of
+    its changes. `bucket` says where doses that left the chain went (administered, wasted,
+    discarded)."""
 
     __tablename__ = "custody_events"
     __table_args__ = (
@@ -160,6 +164,7 @@ class CustodyEvent(Base):
     carton_id: Mapped[int] = mapped_column(ForeignKey("cartons.id"))
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"))
     doses: Mapped[int]
+    change: Mapped[int]
     bucket: Mapped[str | None] = mapped_column(String(16))
     from_site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
     to_site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 03:31:57.370791
+Create Date: 2026-11-21
 """
 from alembic import op
 import sqlalchemy as sa
@@ -177,6 +177,7 @@ def upgrade() -> None:
     sa.Column('site_id', sa.Integer(), nullable=False),
     sa.Column('storage_unit_id', sa.Integer(), nullable=True),
     sa.Column('shipment_id', sa.Integer(), nullable=True),
+    sa.Column('in_transit', sa.Boolean(), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('vials', sa.Integer(), nullable=False),
@@ -219,6 +220,7 @@ def upgrade() -> None:
     sa.Column('carton_id', sa.Integer(), nullable=False),
     sa.Column('lot_id', sa.Integer(), nullable=False),
     sa.Column('doses', sa.Integer(), nullable=False),
+    sa.Column('change', sa.Integer(), nullable=False),
     sa.Column('bucket', sa.String(length=16), nullable=True),
     sa.Column('from_site_id', sa.Integer(), nullable=True),
     sa.Column('to_site_id', sa.Integer(), nullable=True),

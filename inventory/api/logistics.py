@@ -1,0 +1,136 @@
+"""Lots (recall, trace), stock requests, shipments, stock views."""
+from __future__ import annotations
+
+from flask import g, jsonify, request
+
+from inventory.api import api, body, created
+from inventory.api.render import carton_json, iso, request_json, shipment_json
+from inventory.api.schemas import (
+    ApproveSchema,
+    ReasonSchema,
+    ShipmentReceiveSchema,
+    ShipmentSchema,
+    StockRequestSchema,
+)
+from inventory.domain.errors import InvalidInput
+from inventory.services import lots, shipments, stock
+from inventory.web_db import get_session, now
+
+
+def lot_json(lot) -> dict:
+    return {"id": lot.id, "product": lot.product.code, "number": lot.number, "expiry": iso(lot.expiry),
+            "manufactured_on": iso(lot.manufactured_on), "recalled_at": iso(lot.recalled_at),
+            "recall_reason": lot.recall_reason}
+
+
+@api.get("/lots")
+def list_lots():
+    """Find lots by product and number."""
+    found = lots.find_lots(get_session(), product=request.args.get("product"), number=request.args.get("number"))
+    return jsonify([lot_json(lot) for lot in found])
+
+
+@api.post("/lots/<int:lot_id>/recall")
+@body(ReasonSchema)
+def recall(lot_id, data):
+    """Recall a lot: hold every unit descended from it, everywhere, in transit included."""
+    result = lots.recall(get_session(), g.actor, now(), lot_id, data["reason"])
+    return jsonify({**lot_json(result["lot"]), "cartons_held": result["cartons_held"]})
+
+
+@api.get("/lots/<int:lot_id>/trace")
+def trace(lot_id):
+    """Every unit of a lot, where it is, its state, and the doses administered where."""
+    result = lots.trace(get_session(), g.actor, lot_id)
+    at = now()
+    return jsonify({
+        "lot": lot_json(result["lot"]),
+        "doses_received": result["doses_received"],
+        "doses_on_hand": result["doses_on_hand"],
+        "doses_in_transit": result["doses_in_transit"],
+        "administered_by_site": result["administered_by_site"],
+        "wasted_by_site": result["wasted_by_site"],
+        "discarded_by_site": result["discarded_by_site"],
+        "cartons": [carton_json(c, at) for c in result["cartons"]],
+    })
+
+
+@api.get("/stock-requests")
+def list_requests():
+    """Stock requests; filter by site and status."""
+    found = shipments.list_requests(get_session(), g.actor, site=request.args.get("site"), status=request.args.get("status"))
+    return jsonify([request_json(r) for r in found])
+
+
+@api.post("/stock-requests")
+@body(StockRequestSchema)
+def create_request(data):
+    """Request doses of a product for a date at one's own site."""
+    return created(request_json(shipments.create_request(get_session(), g.actor, now(), **data)))
+
+
+@api.get("/stock-requests/<int:request_id>")
+def get_request(request_id):
+    """One stock request."""
+    return jsonify(request_json(shipments.get_request(get_session(), g.actor, request_id)))
+
+
+@api.post("/stock-requests/<int:request_id>/approve")
+@body(ApproveSchema)
+def approve_request(request_id, data):
+    """Approve a request, possibly for fewer doses."""
+    return jsonify(request_json(shipments.approve_request(get_session(), g.actor, now(), request_id, data["doses"])))
+
+
+@api.post("/stock-requests/<int:request_id>/reject")
+@body(ReasonSchema)
+def reject_request(request_id, data):
+    """Reject a request with a reason."""
+    return jsonify(request_json(shipments.reject_request(get_session(), g.actor, now(), request_id, data["reason"])))
+
+
+@api.get("/shipments")
+def list_shipments():
+    """Shipments from or to a site."""
+    found = shipments.list_shipments(get_session(), g.actor, site=request.args.get("site"), status=request.args.get("status"))
+    return jsonify([shipment_json(s) for s in found])
+
+
+@api.post("/shipments")
+@body(ShipmentSchema)
+def create_shipment(data):
+    """Pick cartons for a shipment (a draft until dispatched)."""
+    return created(shipment_json(shipments.create_shipment(get_session(), g.actor, now(), **data)))
+
+
+@api.get("/shipments/<int:shipment_id>")
+def get_shipment(shipment_id):
+    """One shipment with its proof of delivery."""
+    return jsonify(shipment_json(shipments.get_shipment(get_session(), g.actor, shipment_id)))
+
+
+@api.post("/shipments/<int:shipment_id>/dispatch")
+def dispatch(shipment_id):
+    """Dispatch: the stock leaves the sender's count and is in transit."""
+    return jsonify(shipment_json(shipments.dispatch(get_session(), g.actor, now(), shipment_id)))
+
+
+@api.post("/shipments/<int:shipment_id>/receive")
+@body(ShipmentReceiveSchema)
+def receive_shipment(shipment_id, data):
+    """Receive at the destination with proof of delivery, carton by carton."""
+    items = [shipments.DeliveryItem(**item) for item in data["items"]]
+    shipment = shipments.receive(get_session(), g.actor, now(), shipment_id,
+                                 storage_unit=data["storage_unit"], items=items)
+    return jsonify(shipment_json(shipment))
+
+
+@api.get("/stock")
+def stock_view():
+    """Doses on hand per product and state at a site, with in-transit both ways."""
+    site = request.args.get("site")
+    if not site:
+        raise InvalidInput("say which site", fields={"site": ["required"]})
+    result = stock.stock_on_hand(get_session(), g.actor, site)
+    lines = [{**line, "earliest_bud": iso(line["earliest_bud"])} for line in result["lines"]]
+    return jsonify({"site": result["site"].code, "at": iso(now()), "lines": lines})

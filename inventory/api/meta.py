@@ -1,0 +1,105 @@
+"""Health, the OpenAPI 3 description of this API, and a page to browse it."""
+from __future__ import annotations
+
+import re
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import current_app, jsonify
+from sqlalchemy import text
+from werkzeug.wrappers import Response
+
+from inventory.api import api
+from inventory.web_db import get_session
+
+
+@api.get("/health")
+def health():
+    """Database (and broker) status; no token needed."""
+    status = {"database": "ok"}
+    try:
+        get_session().execute(text("SELECT 1"))
+    except Exception as exc:  # health reports, it does not fail
+        status["database"] = f"error: {type(exc).__name__}"
+    for name, check in current_app.extensions.get("inventory.health_checks", {}).items():
+        status[name] = check()
+    healthy = status["database"] == "ok"
+    return jsonify({"status": "ok" if healthy else "degraded", **status}), 200 if healthy else 503
+
+
+def build_spec(app) -> dict:
+    spec = APISpec(title="Cold-chain vaccine inventory", version="1", openapi_version="3.0.3",
+                   plugins=[MarshmallowPlugin()])
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    paths: dict[str, dict] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not (rule.rule.startswith("/api/v1") or rule.rule.startswith("/public")):
+            continue
+        view = app.view_functions[rule.endpoint]
+        path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
+        doc = (view.__doc__ or "").strip().splitlines()
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            operation = {
+                "summary": doc[0] if doc else rule.endpoint,
+                "operationId": f"{rule.endpoint}_{method.lower()}",
+                "tags": [path.split("/")[3] if path.startswith("/api/v1/") else "public"],
+                "responses": {"200": {"description": "success"}, "4XX": {"description": "error: {error: {code, message, fields}}"}},
+                "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+                               for p in re.findall(r"{([^}]+)}", path)],
+            }
+            schema = getattr(view, "request_schema", None)
+            if schema is not None:
+                name = schema.__name__.removesuffix("Schema")
+                if name not in spec.components.schemas:
+                    spec.components.schema(name, schema=schema)
+                operation["requestBody"] = {"required": True, "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
+            if rule.endpoint in ("api.health", "api.openapi", "api.docs") or path.startswith("/public"):
+                operation["security"] = []
+            paths.setdefault(path, {})[method.lower()] = operation
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
+    result = spec.to_dict()
+    result["security"] = [{"bearer": []}]
+    return result
+
+
+@api.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3 description of this API."""
+    return jsonify(build_spec(current_app))
+
+
+DOCS_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>API</title>
+<style>body{font-family:sans-serif;max-width:70em;margin:auto}details{border-bottom:1px solid #ddd;padding:.3em}
+code{background:#f4f4f4}.m{display:inline-block;width:4.5em;font-weight:bold}pre{background:#f8f8f8;padding:.5em}</style>
+</head><body><h1>Cold-chain vaccine inventory API</h1>
+<p>Token: <input id="tok" size="60" placeholder="inv_..."> (sent as <code>Authorization: Bearer</code>)</p>
+<div id="ops">loading...</div>
+<script>
+fetch('openapi.json').then(r=>r.json()).then(spec=>{
+ const ops=document.getElementById('ops'); ops.innerHTML='';
+ for (const [path,item] of Object.entries(spec.paths)) for (const [m,op] of Object.entries(item)) {
+  const d=document.createElement('details');
+  const ref=op.requestBody&&op.requestBody.content['application/json'].schema.$ref;
+  const schema=ref?spec.components.schemas[ref.split('/').pop()]:null;
+  d.innerHTML=`<summary><span class="m">${m.toUpperCase()}</span><code>${path}</code> ${op.summary}</summary>`+
+   (schema?`<pre>${JSON.stringify(schema.properties,null,1)}</pre>`:'')+
+   `<p>path: <input class="p" size="50" value="${path}"></p>`+(m!=='get'?`<textarea rows="5" cols="80">{}</textarea>`:'')+
+   `<button>Send</button><pre class="out"></pre>`;
+  d.querySelector('button').onclick=()=>{
+   const ta=d.querySelector('textarea'); const h={'Authorization':'Bearer '+document.getElementById('tok').value};
+   if(ta) h['Content-Type']='application/json';
+   fetch(d.querySelector('.p').value,{method:m.toUpperCase(),headers:h,body:ta?ta.value:undefined})
+    .then(async r=>{d.querySelector('.out').textContent=r.status+'\\n'+await r.text();});
+  };
+  ops.appendChild(d);
+ }
+});
+</script></body></html>"""
+
+
+@api.get("/docs")
+def docs():
+    """A page to browse and try the API."""
+    return Response(DOCS_PAGE.replace("fetch('openapi.json')", "fetch('/api/v1/openapi.json')"), mimetype="text/html")

@@ -1,0 +1,103 @@
+"""Who may see and do what. The policy lives here, so the HTTP API, the CLI and the
+MQTT side all ask the same question the same way.
+
+Roles:
+- admin: everything.
+- pharmacist: hospital pharmacy work (receipts, thaw, repack, ship, holds and their
+  decisions, recall). Scoped to a site: acts on its own site's stock and sees the stock of
+  the sites in its region; unscoped: acts and sees everywhere.
+- centre_manager: always scoped to one site; sees and acts on that site's stock only
+  (requests, receiving shipments, use and waste, holds). Receives straight from SSI when its
+  site is supplied by a supplier.
+- coordinator: read-only across a region (or everywhere when no region is set).
+- auditor: read-only everywhere.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from inventory.domain.errors import Forbidden, NotFound
+
+ROLES = ("admin", "pharmacist", "centre_manager", "coordinator", "auditor")
+
+# Which roles may perform each action; scope is checked separately against the site.
+ACTIONS: dict[str, frozenset[str]] = {
+    "catalogue.write": frozenset({"admin"}),
+    "receive": frozenset({"admin", "pharmacist", "centre_manager"}),
+    "thaw": frozenset({"admin", "pharmacist"}),
+    "repack": frozenset({"admin", "pharmacist"}),
+    "administer": frozenset({"admin", "pharmacist", "centre_manager"}),
+    "waste": frozenset({"admin", "pharmacist", "centre_manager"}),
+    "hold": frozenset({"admin", "pharmacist", "centre_manager"}),
+    "decide_hold": frozenset({"admin", "pharmacist"}),  # release or discard
+    "recall": frozenset({"admin", "pharmacist"}),
+    "request.create": frozenset({"admin", "centre_manager", "pharmacist"}),
+    "request.decide": frozenset({"admin", "pharmacist"}),
+    "ship": frozenset({"admin", "pharmacist"}),
+    "receive_shipment": frozenset({"admin", "pharmacist", "centre_manager"}),
+    "device.write": frozenset({"admin"}),
+    "alert.ack": frozenset({"admin", "pharmacist", "centre_manager"}),
+    "appointments.write": frozenset({"admin", "coordinator", "pharmacist"}),
+    "plan": frozenset({"admin", "pharmacist", "coordinator"}),
+    "plan.approve": frozenset({"admin", "pharmacist"}),
+    "trace": frozenset({"admin", "pharmacist", "auditor", "coordinator"}),
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is asking: from an API token, or a system process (ingest, scheduler, CLI)."""
+
+    name: str
+    role: str
+    site_id: int | None = None
+    site_code: str | None = None
+    region: str | None = None
+    token_id: int | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.role})"
+
+    def may(self, action: str) -> bool:
+        return self.role in ACTIONS[action]
+
+    def sees(self, site) -> bool:
+        """Whether stock at `site` (a Site row) is visible at all."""
+        if self.role in ("admin", "auditor"):
+            return True
+        if self.role == "centre_manager":
+            return site.id == self.site_id
+        if self.role == "pharmacist" and self.site_id is not None:
+            return site.id == self.site_id or site.region == self.region
+        if self.role == "coordinator" and self.region:
+            return site.region == self.region
+        return self.role in ("pharmacist", "coordinator")
+
+    def acts_at(self, site) -> bool:
+        if self.role == "admin":
+            return True
+        if self.role in ("coordinator", "auditor"):
+            return False
+        if self.site_id is None:
+            return self.role == "pharmacist"
+        return site.id == self.site_id
+
+
+def require(actor: Actor, action: str, site=None) -> None:
+    """Raise unless `actor` may do `action` (at `site`). Stock the actor cannot even see
+    is reported as not found, so a centre manager learns nothing of other sites."""
+    if site is not None and not actor.sees(site):
+        raise NotFound("not found")
+    if not actor.may(action):
+        raise Forbidden(f"role {actor.role} may not {action.replace('.', ' ')}")
+    if site is not None and not actor.acts_at(site):
+        raise Forbidden(f"{actor.name} may not {action.replace('.', ' ')} at site {site.code}")
+
+
+def require_visible(actor: Actor, site) -> None:
+    if not actor.sees(site):
+        raise NotFound("not found")
+
+
+SYSTEM = Actor(name="system", role="admin")

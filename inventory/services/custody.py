@@ -1,0 +1,490 @@
+"""Custody of cartons: receive, thaw, repack, administer, waste, hold, release, discard.
+
+Every quantity change is written to the custody ledger in the same transaction as the
+carton row, so doses on hand always equal the sum of the ledger's changes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+import json
+import math
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from inventory.db.models import Carton, Hold, Lot, Product, Shipment, StorageUnit
+from inventory.domain import gs1
+from inventory.domain.errors import Conflict, InvalidInput
+from inventory.domain.stability import (
+    FROZEN_STATES,
+    State,
+    StorageProfile,
+    UnitClock,
+    beyond_use_date,
+    expiry_end,
+)
+from inventory.domain import stability
+from inventory.services.access import Actor, require
+from inventory.services.common import (
+    audit,
+    carton_for_update,
+    product_by_code,
+    product_by_gtin,
+    record,
+    storage_unit_by_code,
+)
+
+WASTE_REASONS = ("open_vial", "expired", "bud_passed", "broken", "excursion", "recall", "other")
+ON_HAND_STATUSES = ("available", "held", "expired")
+
+
+# ---------------------------------------------------------------- stability clock
+
+@lru_cache(maxsize=256)
+def _profile_from_json(profile_json: str) -> StorageProfile:
+    return StorageProfile.from_dict(json.loads(profile_json))
+
+
+def profile_of(product: Product) -> StorageProfile:
+    return _profile_from_json(json.dumps(product.storage_profile, sort_keys=True))
+
+
+def clock_of(carton: Carton) -> UnitClock:
+    return UnitClock(
+        state=State(carton.state if carton.state != State.PUNCTURED else State.THAWED),
+        expiry=carton.lot.expiry,
+        thawed_at=carton.thawed_at,
+        frozen_since=carton.frozen_since,
+        manufactured_on=carton.lot.manufactured_on,
+        room_temp_hours=carton.room_temp_hours,
+        room_temp_exhausted_at=carton.room_temp_exhausted_at,
+    )
+
+
+def set_clock(carton: Carton, clock: UnitClock, profile: StorageProfile) -> None:
+    """Write a unit clock onto the carton and recompute its beyond-use date.
+    The carton's BUD is that of its unopened vials; an open vial has its own (open_vial_bud)."""
+    carton.thawed_at = clock.thawed_at
+    carton.frozen_since = clock.frozen_since
+    carton.room_temp_hours = clock.room_temp_hours
+    carton.room_temp_exhausted_at = clock.room_temp_exhausted_at
+    if carton.state != State.PUNCTURED or clock.state != State.THAWED:
+        carton.state = clock.state.value
+    carton.bud = beyond_use_date(profile, clock)
+
+
+def open_vial_bud(carton: Carton) -> datetime | None:
+    if not carton.open_vial_doses or carton.open_vial_opened_at is None:
+        return None
+    in_use = profile_of(carton.product).in_use_hours
+    if in_use is None:
+        return carton.bud
+    from datetime import timedelta
+
+    return min(carton.bud, carton.open_vial_opened_at + timedelta(hours=in_use))
+
+
+def unopened_vials(carton: Carton) -> int:
+    return carton.vials - (1 if carton.open_vial_doses else 0)
+
+
+def status_after_change(carton: Carton, now: datetime) -> str:
+    """The status a carton settles in once nothing holds it."""
+    if carton.doses <= 0:
+        return "consumed"
+    if any(h.decision is None for h in carton.holds):
+        return "held"
+    if carton.in_transit:
+        return "in_transit"
+    if now >= carton.bud:
+        return "expired"
+    return "available"
+
+
+# ---------------------------------------------------------------- receipt
+
+@dataclass(frozen=True)
+class ReceiptInput:
+    storage_unit: str
+    vials: int
+    state: str
+    product: str | None = None
+    gtin: str | None = None
+    lot: str | None = None
+    expiry: date | None = None
+    scan: str | None = None
+    serial: str | None = None
+    manufactured_on: date | None = None
+    thawed_at: datetime | None = None
+    shipment: int | None = None
+
+
+def receive(session: Session, actor: Actor, now: datetime, data: ReceiptInput) -> Carton:
+    """Receive vials of a lot into a storage unit, from typed fields or a scanner string.
+    Scanned data fills what it has; it never blanks a field it lacks."""
+    unit = storage_unit_by_code(session, data.storage_unit)
+    site = unit.site
+    require(actor, "receive", site)
+    if actor.role == "centre_manager" and not (site.supplied_by and site.supplied_by.kind == "supplier"):
+        raise InvalidInput(
+            "this site is supplied by a hospital pharmacy: receive its stock as a shipment",
+            code="not_supplied_by_ssi", fields={"storage_unit": ["site does not receive from SSI"]},
+        )
+
+    gtin, lot_number, expiry = data.gtin, data.lot, data.expiry
+    serial, manufactured_on = data.serial, data.manufactured_on
+    if data.scan is not None:
+        scanned = gs1.parse(data.scan, today=now.date())
+        gtin = scanned.gtin or gtin
+        lot_number = scanned.lot or lot_number
+        expiry = scanned.expiry or expiry
+        serial = scanned.serial or serial
+        manufactured_on = scanned.production_date or manufactured_on
+    if data.product:
+        product = product_by_code(session, data.product)
+        if gtin and gtin not in {g.gtin for g in product.gtins}:
+            raise InvalidInput(
+                f"GTIN {gtin} is not a GTIN of {product.code}", code="gtin_mismatch",
+                fields={"gtin": ["does not belong to the product"]},
+            )
+    elif gtin:
+        product = product_by_gtin(session, gtin, field="scan" if data.scan else "gtin")
+    else:
+        raise InvalidInput("say which product", fields={"product": ["product, gtin or scan is required"]})
+    if not lot_number:
+        raise InvalidInput("lot number missing", fields={"lot": ["required (not in the scan)"]})
+
+    lot = session.scalar(select(Lot).where(Lot.product_id == product.id, Lot.number == lot_number))
+    if lot is None:
+        if expiry is None:
+            raise InvalidInput(
+                "expiry missing for a lot seen for the first time",
+                fields={"expiry": ["required: the lot is new and the scan carries no expiry"]},
+            )
+        lot = Lot(product=product, number=lot_number, expiry=expiry, manufactured_on=manufactured_on)
+        session.add(lot)
+    else:
+        if expiry is not None and expiry != lot.expiry:
+            raise Conflict(
+                f"lot {lot_number} is recorded with expiry {lot.expiry}, the receipt says {expiry}",
+                code="expiry_mismatch",
+            )
+        if manufactured_on and lot.manufactured_on is None:
+            lot.manufactured_on = manufactured_on
+    if lot.expiry < now.date():
+        raise Conflict(f"lot {lot_number} expired on {lot.expiry}", code="expired")
+
+    profile = profile_of(product)
+    state = _parse_state(data.state)
+    _check_unit_holds_state(profile, unit, state)
+    clock = UnitClock(
+        state=state,
+        expiry=lot.expiry,
+        thawed_at=(data.thawed_at or now) if state == State.THAWED and _has_frozen_states(profile) else None,
+        frozen_since=now if state == State.FROZEN else None,
+        manufactured_on=lot.manufactured_on,
+    )
+    doses = data.vials * product.doses_per_vial
+    carton = Carton(
+        lot=lot, product=product, site=site, storage_unit=unit, state=state.value, status="available",
+        vials=data.vials, doses=doses, received_doses=doses, serial=serial, room_temp_hours=0.0,
+        open_vial_doses=0, exposure_s=0.0, created_at=now, in_transit=False, bud=expiry_end(lot.expiry),
+    )
+    set_clock(carton, clock, profile)
+    session.add(carton)
+    session.flush()
+    if now >= carton.bud:
+        raise Conflict(f"the stock is already past its beyond-use date {carton.bud:%Y-%m-%d %H:%M}Z", code="bud_passed")
+    details = {"gtin": gtin, "serial": serial, "scan": bool(data.scan)}
+    if data.shipment is not None:
+        details["shipment"] = _close_supplier_shipment(session, actor, now, data.shipment, site)
+    record(session, actor, now, "receive", carton, doses=doses, change=doses,
+           to_site_id=site.id, to_storage_unit_id=unit.id, details=details)
+    return carton
+
+
+def _close_supplier_shipment(session: Session, actor: Actor, now: datetime, shipment_id: int, site) -> int:
+    shipment = session.get(Shipment, shipment_id)
+    if shipment is None or not actor.sees(shipment.to_site):
+        raise InvalidInput(f"no shipment {shipment_id}", fields={"shipment": ["unknown shipment"]})
+    if shipment.to_site_id != site.id or shipment.from_site.kind != "supplier":
+        raise InvalidInput("not a shipment from the supplier to this site",
+                           fields={"shipment": ["must be a supplier shipment to this site"]})
+    if shipment.status == "received":
+        raise Conflict(f"shipment {shipment_id} is already closed", code="shipment_closed")
+    shipment.status = "received"
+    shipment.received_at = now
+    shipment.received_by = actor.label
+    return shipment.id
+
+
+def _parse_state(value: str) -> State:
+    try:
+        return State(value)
+    except ValueError:
+        raise InvalidInput(f"unknown state {value!r}", fields={"state": [f"one of {', '.join(s.value for s in State)}"]})
+
+
+def _has_frozen_states(profile: StorageProfile) -> bool:
+    return any(profile.allows(s) for s in FROZEN_STATES)
+
+
+def _check_unit_holds_state(profile: StorageProfile, unit: StorageUnit, state: State) -> None:
+    if not profile.allows(state):
+        raise InvalidInput(f"the product is never {state.value}",
+                           code="state_not_allowed", fields={"state": ["not allowed for this product"]})
+    lo, hi = profile.range_for(state)
+    if unit.max_c < lo or unit.min_c > hi:
+        raise InvalidInput(
+            f"storage unit {unit.code} holds {unit.min_c}..{unit.max_c} C, "
+            f"{state.value} stock needs {lo}..{hi} C",
+            code="wrong_storage", fields={"storage_unit": ["its range does not suit the state"]},
+        )
+
+
+# ---------------------------------------------------------------- moving through states
+
+def _require_movable(carton: Carton, now: datetime, *, verb: str) -> None:
+    if carton.status in ("consumed", "discarded"):
+        raise Conflict(f"carton {carton.id} is {carton.status}", code=carton.status)
+    if carton.status == "held":
+        raise Conflict(f"carton {carton.id} is on hold: release it first", code="held")
+    if carton.in_transit:
+        raise Conflict(f"carton {carton.id} is in transit", code="in_transit")
+    if carton.shipment_id is not None:
+        raise Conflict(f"carton {carton.id} is picked for shipment {carton.shipment_id}", code="picked")
+
+
+def _require_usable(carton: Carton, now: datetime) -> None:
+    _require_movable(carton, now, verb="use")
+    if now >= expiry_end(carton.lot.expiry):
+        raise Conflict(f"carton {carton.id} expired on {carton.lot.expiry}", code="expired")
+    if now >= carton.bud:
+        raise Conflict(f"carton {carton.id} passed its beyond-use date {carton.bud:%Y-%m-%d %H:%M}Z",
+                       code="bud_passed")
+
+
+def thaw(session: Session, actor: Actor, now: datetime, carton_id: int, *,
+         storage_unit: str | None = None, at: datetime | None = None) -> Carton:
+    carton = carton_for_update(session, carton_id)
+    require(actor, "thaw", carton.site)
+    _require_movable(carton, now, verb="thaw")
+    started = at or now
+    if started > now:
+        raise InvalidInput("a thaw cannot start in the future", fields={"at": ["in the future"]})
+    profile = profile_of(carton.product)
+    clock = stability.thaw(profile, clock_of(carton), started)
+    from_unit = carton.storage_unit_id
+    if storage_unit:
+        unit = storage_unit_by_code(session, storage_unit)
+        if unit.site_id != carton.site_id:
+            raise InvalidInput("thaw into a unit at the same site", fields={"storage_unit": ["another site"]})
+        _check_unit_holds_state(profile, unit, State.THAWED)
+        carton.storage_unit = unit
+    set_clock(carton, clock, profile)
+    carton.status = status_after_change(carton, now)
+    record(session, actor, now, "thaw", carton, doses=carton.doses, from_storage_unit_id=from_unit,
+           to_storage_unit_id=carton.storage_unit_id, details={"thawed_at": started.isoformat()})
+    return carton
+
+
+def repack(session: Session, actor: Actor, now: datetime, carton_id: int,
+           parts: list[tuple[int, str]]) -> list[Carton]:
+    """Split a carton into cartons of N vials each. Children keep lot and expiry, inherit
+    the parent's clock and exposure, and get their beyond-use date recomputed."""
+    parent = carton_for_update(session, carton_id)
+    require(actor, "repack", parent.site)
+    _require_usable(parent, now)
+    if parent.open_vial_doses:
+        raise Conflict("a carton with an open vial cannot be repacked", code="open_vial")
+    if not parts:
+        raise InvalidInput("nothing to repack", fields={"cartons": ["at least one carton"]})
+    total = sum(v for v, _ in parts)
+    if total > parent.vials:
+        raise Conflict(f"carton {parent.id} has {parent.vials} vials, the repack asks for {total}",
+                       code="insufficient_vials")
+    profile = profile_of(parent.product)
+    clock = clock_of(parent)
+    children = []
+    for index, (vials, unit_code) in enumerate(parts):
+        unit = storage_unit_by_code(session, unit_code, field=f"cartons.{index}.storage_unit")
+        if unit.site_id != parent.site_id:
+            raise InvalidInput("repack into units at the same site",
+                               fields={f"cartons.{index}.storage_unit": ["another site"]})
+        _check_unit_holds_state(profile, unit, State(parent.state))
+        doses = vials * parent.product.doses_per_vial
+        child = Carton(
+            lot=parent.lot, product=parent.product, parent=parent, site=parent.site, storage_unit=unit,
+            state=parent.state, status="available", vials=vials, doses=doses, received_doses=doses,
+            open_vial_doses=0, exposure_s=parent.exposure_s, exposure_min_c=parent.exposure_min_c,
+            exposure_max_c=parent.exposure_max_c, created_at=now, in_transit=False, bud=parent.bud,
+        )
+        set_clock(child, clock, profile)
+        session.add(child)
+        session.flush()
+        parent.vials -= vials
+        parent.doses -= doses
+        record(session, actor, now, "repack_out", parent, doses=doses, change=-doses,
+               from_storage_unit_id=parent.storage_unit_id, to_storage_unit_id=unit.id,
+               details={"child": child.id})
+        record(session, actor, now, "repack_in", child, doses=doses, change=doses,
+               from_storage_unit_id=parent.storage_unit_id, to_storage_unit_id=unit.id,
+               details={"parent": parent.id})
+        children.append(child)
+    parent.status = status_after_change(parent, now)
+    return children
+
+
+def _take_doses(carton: Carton, doses: int, now: datetime, *, for_administering: bool) -> dict:
+    """Take doses from the open vial first, then open vials as needed: opening a vial
+    starts its in-use clock. Returns what was opened, for the ledger."""
+    if doses > carton.doses:
+        raise Conflict(f"carton {carton.id} holds {carton.doses} doses, not {doses}", code="insufficient_doses")
+    per_vial = carton.product.doses_per_vial
+    opened = 0
+    left = doses
+    if carton.open_vial_doses:
+        bud = open_vial_bud(carton)
+        if for_administering and bud is not None and now >= bud:
+            raise Conflict(
+                f"the open vial of carton {carton.id} passed its in-use window at {bud:%H:%M}Z: "
+                "record its doses as waste (open_vial) first", code="open_vial_expired",
+            )
+        take = min(left, carton.open_vial_doses)
+        carton.open_vial_doses -= take
+        left -= take
+        if carton.open_vial_doses == 0:
+            carton.vials -= 1
+            carton.open_vial_opened_at = None
+    while left > 0:
+        opened += 1
+        take = min(left, per_vial)
+        left -= take
+        if take == per_vial:
+            carton.vials -= 1
+        else:
+            carton.open_vial_doses = per_vial - take
+            carton.open_vial_opened_at = now
+    carton.doses -= doses
+    carton.state = State.PUNCTURED.value if carton.open_vial_doses else (
+        State.THAWED.value if carton.state == State.PUNCTURED else carton.state)
+    return {"vials_opened": opened}
+
+
+def administer(session: Session, actor: Actor, now: datetime, carton_id: int, doses: int) -> Carton:
+    carton = carton_for_update(session, carton_id)
+    require(actor, "administer", carton.site)
+    _require_usable(carton, now)
+    if carton.state in (State.ULTRA_FROZEN, State.FROZEN):
+        raise Conflict(f"carton {carton.id} is {carton.state}: thaw it first", code="not_thawed")
+    details = _take_doses(carton, doses, now, for_administering=True)
+    carton.status = status_after_change(carton, now)
+    record(session, actor, now, "administer", carton, doses=doses, change=-doses, bucket="administered",
+           from_site_id=carton.site_id, from_storage_unit_id=carton.storage_unit_id, details=details)
+    return carton
+
+
+def waste(session: Session, actor: Actor, now: datetime, carton_id: int, doses: int, reason: str,
+          note: str | None = None) -> Carton:
+    carton = carton_for_update(session, carton_id)
+    require(actor, "waste", carton.site)
+    if reason not in WASTE_REASONS:
+        raise InvalidInput(f"unknown waste reason {reason!r}", fields={"reason": [f"one of {', '.join(WASTE_REASONS)}"]})
+    if carton.status in ("consumed", "discarded"):
+        raise Conflict(f"carton {carton.id} is {carton.status}", code=carton.status)
+    if carton.status == "held":
+        raise Conflict(f"carton {carton.id} is on hold: a pharmacist releases or discards it", code="held")
+    if carton.in_transit:
+        raise Conflict(f"carton {carton.id} is in transit", code="in_transit")
+    details = _take_doses(carton, doses, now, for_administering=False)
+    carton.status = "discarded" if carton.doses == 0 else status_after_change(carton, now)
+    record(session, actor, now, "waste", carton, doses=doses, change=-doses, bucket="wasted",
+           from_site_id=carton.site_id, from_storage_unit_id=carton.storage_unit_id, reason=reason,
+           details={**details, "note": note} if note else details)
+    return carton
+
+
+# ---------------------------------------------------------------- holds and their decisions
+
+def place_hold(session: Session, actor: Actor, now: datetime, carton: Carton, reason: str, *,
+               kind: str = "manual", excursion_id: int | None = None) -> Hold | None:
+    """Quarantine: the stock stays where it is, marked DO NOT USE, until a pharmacist decides."""
+    if carton.status in ("consumed", "discarded"):
+        return None
+    if excursion_id is not None and any(h.excursion_id == excursion_id for h in carton.holds):
+        return None
+    hold = Hold(carton=carton, reason=reason, kind=kind, excursion_id=excursion_id, placed_at=now,
+                placed_by=actor.label)
+    session.add(hold)
+    carton.status = "held"
+    record(session, actor, now, "hold", carton, doses=carton.doses, reason=reason,
+           details={"kind": kind, "excursion": excursion_id})
+    return hold
+
+
+def hold(session: Session, actor: Actor, now: datetime, carton_id: int, reason: str) -> Carton:
+    carton = carton_for_update(session, carton_id)
+    require(actor, "hold", carton.site)
+    if carton.status in ("consumed", "discarded"):
+        raise Conflict(f"carton {carton.id} is {carton.status}", code=carton.status)
+    place_hold(session, actor, now, carton, reason)
+    audit(session, actor, now, "hold", "carton", carton.id, after={"reason": reason})
+    return carton
+
+
+def _decide_holds(session: Session, actor: Actor, now: datetime, carton: Carton, decision: str,
+                  reason: str) -> list[dict]:
+    decided = []
+    for h in carton.holds:
+        if h.decision is None:
+            before = {"hold": h.id, "reason": h.reason, "kind": h.kind, "excursion": h.excursion_id}
+            h.decision, h.decision_reason, h.decided_at, h.decided_by = decision, reason, now, actor.label
+            audit(session, actor, now, f"hold.{decision}", "carton", carton.id, before=before,
+                  after={**before, "decision": decision, "decision_reason": reason})
+            decided.append(before)
+    return decided
+
+
+def release(session: Session, actor: Actor, now: datetime, carton_id: int, reason: str) -> Carton:
+    carton = carton_for_update(session, carton_id)
+    require(actor, "decide_hold", carton.site)
+    if carton.status != "held":
+        raise Conflict(f"carton {carton.id} is not on hold", code="not_held")
+    decided = _decide_holds(session, actor, now, carton, "released", reason)
+    carton.status = status_after_change(carton, now)
+    record(session, actor, now, "release", carton, doses=carton.doses, reason=reason,
+           details={"holds": [d["hold"] for d in decided]})
+    return carton
+
+
+def discard(session: Session, actor: Actor, now: datetime, carton_id: int, reason: str) -> Carton:
+    carton = carton_for_update(session, carton_id)
+    require(actor, "decide_hold", carton.site)
+    if carton.status in ("consumed", "discarded"):
+        raise Conflict(f"carton {carton.id} is {carton.status}", code=carton.status)
+    if carton.in_transit:
+        raise Conflict(f"carton {carton.id} is in transit: receive it first", code="in_transit")
+    if carton.shipment_id is not None:
+        raise Conflict(f"carton {carton.id} is picked for shipment {carton.shipment_id}", code="picked")
+    decided = _decide_holds(session, actor, now, carton, "discarded", reason)
+    doses = carton.doses
+    carton.doses, carton.vials, carton.open_vial_doses = 0, 0, 0
+    carton.status = "discarded"
+    record(session, actor, now, "discard", carton, doses=doses, change=-doses, bucket="discarded",
+           from_site_id=carton.site_id, from_storage_unit_id=carton.storage_unit_id, reason=reason,
+           details={"holds": [d["hold"] for d in decided]})
+    return carton
+
+
+def expire_if_due(carton: Carton, now: datetime) -> bool:
+    """Mark an available carton expired once its beyond-use date has passed (the sweep)."""
+    if carton.status == "available" and now >= carton.bud:
+        carton.status = "expired"
+        return True
+    return False
+
+
+def days_left(carton: Carton, now: datetime) -> float:
+    return math.floor((carton.bud - now).total_seconds() / 86400 * 10) / 10

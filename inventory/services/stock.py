@@ -1,0 +1,106 @@
+"""Stock views: cartons on hand in first-expiry-first-out order, and doses per product."""
+from __future__ import annotations
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from inventory.db.models import Carton, Product, Site, StorageUnit
+from inventory.domain.errors import InvalidInput, NotFound
+from inventory.services.access import Actor, require_visible
+from inventory.services.common import site_by_code, storage_unit_by_code
+
+CARTON_STATUSES = ("available", "in_transit", "held", "expired", "consumed", "discarded")
+STATES = ("ultra_frozen", "frozen", "thawed", "punctured")
+
+
+def get_carton(session: Session, actor: Actor, carton_id: int) -> Carton:
+    carton = session.get(Carton, carton_id)
+    if carton is None or not actor.sees(carton.site):
+        raise NotFound(f"no carton {carton_id}")
+    return carton
+
+
+def list_cartons(session: Session, actor: Actor, *, site: str | None = None, storage_unit: str | None = None,
+                 product: str | None = None, status: str | None = None, state: str | None = None,
+                 limit: int = 1000) -> list[Carton]:
+    """Stock on hand, expiring soonest first. Without a status filter, only stock that is
+    still there (available, held, expired, in transit) is listed."""
+    query = select(Carton).options(
+        selectinload(Carton.lot), selectinload(Carton.product), selectinload(Carton.site),
+        selectinload(Carton.storage_unit), selectinload(Carton.holds), selectinload(Carton.children),
+    )
+    if site:
+        at = site_by_code(session, site)
+        require_visible(actor, at)
+        query = query.where(Carton.site_id == at.id)
+    if storage_unit:
+        unit = storage_unit_by_code(session, storage_unit)
+        require_visible(actor, unit.site)
+        query = query.where(Carton.storage_unit_id == unit.id)
+    if product:
+        query = query.join(Product, Product.id == Carton.product_id).where(Product.code == product)
+    if status:
+        if status not in CARTON_STATUSES:
+            raise InvalidInput("unknown status", fields={"status": [f"one of {', '.join(CARTON_STATUSES)}"]})
+        query = query.where(Carton.status == status)
+    else:
+        query = query.where(Carton.status.in_(("available", "held", "expired", "in_transit")))
+    if state:
+        if state not in STATES:
+            raise InvalidInput("unknown state", fields={"state": [f"one of {', '.join(STATES)}"]})
+        query = query.where(Carton.state == state)
+    if actor.role == "centre_manager":
+        query = query.where(Carton.site_id == actor.site_id)
+    elif actor.role in ("pharmacist", "coordinator") and actor.region and not site and not storage_unit:
+        query = query.join(Site, Site.id == Carton.site_id).where(Site.region == actor.region)
+    query = query.order_by(Carton.bud, Carton.id).limit(limit)
+    return [c for c in session.scalars(query) if actor.sees(c.site)]
+
+
+def stock_on_hand(session: Session, actor: Actor, site: str) -> dict:
+    """Doses per product and state at a site: on hand by status, and in transit both ways."""
+    at = site_by_code(session, site)
+    require_visible(actor, at)
+    on_hand = session.execute(
+        select(Product.code, Carton.state, Carton.status, func.sum(Carton.doses), func.count(Carton.id),
+               func.min(Carton.bud))
+        .join(Product, Product.id == Carton.product_id)
+        .where(Carton.site_id == at.id, Carton.in_transit.is_(False),
+               Carton.status.in_(("available", "held", "expired")))
+        .group_by(Product.code, Carton.state, Carton.status)
+    ).all()
+    # in transit: cartons keep their sender's site until received, so incoming is found
+    # through the shipment they ride on
+    from inventory.db.models import Shipment
+
+    transit = session.execute(
+        select(Product.code, Carton.state,
+               case((Shipment.to_site_id == at.id, "incoming"), else_="outgoing"), func.sum(Carton.doses))
+        .join(Product, Product.id == Carton.product_id)
+        .join(Shipment, Shipment.id == Carton.shipment_id)
+        .where(Carton.in_transit.is_(True), (Shipment.to_site_id == at.id) | (Shipment.from_site_id == at.id))
+        .group_by(Product.code, Carton.state, Shipment.to_site_id == at.id)
+    ).all()
+    lines: dict[tuple[str, str], dict] = {}
+
+    def line(product: str, state: str) -> dict:
+        return lines.setdefault((product, state), {
+            "product": product, "state": state, "available": 0, "held": 0, "expired": 0,
+            "on_hand": 0, "cartons": 0, "in_transit_incoming": 0, "in_transit_outgoing": 0, "earliest_bud": None,
+        })
+
+    for product, state, status, doses, count, bud in on_hand:
+        entry = line(product, state)
+        entry[status] += int(doses)
+        entry["on_hand"] += int(doses)
+        entry["cartons"] += int(count)
+        if status == "available" and bud is not None:
+            earliest = entry["earliest_bud"]
+            entry["earliest_bud"] = bud if earliest is None or bud < earliest else earliest
+    for product, state, direction, doses in transit:
+        line(product, state)[f"in_transit_{direction}"] += int(doses)
+    return {"site": at, "lines": [lines[k] for k in sorted(lines)]}
+
+
+def storage_units_at(session: Session, site: Site) -> list[StorageUnit]:
+    return list(session.scalars(select(StorageUnit).where(StorageUnit.site_id == site.id).order_by(StorageUnit.code)))
