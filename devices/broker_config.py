@@ -22,7 +22,13 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from devices.codec import ALERTS_ROOT, DEVICES_ROOT, is_valid_device_id, readings_topic, status_topic
+from devices.codec import (
+    ALERTS_ROOT,
+    DEVICES_ROOT,
+    is_valid_device_id,
+    readings_topic,
+    status_topic,
+)
 
 # Mosquitto 2's "sha512-pbkdf2" scheme, as written by `mosquitto_passwd`:
 #   $7$<iterations>$<base64 salt>$<base64 PBKDF2-HMAC-SHA512 digest>
@@ -33,7 +39,9 @@ DIGEST_BYTES = 64
 _HASH_PATTERN = re.compile(r"^\$7\$(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$")
 
 
-def hash_password(secret: str, *, salt: bytes | None = None, iterations: int = DEFAULT_ITERATIONS) -> str:
+def hash_password(
+    secret: str, *, salt: bytes | None = None, iterations: int = DEFAULT_ITERATIONS
+) -> str:
     if iterations < 1:
         raise ValueError("iterations must be at least 1")
     if salt is None:
@@ -99,9 +107,7 @@ def acl_file(device_ids: Iterable[str], service_users: Iterable[str]) -> str:
     for username in services:
         # Mosquitto checks a `$share/<group>/<filter>` subscription against <filter>.
         blocks.append(
-            f"user {username}\n"
-            f"topic read {DEVICES_ROOT}/#\n"
-            f"topic readwrite {ALERTS_ROOT}/#\n"
+            f"user {username}\ntopic read {DEVICES_ROOT}/#\ntopic readwrite {ALERTS_ROOT}/#\n"
         )
     return "\n".join(blocks)
 

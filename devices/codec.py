@@ -118,7 +118,7 @@ def parse_topic(topic: str) -> tuple[str, TopicKind] | None:
 
 
 def decode_status(payload: bytes) -> str | None:
-    """"online" or "offline", None for anything else."""
+    """ "online" or "offline", None for anything else."""
     try:
         text = payload.decode("utf-8").strip().lower()
     except UnicodeDecodeError:
@@ -192,7 +192,9 @@ def parse_ts(value: Any) -> datetime:
 
 def _parse_reading(item: Any, now: datetime) -> Reading:
     if not isinstance(item, dict):
-        raise _Invalid(RejectReason.NOT_OBJECT, f"a reading must be an object, got {_json_type(item)}")
+        raise _Invalid(
+            RejectReason.NOT_OBJECT, f"a reading must be an object, got {_json_type(item)}"
+        )
     if "ts" not in item:
         raise _Invalid(RejectReason.MISSING_TS, "reading has no 'ts'")
     ts = parse_ts(item["ts"])
@@ -281,7 +283,10 @@ def decode_readings(payload: bytes, *, now: datetime) -> Decoded:
     if "readings" in document:
         items = document["readings"]
         if not isinstance(items, list):
-            reason = f"{RejectReason.INVALID_BATCH}: 'readings' is {_json_type(items)}, expected an array"
+            reason = (
+                f"{RejectReason.INVALID_BATCH}: 'readings' is {_json_type(items)}, "
+                "expected an array"
+            )
             rejected.append(Rejected(reason, _fragment(items)))
             items = []
         if len(items) > MAX_BATCH_READINGS:

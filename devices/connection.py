@@ -35,9 +35,7 @@ _settings: weakref.WeakKeyDictionary[mqtt.Client, _Settings] = weakref.WeakKeyDi
 def make_client(url: str | MqttUrl, client_id: str, *, persistent: bool = True) -> mqtt.Client:
     """A configured, not yet connected client. Connect it with `connect()`."""
     parsed = parse_mqtt_url(url) if isinstance(url, str) else url
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
-    )
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
     if parsed.username is not None:
         client.username_pw_set(parsed.username, parsed.password)
     if parsed.tls:

@@ -96,28 +96,56 @@ class UnitProfile:
 
 PROFILES: dict[str, UnitProfile] = {
     "fridge": UnitProfile(
-        setpoint_c=5.0, noise_sd_c=0.1, cycle_amplitude_c=0.4, cycle_period_s=40 * MINUTE,
-        doors_per_hour=1.0, door_rise_c=(2.0, 4.0), door_decay_s=3 * MINUTE,
-        warm_tau_s=85 * MINUTE, cool_tau_s=20 * MINUTE,
-        freeze_target_c=-2.5, freeze_tau_s=10 * MINUTE,
+        setpoint_c=5.0,
+        noise_sd_c=0.1,
+        cycle_amplitude_c=0.4,
+        cycle_period_s=40 * MINUTE,
+        doors_per_hour=1.0,
+        door_rise_c=(2.0, 4.0),
+        door_decay_s=3 * MINUTE,
+        warm_tau_s=85 * MINUTE,
+        cool_tau_s=20 * MINUTE,
+        freeze_target_c=-2.5,
+        freeze_tau_s=10 * MINUTE,
     ),
     "cool_box": UnitProfile(
-        setpoint_c=5.0, noise_sd_c=0.2, cycle_amplitude_c=0.3, cycle_period_s=30 * MINUTE,
-        doors_per_hour=3.0, door_rise_c=(1.5, 3.0), door_decay_s=3 * MINUTE,
-        warm_tau_s=60 * MINUTE, cool_tau_s=20 * MINUTE,
-        freeze_target_c=-2.5, freeze_tau_s=10 * MINUTE,
+        setpoint_c=5.0,
+        noise_sd_c=0.2,
+        cycle_amplitude_c=0.3,
+        cycle_period_s=30 * MINUTE,
+        doors_per_hour=3.0,
+        door_rise_c=(1.5, 3.0),
+        door_decay_s=3 * MINUTE,
+        warm_tau_s=60 * MINUTE,
+        cool_tau_s=20 * MINUTE,
+        freeze_target_c=-2.5,
+        freeze_tau_s=10 * MINUTE,
     ),
     "freezer": UnitProfile(
-        setpoint_c=-20.0, noise_sd_c=0.3, cycle_amplitude_c=0.8, cycle_period_s=45 * MINUTE,
-        doors_per_hour=0.5, door_rise_c=(2.0, 4.0), door_decay_s=4 * MINUTE,
-        warm_tau_s=300 * MINUTE, cool_tau_s=45 * MINUTE,
-        freeze_target_c=-30.0, freeze_tau_s=20 * MINUTE,
+        setpoint_c=-20.0,
+        noise_sd_c=0.3,
+        cycle_amplitude_c=0.8,
+        cycle_period_s=45 * MINUTE,
+        doors_per_hour=0.5,
+        door_rise_c=(2.0, 4.0),
+        door_decay_s=4 * MINUTE,
+        warm_tau_s=300 * MINUTE,
+        cool_tau_s=45 * MINUTE,
+        freeze_target_c=-30.0,
+        freeze_tau_s=20 * MINUTE,
     ),
     "ultra_low_freezer": UnitProfile(
-        setpoint_c=-70.0, noise_sd_c=0.3, cycle_amplitude_c=1.0, cycle_period_s=60 * MINUTE,
-        doors_per_hour=0.25, door_rise_c=(2.0, 4.0), door_decay_s=5 * MINUTE,
-        warm_tau_s=600 * MINUTE, cool_tau_s=60 * MINUTE,
-        freeze_target_c=-85.0, freeze_tau_s=30 * MINUTE,
+        setpoint_c=-70.0,
+        noise_sd_c=0.3,
+        cycle_amplitude_c=1.0,
+        cycle_period_s=60 * MINUTE,
+        doors_per_hour=0.25,
+        door_rise_c=(2.0, 4.0),
+        door_decay_s=5 * MINUTE,
+        warm_tau_s=600 * MINUTE,
+        cool_tau_s=60 * MINUTE,
+        freeze_target_c=-85.0,
+        freeze_tau_s=30 * MINUTE,
     ),
 }
 KINDS = tuple(PROFILES)
@@ -152,7 +180,9 @@ class Fault:
 
     @property
     def end_s(self) -> float:
-        duration = self.duration_s if self.duration_s is not None else DEFAULT_FAULT_DURATION_S[self.kind]
+        duration = (
+            self.duration_s if self.duration_s is not None else DEFAULT_FAULT_DURATION_S[self.kind]
+        )
         return math.inf if duration is None else self.at_s + duration
 
     def active(self, t_s: float) -> bool:
@@ -198,7 +228,8 @@ def unit_trace(
         fault_t = offset_s + t
         powered = not any(f.kind == "power_cut" and f.active(fault_t) for f in faults)
         cycle = (
-            profile.cycle_amplitude_c * math.sin(2 * math.pi * t / profile.cycle_period_s + cycle_phase)
+            profile.cycle_amplitude_c
+            * math.sin(2 * math.pi * t / profile.cycle_period_s + cycle_phase)
             if powered
             else 0.0
         )
@@ -222,18 +253,38 @@ def unit_trace(
 
 
 def fridge_trace(
-    *, start: datetime, interval_s: float = 10 * MINUTE, seed: int = 0,
-    faults: Iterable[Fault] = (), origin: datetime | None = None,
+    *,
+    start: datetime,
+    interval_s: float = 10 * MINUTE,
+    seed: int = 0,
+    faults: Iterable[Fault] = (),
+    origin: datetime | None = None,
 ) -> Iterator[Reading]:
-    return unit_trace(PROFILES["fridge"], start=start, interval_s=interval_s, seed=seed, faults=faults, origin=origin)
+    return unit_trace(
+        PROFILES["fridge"],
+        start=start,
+        interval_s=interval_s,
+        seed=seed,
+        faults=faults,
+        origin=origin,
+    )
 
 
 def ultra_low_trace(
-    *, start: datetime, interval_s: float = 10 * MINUTE, seed: int = 0,
-    faults: Iterable[Fault] = (), origin: datetime | None = None,
+    *,
+    start: datetime,
+    interval_s: float = 10 * MINUTE,
+    seed: int = 0,
+    faults: Iterable[Fault] = (),
+    origin: datetime | None = None,
 ) -> Iterator[Reading]:
     return unit_trace(
-        PROFILES["ultra_low_freezer"], start=start, interval_s=interval_s, seed=seed, faults=faults, origin=origin
+        PROFILES["ultra_low_freezer"],
+        start=start,
+        interval_s=interval_s,
+        seed=seed,
+        faults=faults,
+        origin=origin,
     )
 
 
@@ -250,7 +301,9 @@ class DeviceSpec:
         if not is_valid_device_id(self.id):
             raise ValueError(f"invalid device id {self.id!r}")
         if self.kind not in PROFILES:
-            raise ValueError(f"device {self.id}: unknown kind {self.kind!r}; one of {', '.join(KINDS)}")
+            raise ValueError(
+                f"device {self.id}: unknown kind {self.kind!r}; one of {', '.join(KINDS)}"
+            )
 
 
 class SimulatedDevice:
@@ -274,7 +327,12 @@ class SimulatedDevice:
         self.origin = origin or start
         self.faults = [f for f in faults if f.device_id == spec.id]
         self._trace = unit_trace(
-            PROFILES[spec.kind], start=start, interval_s=interval_s, seed=seed, faults=self.faults, origin=self.origin
+            PROFILES[spec.kind],
+            start=start,
+            interval_s=interval_s,
+            seed=seed,
+            faults=self.faults,
+            origin=self.origin,
         )
         self._next = next(self._trace)
         self._held: list[Reading] = []
@@ -307,7 +365,10 @@ class SimulatedDevice:
         if self._held:
             return self.flush(also=reading)
         battery = None
-        if self._battery_sent_at is None or reading.ts - self._battery_sent_at >= self.BATTERY_EVERY:
+        if (
+            self._battery_sent_at is None
+            or reading.ts - self._battery_sent_at >= self.BATTERY_EVERY
+        ):
             battery = self.battery_at(reading.ts)
             self._battery_sent_at = reading.ts
         return encode_reading(reading.ts, reading.c, battery)
@@ -336,7 +397,9 @@ class SimClock:
         if speed <= 0:
             raise ValueError("speed must be positive")
         if speed > 1 and duration_s is None:
-            raise ValueError("speed > 1 needs a duration, so the simulated clock can start in the past")
+            raise ValueError(
+                "speed > 1 needs a duration, so the simulated clock can start in the past"
+            )
         behind = (duration_s or 0.0) * (speed - 1) if speed > 1 else 0.0
         return cls(real_start, real_start - timedelta(seconds=behind), speed)
 
@@ -387,7 +450,9 @@ class PerDeviceConnections(_Publisher):
         self.clients: dict[str, mqtt.Client] = {}
         self._connected: dict[str, threading.Event] = {}
         for spec in specs:
-            device_url = replace(url, username=spec.id, password=spec.secret) if spec.secret else url
+            device_url = (
+                replace(url, username=spec.id, password=spec.secret) if spec.secret else url
+            )
             client = make_client(device_url, spec.id, persistent=False)
             client.will_set(status_topic(spec.id), STATUS_OFFLINE, qos=1, retain=True)
             connected = threading.Event()
@@ -417,7 +482,9 @@ class PerDeviceConnections(_Publisher):
                 log.warning("%s: not connected yet; its readings are queued", device_id)
 
     def publish(self, device_id: str, payload: bytes) -> None:
-        self._track(self.clients[device_id].publish(readings_topic(device_id), payload, qos=self.qos))
+        self._track(
+            self.clients[device_id].publish(readings_topic(device_id), payload, qos=self.qos)
+        )
 
     def stop(self, timeout_s: float) -> int:
         for device_id, client in self.clients.items():
@@ -459,7 +526,9 @@ class SharedConnection(_Publisher):
 
     def stop(self, timeout_s: float) -> int:
         for device_id in self.device_ids:
-            self._track(self.client.publish(status_topic(device_id), STATUS_OFFLINE, qos=1, retain=True))
+            self._track(
+                self.client.publish(status_topic(device_id), STATUS_OFFLINE, qos=1, retain=True)
+            )
         missing = self.drain(timeout_s)
         self.client.disconnect()
         self.client.loop_stop()
@@ -526,13 +595,17 @@ def build_devices(options: Options, sim_start: datetime) -> list[SimulatedDevice
     return devices
 
 
-def run(options: Options, *, stop: threading.Event | None = None, clock: Clock | None = None) -> RunResult:
+def run(
+    options: Options, *, stop: threading.Event | None = None, clock: Clock | None = None
+) -> RunResult:
     stop = stop or threading.Event()
     clock = clock or Clock()
     url = parse_mqtt_url(options.url)
     if options.shared_connection:
         client_id = f"simulator-{options.devices[0].id if options.devices else 'none'}"
-        publisher: PerDeviceConnections | SharedConnection = SharedConnection(url, options.devices, options.qos, client_id)
+        publisher: PerDeviceConnections | SharedConnection = SharedConnection(
+            url, options.devices, options.qos, client_id
+        )
     else:
         publisher = PerDeviceConnections(url, options.devices, options.qos)
     publisher.start(options.connect_timeout_s)
@@ -546,7 +619,10 @@ def run(options: Options, *, stop: threading.Event | None = None, clock: Clock |
     devices = build_devices(options, sim_clock.sim_start)
     log.info(
         "simulating %d devices from %s at speed %g over %s",
-        len(devices), sim_clock.sim_start.isoformat(), options.speed, url,
+        len(devices),
+        sim_clock.sim_start.isoformat(),
+        options.speed,
+        url,
     )
     queue = [(device.next_ts, index) for index, device in enumerate(devices)]
     heapq.heapify(queue)
@@ -566,27 +642,48 @@ def run(options: Options, *, stop: threading.Event | None = None, clock: Clock |
             heapq.heapreplace(queue, (device.next_ts, index))
     finally:
         missing = publisher.stop(timeout_s=10.0)
-    return RunResult(sim_clock.sim_start, min(sim_end, sim_clock.sim_at(clock.now())), publisher.published, missing)
+    return RunResult(
+        sim_clock.sim_start,
+        min(sim_end, sim_clock.sim_at(clock.now())),
+        publisher.published,
+        missing,
+    )
 
 
 # --- command line ----------------------------------------------------------------------
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Options:
-    parser = argparse.ArgumentParser(prog="python -m devices.simulate", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m devices.simulate", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--url", required=True, help="mqtt://[user:password@]host:port")
     parser.add_argument("--devices", type=int, default=0, help="number of generated devices")
     parser.add_argument("--prefix", default="sim", help="id prefix of generated devices")
     parser.add_argument("--kind", default="fridge", choices=KINDS, help="kind of generated devices")
     parser.add_argument("--devices-file", help='JSON: [{"id": ..., "secret": ..., "kind": ...}]')
-    parser.add_argument("--interval", type=float, default=10.0, help="simulated seconds between readings")
-    parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
-    parser.add_argument("--duration", type=float, help="real seconds to run (default: until stopped)")
     parser.add_argument(
-        "--fault", action="append", default=[], type=parse_fault, metavar="KIND:DEVICE_ID[:AT_S[:FOR_S]]",
+        "--interval", type=float, default=10.0, help="simulated seconds between readings"
+    )
+    parser.add_argument(
+        "--speed", type=float, default=1.0, help="simulated seconds per real second"
+    )
+    parser.add_argument(
+        "--duration", type=float, help="real seconds to run (default: until stopped)"
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        type=parse_fault,
+        metavar="KIND:DEVICE_ID[:AT_S[:FOR_S]]",
         help=f"one of {', '.join(FAULT_KINDS)}; times in simulated seconds from the start",
     )
-    parser.add_argument("--shared-connection", action="store_true", help="publish for all devices over one connection")
+    parser.add_argument(
+        "--shared-connection",
+        action="store_true",
+        help="publish for all devices over one connection",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--qos", type=int, default=READINGS_QOS, choices=(0, 1, 2))
     args = parser.parse_args(argv)
@@ -602,9 +699,15 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     if args.interval <= 0 or args.speed <= 0:
         parser.error("--interval and --speed must be positive")
     return Options(
-        url=args.url, devices=specs, interval_s=args.interval, speed=args.speed,
-        duration_s=args.duration, faults=args.fault, shared_connection=args.shared_connection,
-        seed=args.seed, qos=args.qos,
+        url=args.url,
+        devices=specs,
+        interval_s=args.interval,
+        speed=args.speed,
+        duration_s=args.duration,
+        faults=args.fault,
+        shared_connection=args.shared_connection,
+        seed=args.seed,
+        qos=args.qos,
     )
 
 

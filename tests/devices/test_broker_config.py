@@ -15,7 +15,13 @@ from devices.broker_config import (
     verify_password,
     write_broker_files,
 )
-from devices.codec import READINGS_TOPIC, alerts_topic, readings_topic, shared_subscription, status_topic
+from devices.codec import (
+    READINGS_TOPIC,
+    alerts_topic,
+    readings_topic,
+    shared_subscription,
+    status_topic,
+)
 from devices.connection import connect, make_client
 from tests.support.mosquitto import MessageCollector
 
@@ -42,12 +48,16 @@ def test_each_hash_has_its_own_salt():
     assert hash_password("same") != hash_password("same")
 
 
-@pytest.mark.parametrize("malformed", ["", "s3cret", "$6$abc$def", "$7$x$YWJj$ZGVm", "$7$101$!!$ZGVm"])
+@pytest.mark.parametrize(
+    "malformed", ["", "s3cret", "$6$abc$def", "$7$x$YWJj$ZGVm", "$7$101$!!$ZGVm"]
+)
 def test_malformed_hash_verifies_nothing(malformed):
     assert not verify_password("s3cret", malformed)
 
 
-@pytest.mark.skipif(shutil.which("mosquitto_passwd") is None, reason="mosquitto_passwd not installed")
+@pytest.mark.skipif(
+    shutil.which("mosquitto_passwd") is None, reason="mosquitto_passwd not installed"
+)
 def test_hash_made_by_mosquitto_passwd_verifies(tmp_path):
     passwd = tmp_path / "passwd"
     subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwd), "fr-001", "s3cret"], check=True)
@@ -93,7 +103,9 @@ def test_acl_lets_each_device_write_only_its_own_topics():
 
 
 def test_broker_files_are_written_with_a_private_password_file(tmp_path):
-    paths = write_broker_files(tmp_path / "broker", {"fr-001": hash_password("a")}, {"ingest": hash_password("b")})
+    paths = write_broker_files(
+        tmp_path / "broker", {"fr-001": hash_password("a")}, {"ingest": hash_password("b")}
+    )
     assert set(paths) == {"passwd", "acl", "conf"}
     assert stat.S_IMODE(paths["passwd"].stat().st_mode) == 0o600
     conf = paths["conf"].read_text().splitlines()
@@ -101,7 +113,10 @@ def test_broker_files_are_written_with_a_private_password_file(tmp_path):
     assert "per_listener_settings false" in conf
     assert f"password_file {paths['passwd'].resolve()}" in conf
     assert f"acl_file {paths['acl'].resolve()}" in conf
-    assert [line.split(":")[0] for line in paths["passwd"].read_text().splitlines()] == ["fr-001", "ingest"]
+    assert [line.split(":")[0] for line in paths["passwd"].read_text().splitlines()] == [
+        "fr-001",
+        "ingest",
+    ]
 
 
 # --- against a real broker ---
@@ -190,7 +205,9 @@ def test_device_publishes_under_its_own_id_and_service_receives_it_through_a_sha
     shared = shared_subscription("ingest", READINGS_TOPIC)
     with MessageCollector(service_url, shared, client_id="ingest-1") as inbox:
         with Publisher(secured_broker.url_for("fr-001", "secret-1"), "fr-001") as device:
-            reason = device.publish_qos1(readings_topic("fr-001"), b'{"ts":"2026-11-21T10:00:00Z","c":4}')
+            reason = device.publish_qos1(
+                readings_topic("fr-001"), b'{"ts":"2026-11-21T10:00:00Z","c":4}'
+            )
         assert not reason.is_failure
         assert [(t, p) for t, p, _ in inbox.wait_for(1)] == [
             (readings_topic("fr-001"), b'{"ts":"2026-11-21T10:00:00Z","c":4}')

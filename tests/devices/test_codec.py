@@ -38,6 +38,11 @@ def codes(decoded: Decoded) -> list[str]:
     return [r.code for r in decoded.rejected]
 
 
+def reading_with_c(c_literal: str) -> str:
+    """A reading whose "c" is the given JSON text, which json.dumps could not write."""
+    return '{"ts": "2026-11-21T10:00:00Z", "c": ' + c_literal + "}"
+
+
 def only_rejection(payload: bytes | str) -> str:
     decoded = decode(payload)
     assert decoded.readings == []
@@ -159,7 +164,9 @@ def test_missing_ts_is_rejected():
     assert only_rejection('{"c": 4.0}') == "missing_ts"
 
 
-@pytest.mark.parametrize("ts", [1763719200, None, True, ["2026-11-21T10:00:00Z"], "yesterday", "2026-13-01T00:00:00Z"])
+@pytest.mark.parametrize(
+    "ts", [1763719200, None, True, ["2026-11-21T10:00:00Z"], "yesterday", "2026-13-01T00:00:00Z"]
+)
 def test_ts_that_is_not_an_iso_string_is_rejected(ts):
     assert only_rejection(json.dumps({"ts": ts, "c": 4.0})) == "invalid_ts"
 
@@ -180,22 +187,22 @@ def test_missing_temperature_is_rejected():
 
 @pytest.mark.parametrize("c", ['"4.3"', "null", "true", "false", "[4.3]", "{}"])
 def test_temperature_that_is_not_a_number_is_rejected(c):
-    assert only_rejection('{"ts": "2026-11-21T10:00:00Z", "c": %s}' % c) == "invalid_c"
+    assert only_rejection(reading_with_c(c)) == "invalid_c"
 
 
 @pytest.mark.parametrize("c", ["NaN", "Infinity", "-Infinity", "1e999"])
 def test_non_finite_temperature_is_rejected(c):
-    assert only_rejection('{"ts": "2026-11-21T10:00:00Z", "c": %s}' % c) == "non_finite_c"
+    assert only_rejection(reading_with_c(c)) == "non_finite_c"
 
 
 @pytest.mark.parametrize("c", ["-300", "-100.01", "80.5", "1000", "1" + "0" * 400])
 def test_physically_implausible_temperature_is_rejected(c):
-    assert only_rejection('{"ts": "2026-11-21T10:00:00Z", "c": %s}' % c) == "implausible_temperature"
+    assert only_rejection(reading_with_c(c)) == "implausible_temperature"
 
 
 @pytest.mark.parametrize("battery", ["1.2", "-0.1", '"full"', "true", "NaN"])
 def test_bad_battery_is_rejected_but_readings_are_kept(battery):
-    decoded = decode('{"ts": "2026-11-21T10:00:00Z", "c": 4.0, "battery": %s}' % battery)
+    decoded = decode('{"ts": "2026-11-21T10:00:00Z", "c": 4.0, "battery": ' + battery + "}")
     assert decoded.readings == [Reading(NOW, 4.0)]
     assert decoded.battery is None
     assert codes(decoded) == ["invalid_battery"]
@@ -226,7 +233,9 @@ def test_batch_entries_that_are_not_objects_are_rejected():
 
 
 def test_readings_that_is_not_an_array_is_rejected():
-    assert only_rejection('{"readings": {"ts": "2026-11-21T10:00:00Z", "c": 4.0}}') == "invalid_batch"
+    assert (
+        only_rejection('{"readings": {"ts": "2026-11-21T10:00:00Z", "c": 4.0}}') == "invalid_batch"
+    )
 
 
 def test_batch_beyond_the_cap_rejects_the_remainder_in_one_entry():
@@ -250,7 +259,12 @@ def test_decoding_never_raises_on_arbitrary_bytes(payload):
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.floats(allow_nan=True) | st.integers() | st.text(max_size=30),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(["ts", "c", "battery", "readings", "x"]), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["ts", "c", "battery", "readings", "x"]), children, max_size=4
+        )
+    ),
     max_leaves=20,
 )
 
@@ -298,7 +312,12 @@ def test_mqtt_url_defaults_port_and_has_no_credentials():
 
 def test_mqtt_url_carries_percent_decoded_credentials():
     url = parse_mqtt_url("mqtt://ingest:p%40ss%3Aword@127.0.0.1:18830")
-    assert (url.host, url.port, url.username, url.password) == ("127.0.0.1", 18830, "ingest", "p@ss:word")
+    assert (url.host, url.port, url.username, url.password) == (
+        "127.0.0.1",
+        18830,
+        "ingest",
+        "p@ss:word",
+    )
 
 
 def test_mqtt_url_never_shows_its_password():
@@ -307,7 +326,9 @@ def test_mqtt_url_never_shows_its_password():
     assert "secret" not in repr(url)
 
 
-@pytest.mark.parametrize("bad", ["http://host", "mqtt://", "mqtt://host:99999", "mqtt://host/path", "host:1883"])
+@pytest.mark.parametrize(
+    "bad", ["http://host", "mqtt://", "mqtt://host:99999", "mqtt://host/path", "host:1883"]
+)
 def test_bad_mqtt_urls_are_refused(bad):
     with pytest.raises(ValueError):
         parse_mqtt_url(bad)

@@ -22,7 +22,11 @@ from types import TracebackType
 
 from devices.connection import connect, make_client
 
-MOSQUITTO_CANDIDATES = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto", "/usr/local/bin/mosquitto")
+MOSQUITTO_CANDIDATES = (
+    "/usr/sbin/mosquitto",
+    "/usr/local/sbin/mosquitto",
+    "/usr/local/bin/mosquitto",
+)
 
 
 def find_mosquitto() -> str | None:
@@ -164,7 +168,9 @@ class MosquittoBroker:
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise MosquittoError(f"mosquitto not ready on port {port} after {timeout} s\n{self.log_text()}")
+                raise MosquittoError(
+                    f"mosquitto not ready on port {port} after {timeout} s\n{self.log_text()}"
+                )
             time.sleep(0.02)
 
     def _terminate(self, sig: signal.Signals, timeout: float = 10.0) -> None:
@@ -226,12 +232,14 @@ class MosquittoBroker:
 class MessageCollector:
     """A subscriber that records what it receives, for asserting on deliveries.
 
-        with MessageCollector(broker.url, "coldchain/v1/devices/#") as inbox:
-            ...publish...
-            messages = inbox.wait_for(3)
+    with MessageCollector(broker.url, "coldchain/v1/devices/#") as inbox:
+        ...publish...
+        messages = inbox.wait_for(3)
     """
 
-    def __init__(self, url: str, topic_filter: str, *, qos: int = 1, client_id: str = "test-collector") -> None:
+    def __init__(
+        self, url: str, topic_filter: str, *, qos: int = 1, client_id: str = "test-collector"
+    ) -> None:
         self.messages: list[tuple[str, bytes, bool]] = []  # (topic, payload, retained)
         self._cond = threading.Condition()
         self._subscribed = threading.Event()
