@@ -43,3 +43,21 @@ def empty_all_tables(engine: Engine) -> None:
 
 def _has_sequence(conn) -> bool:
     return conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first() is not None
+
+
+def _admin(admin_url: str, statement: str) -> None:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(admin_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(statement))
+    engine.dispose()
+
+
+if __name__ == "__main__":  # used by .ci/run: make or drop the run's own PostgreSQL database
+    import sys
+
+    action, admin_url, name = sys.argv[1:4]
+    if not name.replace("_", "").isalnum():
+        raise SystemExit(f"refusing database name {name!r}")
+    _admin(admin_url, f'CREATE DATABASE "{name}"' if action == "create" else f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -1,0 +1,59 @@
+"""Migrations are the only way a schema is made: they run up, down and up again on both
+backends, and leave nothing the models describe unmigrated (alembic check)."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from alembic import command
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from inventory.db import Base, make_engine
+from tests.support.database import alembic_config
+
+
+@pytest.fixture
+def scratch_database_url(database_url, tmp_path):
+    """A database of its own, so going down to nothing does not disturb the other tests."""
+    if not database_url.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'migrations.sqlite'}"
+        return
+    name = f"migrations_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(make_url(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+                          .set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield str(make_url(database_url).set(database=name))
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def tables(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        return set(inspect(engine).get_table_names()) - {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_downgrade_upgrade_round_trip(scratch_database_url):
+    config = alembic_config(scratch_database_url)
+    command.upgrade(config, "head")
+    assert tables(scratch_database_url) == set(Base.metadata.tables)
+    command.downgrade(config, "base")
+    assert tables(scratch_database_url) == set()
+    command.upgrade(config, "head")
+    assert tables(scratch_database_url) == set(Base.metadata.tables)
+
+
+def test_models_and_migrations_agree(database_url):
+    command.check(alembic_config(database_url))
+
+
+def test_one_line_of_history():
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
+    assert len(heads) == 1, f"several heads: {heads}"
