@@ -5,6 +5,7 @@ Every case is small enough to work out by hand; the expected figures are in the 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -355,3 +356,11 @@ def test_no_plan_ever_breaks_a_rule_and_the_optimum_never_does_worse_than_fefo(c
     assert evaluate_plan(req, baseline).violations == ()
     assert optimal.status == "optimal"
     assert _cost(req, optimal) <= _cost(req, baseline) + 1e-6
+
+
+def test_a_safety_margin_keeps_extra_doses_in_the_fridge_when_asked_for():
+    # 9 expected, z = 1: a margin of sqrt(9) = 3 doses is held on top of the 9
+    req = make_request([make_thawed(vials=50)], [make_site()], [booking(booked=9)], days=1)
+    assert shipped(plan_optimal(req)) == 9
+    assert shipped(plan_optimal(replace(req, safety_z=1.0))) == 12
+    assert plan_optimal(replace(req, safety_z=1.0)).unmet == ()

@@ -97,6 +97,11 @@ class PlanRequest:
     open_requests: tuple[OpenRequest, ...] = ()
     unmet_penalty: float = 1000.0
     time_limit_s: float = 10.0
+    # hedging (plan_optimal): hold safety_z standard deviations of the day's attendance in a
+    # site's fridge each morning on top of the expected need, each dose short costing
+    # safety_penalty (between a wasted dose, 1, and an unmet appointment)
+    safety_z: float = 0.0
+    safety_penalty: float = 10.0
 
 
 @dataclass(frozen=True)

@@ -77,10 +77,10 @@ def _share_by_largest_remainder(
     return {g: n for g, n in floors.items() if n > 0}
 
 
-def expected_need(
+def expected_attendance(
     req: PlanRequest, horizon: Horizon | None = None
-) -> dict[NeedKey, dict[str, int]]:
-    """Whole doses expected to be given, per (site, day index, product), split by group."""
+) -> dict[NeedKey, dict[str, float]]:
+    """Expected people per (site, day index, product) and group, before rounding."""
     horizon = horizon or horizon_of(req)
     sites = {s.code: s for s in req.sites}
     booked: dict[NeedKey, dict[str, float]] = defaultdict(lambda: defaultdict(float))
@@ -97,12 +97,30 @@ def expected_need(
             if rate > 0:
                 for t in days:
                     booked[(code, t, product)][WALK_IN_GROUP] += rate
+    return {key: dict(shares) for key, shares in booked.items()}
+
+
+def expected_need(
+    req: PlanRequest, horizon: Horizon | None = None
+) -> dict[NeedKey, dict[str, int]]:
+    """Whole doses expected to be given, per (site, day index, product), split by group."""
     need: dict[NeedKey, dict[str, int]] = {}
-    for key, shares in booked.items():
+    for key, shares in expected_attendance(req, horizon).items():
         total = math.ceil(sum(shares.values()) - 1e-9)
         if total > 0:
-            need[key] = _share_by_largest_remainder(total, dict(shares), req.priority)
+            need[key] = _share_by_largest_remainder(total, shares, req.priority)
     return need
+
+
+def safety_doses(req: PlanRequest, horizon: Horizon | None = None) -> dict[NeedKey, float]:
+    """Doses to hold above the expected need: ``safety_z`` standard deviations of a Poisson
+    attendance (its square root); none when ``safety_z`` is 0."""
+    if req.safety_z <= 0:
+        return {}
+    return {
+        key: req.safety_z * math.sqrt(sum(shares.values()))
+        for key, shares in expected_attendance(req, horizon).items()
+    }
 
 
 def realised_need(

@@ -32,6 +32,10 @@ Constraints
     balance    i[s,k,t] = i[s,k,t-1] + a[s,k,t] - v[s,k,t]     (i[s,k,-1] = site stock)
     doses      sum_g (n[s,t,p,g] - u[s,t,p,g]) <= sum_{k: p_k = p} q_k v[s,k,t]
     capacity   sum_k (i[s,k,d] + v[s,k,d]) <= cap_s on delivery days (the fridge in the morning)
+    safety     sum_{k: p_k = p} q_k (i[s,k,t] + v[s,k,t]) + short[s,t,p]
+                   >= sum_g (n - u)[s,t,p,g] + z sqrt(mean)
+               (only with ``safety_z > 0``: a hedge against more people than expected and
+               bookings still to come; ``short`` is a real variable, 0 <= short <= margin)
     Rules hold by construction: no variable exists for held, expired or BUD-passed stock,
     for a delivery after a cohort's last usable day, for a site with no need of the product
     between the delivery and that day, or for a day that is not a delivery day; thawed
@@ -42,6 +46,7 @@ Objective (in doses), minimised
     + sum_{L_k <= T} q_k i[s,k,L_k]                          BUD/expiry waste at sites
     + sum_{thawed c, L_c <= T} q_c (n_c - sum_d out[c,d])    BUD/expiry waste at the pharmacy
     + unmet_penalty * sum w_g u[s,t,p,g]                     scarcity, rationed by priority
+    + safety_penalty * sum short[s,t,p]                      a thin margin, where it is cheap
     + small per-vial costs, each far below one dose: shipping, thawing, holding at a site,
       and a first-expiry-first-out preference (earlier L is cheaper to ship and to open).
 
@@ -68,6 +73,7 @@ from .needs import (
     horizon_of,
     plannable_at_pharmacy,
     priority_weight,
+    safety_doses,
     usable_site_stock,
 )
 
@@ -255,6 +261,7 @@ def plan_optimal(req: PlanRequest) -> Plan:
     # balance, opened vials, BUD waste
     opened: dict[tuple[str, int, str], dict[int, float]] = defaultdict(dict)
     in_fridge: dict[tuple[str, int], dict[int, float]] = defaultdict(dict)
+    on_hand: dict[tuple[str, int, str], dict[int, float]] = defaultdict(dict)  # doses
     for code, cohorts in site_cohorts.items():
         for k, first in cohorts.items():
             product, dpv, last = k
@@ -276,21 +283,33 @@ def plan_optimal(req: PlanRequest) -> Plan:
                     balance[col] = 1.0
                     opened[(code, t, product)][col] = float(dpv)
                     in_fridge[(code, t)][col] = 1.0
+                    on_hand[(code, t, product)][col] = float(dpv)
                 rhs = initial.get((code, k), 0) if t == first else 0
                 m.row(balance, rhs, rhs)
                 in_fridge[(code, t)][stock] = 1.0
+                on_hand[(code, t, product)][stock] = float(dpv)
                 prev = stock
 
     # doses: who comes is served from opened vials, or counts as unmet
     constant = 0.0
+    unmet_cols: dict[tuple[str, int, str], list[int]] = defaultdict(list)
     for (code, t, product), groups in need.items():
         row = {col: -q for col, q in opened.get((code, t, product), {}).items()}
         for group, n in groups.items():
             unmet = m.var(req.unmet_penalty * priority_weight(req.priority, group) + 1.0, n, False)
             row[unmet] = -1.0
+            unmet_cols[(code, t, product)].append(unmet)
         demand = sum(groups.values())
         constant -= demand
         m.row(row, -math.inf, -demand)
+
+    # safety stock: the morning's doses cover the expected need and a margin, or pay for it
+    for (code, t, product), margin in safety_doses(req, horizon).items():
+        if (code, t, product) in need:
+            row = dict(on_hand.get((code, t, product), {}))
+            row.update({col: 1.0 for col in unmet_cols[(code, t, product)]})
+            row[m.var(req.safety_penalty, margin, False)] = 1.0
+            m.row(row, sum(need[(code, t, product)].values()) + margin, math.inf)
 
     # capacity on delivery days
     cap = {s.code: max(s.capacity_vials, sum(n for (c, _), n in initial.items() if c == s.code))
