@@ -228,9 +228,12 @@ class Shipment(Base):
     received_at: Mapped[datetime | None]
     received_by: Mapped[str | None] = mapped_column(String(128))
     receiving_storage_unit_id: Mapped[int | None] = mapped_column(ForeignKey("storage_units.id"))
+    # the cool box the cartons travel in: its logger is their cold chain while in transit
+    cool_box_id: Mapped[int | None] = mapped_column(ForeignKey("storage_units.id"))
     # an advance notice from the supplier: what SSI says is coming, closed by a receipt
     expected: Mapped[list | None]
     note: Mapped[str | None] = mapped_column(Text)
+    cool_box: Mapped[StorageUnit | None] = relationship(foreign_keys=[cool_box_id])
     from_site: Mapped[Site] = relationship(foreign_keys=[from_site_id])
     to_site: Mapped[Site] = relationship(foreign_keys=[to_site_id])
     request: Mapped[StockRequest | None] = relationship()
