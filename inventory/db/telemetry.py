@@ -96,8 +96,8 @@ class UnitEvaluation(Base):
     storage_unit_id: Mapped[int] = mapped_column(ForeignKey("storage_units.id"), primary_key=True)
     snapshot: Mapped[dict]
     last_ts: Mapped[datetime | None]
+    # rows are locked (FOR UPDATE) while a batch advances them, then written in bulk
     version: Mapped[int] = mapped_column(Integer, nullable=False)
-    __mapper_args__ = {"version_id_col": version}
 
 
 class Excursion(Base):

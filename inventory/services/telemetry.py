@@ -1,0 +1,429 @@
+"""Readings in, excursions out: store each reading once, evaluate each storage unit's rules
+in device-time order, hold the stock an excursion exposed, and raise the alerts.
+
+Live readings feed each unit's saved evaluator on; a reading that arrives late (a gateway's
+backlog, a redelivery) makes the unit replay its recent history instead, so late and
+backfilled readings give the same excursions as live ones. Applying an evaluation is
+idempotent: excursions are keyed by (unit, direction, start), alerts by (excursion, kind),
+holds by (carton, excursion).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, selectinload
+
+from inventory.db.models import Carton, Product, StorageUnit
+from inventory.db.telemetry import Alert, CartonExposure, DeadLetter, Device, Excursion, Reading, UnitEvaluation
+from inventory.domain import excursions as engine
+from inventory.domain import stability
+from inventory.domain.stability import FROZEN_STATES, State
+from inventory.services import alerts
+from inventory.services.access import SYSTEM
+from inventory.services.custody import clock_of, place_hold, profile_of, set_clock, status_after_change
+
+# A late reading replays the unit from this far before it: longer than any cumulative window.
+REPLAY_LOOKBACK = timedelta(hours=26)
+BATTERY_LOW = 0.2
+BATTERY_OK = 0.3
+STOCK_STATUSES = ("available", "held", "expired", "in_transit")
+
+
+@dataclass(frozen=True)
+class IncomingReading:
+    device_id: str
+    ts: datetime
+    c: float
+
+
+@dataclass(frozen=True)
+class IncomingReject:
+    topic: str
+    device_id: str | None
+    reason: str
+    raw: str
+
+
+@dataclass
+class IngestBatch:
+    readings: list[IncomingReading] = field(default_factory=list)
+    rejects: list[IncomingReject] = field(default_factory=list)
+    batteries: dict[str, float] = field(default_factory=dict)
+    statuses: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class IngestResult:
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    alert_ids: list[int] = field(default_factory=list)
+    holds: int = 0
+
+
+def _topic(device_id: str) -> str:
+    return f"coldchain/v1/devices/{device_id}/readings"
+
+
+def ingest(session: Session, now: datetime, batch: IngestBatch) -> IngestResult:
+    """Store a batch of readings and everything that follows from them. Only flushes."""
+    result = IngestResult()
+    for reject in batch.rejects:
+        _dead_letter(session, now, reject)
+    result.rejected += len(batch.rejects)
+
+    ids = {r.device_id for r in batch.readings} | set(batch.batteries) | set(batch.statuses)
+    devices = {d.id: d for d in session.scalars(select(Device).where(Device.id.in_(ids)))} if ids else {}
+
+    accepted: dict[tuple[str, datetime], IncomingReading] = {}
+    for reading in batch.readings:
+        device = devices.get(reading.device_id)
+        problem = _device_problem(device)
+        if problem:
+            _dead_letter(session, now, IncomingReject(_topic(reading.device_id), reading.device_id, problem,
+                                                      f'{{"ts": "{reading.ts.isoformat()}", "c": {reading.c}}}'))
+            result.rejected += 1
+            continue
+        key = (reading.device_id, reading.ts)
+        if key in accepted:
+            result.duplicates += 1
+            continue
+        accepted[key] = reading
+
+    new = _store_readings(session, now, devices, list(accepted.values()))
+    result.stored = len(new)
+    result.duplicates += len(accepted) - len(new)
+
+    for device_id, level in batch.batteries.items():
+        device = devices.get(device_id)
+        if device is not None and not _device_problem(device):
+            _battery(session, now, device, level, result)
+    for device_id, status in batch.statuses.items():
+        if device_id in devices:
+            devices[device_id].connection = status
+            devices[device_id].last_heard_at = now
+
+    by_unit: dict[int, list[engine.Reading]] = defaultdict(list)
+    for reading in new:
+        device = devices[reading.device_id]
+        by_unit[device.storage_unit_id].append(engine.Reading(reading.ts, reading.c))
+        _heard(session, now, device, reading.ts, result)
+    if by_unit:
+        evaluate_units(session, now, by_unit, result)
+    return result
+
+
+def _device_problem(device: Device | None) -> str | None:
+    if device is None:
+        return "unknown_device"
+    if device.status != "active":
+        return f"{device.status}_device"
+    if device.storage_unit_id is None:
+        return "unattached_device"
+    return None
+
+
+def _dead_letter(session: Session, now: datetime, reject: IncomingReject) -> None:
+    code, _, detail = reject.reason.partition(":")
+    session.add(DeadLetter(received_at=now, topic=reject.topic[:300], device_id=(reject.device_id or "")[:200] or None,
+                           reason=code.strip()[:64], detail=detail.strip() or None, raw=reject.raw[:2000]))
+
+
+def _store_readings(session: Session, now: datetime, devices: dict[str, Device],
+                    readings: list[IncomingReading]) -> list[IncomingReading]:
+    """Insert, skipping any (device, ts) already stored; return the readings that were new."""
+    if not readings:
+        return []
+    rows = [{"device_id": r.device_id, "storage_unit_id": devices[r.device_id].storage_unit_id,
+             "ts": r.ts, "c": r.c, "received_at": now} for r in readings]
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(Reading).on_conflict_do_nothing(index_elements=["device_id", "ts"]).returning(
+        Reading.device_id, Reading.ts)
+    stored = {(device_id, ts) for device_id, ts in session.execute(statement, rows)}
+    return [r for r in readings if (r.device_id, r.ts) in stored]
+
+
+def _heard(session: Session, now: datetime, device: Device, ts: datetime, result: IngestResult) -> None:
+    device.last_heard_at = now
+    if device.last_reading_at is None or ts > device.last_reading_at:
+        device.last_reading_at = ts
+    silent = session.scalars(select(Alert).where(Alert.device_id == device.id, Alert.kind == "device_silent",
+                                                 Alert.state == "open")).all()
+    for alert in silent:  # heard again: the silence is over (the alarm keeps its record)
+        alert.state = "resolved"
+
+
+def _battery(session: Session, now: datetime, device: Device, level: float, result: IngestResult) -> None:
+    was = device.battery
+    device.battery = level
+    if level < BATTERY_LOW and (was is None or was >= BATTERY_LOW):
+        open_alert = session.scalar(select(Alert.id).where(Alert.device_id == device.id, Alert.kind == "battery_low",
+                                                           Alert.state == "open"))
+        if open_alert is None and device.storage_unit is not None:
+            alert = alerts.raise_alert(
+                session, now, kind="battery_low", site_id=device.storage_unit.site_id, at=now,
+                storage_unit_id=device.storage_unit_id, device_id=device.id,
+                message=f"logger {device.id} battery at {level:.0%}", details={"battery": level})
+            result.alert_ids.append(alert.id)
+    elif level >= BATTERY_OK:
+        for alert in session.scalars(select(Alert).where(Alert.device_id == device.id, Alert.kind == "battery_low",
+                                                         Alert.state == "open")):
+            alerts.resolve(session, alert)
+
+
+# ---------------------------------------------------------------- evaluation per storage unit
+
+def unit_rules(session: Session, unit: StorageUnit) -> tuple[list[engine.Rule], float, float]:
+    """The unit's rules: its kind's defaults against the strictest of its own range and the
+    range of every product state stored in it."""
+    product_ranges = []
+    stored = session.execute(
+        select(Carton.product_id, Carton.state).where(Carton.storage_unit_id == unit.id,
+                                                      Carton.status.in_(STOCK_STATUSES)).distinct()
+    ).all()
+    products = {}
+    for product_id, state in stored:
+        product = products.get(product_id) or session.get(Product, product_id)
+        products[product_id] = product
+        profile = profile_of(product)
+        state = State.THAWED if state == State.PUNCTURED else State(state)
+        if profile.allows(state):
+            product_ranges.append(profile.range_for(state))
+    lo, hi = engine.acceptable_range(unit.min_c, unit.max_c, product_ranges)
+    return engine.rules_for(unit.kind, unit.min_c, unit.max_c, product_ranges), lo, hi
+
+
+def evaluate_units(session: Session, now: datetime, by_unit: dict[int, list[engine.Reading]],
+                   result: IngestResult) -> None:
+    unit_ids = sorted(by_unit)
+    units = {u.id: u for u in session.scalars(select(StorageUnit).where(StorageUnit.id.in_(unit_ids)))}
+    # lock the evaluators of these units in a fixed order: two workers never interleave one unit
+    states = {s.storage_unit_id: s for s in session.scalars(
+        select(UnitEvaluation).where(UnitEvaluation.storage_unit_id.in_(unit_ids))
+        .order_by(UnitEvaluation.storage_unit_id).with_for_update())}
+    updates = []
+    for unit_id in unit_ids:
+        unit = units[unit_id]
+        rules, lo, hi = unit_rules(session, unit)
+        readings = by_unit[unit_id]
+        state = states.get(unit_id)
+        evaluator, events, replayed_from = _advance(session, unit, rules, lo, hi, state, readings)
+        if replayed_from is not None:
+            _reconcile(session, unit, events, evaluator.open_excursions, replayed_from)
+        if events or evaluator.open_excursions:
+            _apply(session, now, unit, events, evaluator.open_excursions, result)
+        snapshot = evaluator.snapshot()
+        if state is None:
+            session.add(UnitEvaluation(storage_unit_id=unit_id, snapshot=snapshot, last_ts=evaluator.last_ts, version=1))
+        else:
+            updates.append({"storage_unit_id": unit_id, "snapshot": snapshot, "last_ts": evaluator.last_ts,
+                            "version": state.version + 1})
+    if updates:
+        session.execute(update(UnitEvaluation), updates)
+
+
+def _advance(session: Session, unit: StorageUnit, rules, lo: float, hi: float, state: UnitEvaluation | None,
+             readings: list[engine.Reading]):
+    """Feed the saved evaluator on when every reading is newer than what it has seen;
+    otherwise replay the unit's stored history from before the earliest new reading."""
+    earliest = min(r.ts for r in readings)
+    if state is not None and state.last_ts is not None and earliest > state.last_ts:
+        try:
+            evaluator = engine.Evaluator.restore(rules, lo, hi, state.snapshot)
+            return evaluator, evaluator.feed_batch(readings), None
+        except ValueError:
+            pass  # the rules changed (stock with a stricter range moved in): replay
+    if state is None or state.last_ts is None:
+        evaluator = engine.Evaluator(rules, lo, hi)
+        if not _has_history_before(session, unit.id, earliest):
+            return evaluator, evaluator.feed_batch(readings), None
+    start = _replay_start(session, unit.id, earliest - REPLAY_LOOKBACK)
+    history = session.execute(
+        select(Reading.ts, Reading.c).where(Reading.storage_unit_id == unit.id, Reading.ts >= start)
+        .order_by(Reading.ts)
+    ).all()
+    evaluator = engine.Evaluator(rules, lo, hi)
+    return evaluator, evaluator.feed_batch(engine.Reading(ts, c) for ts, c in history), start
+
+
+def _has_history_before(session: Session, unit_id: int, ts: datetime) -> bool:
+    return session.scalar(select(Reading.id).where(Reading.storage_unit_id == unit_id, Reading.ts < ts).limit(1)) is not None
+
+
+def _replay_start(session: Session, unit_id: int, start: datetime) -> datetime:
+    """Never start a replay inside a known excursion: move back to its start."""
+    while True:
+        spanning = session.scalar(
+            select(func.min(Excursion.started_at)).where(
+                Excursion.storage_unit_id == unit_id, Excursion.started_at < start,
+                (Excursion.ended_at.is_(None)) | (Excursion.ended_at > start)))
+        if spanning is None:
+            return start
+        start = spanning
+
+
+def _reconcile(session: Session, unit: StorageUnit, events: list[engine.Event],
+               open_now: list[engine.Excursion], since: datetime) -> None:
+    """After a replay, make the stored excursions match what the full history shows. An
+    episode first seen from a partial view (its early readings arrived late) keeps its row,
+    alerts and holds, moved to its true start; a row no episode supports any longer is
+    retired (deleted if it never alarmed, otherwise kept and marked revised)."""
+    episodes: dict[tuple[str, datetime], engine.Excursion] = {}
+    for episode in [e.excursion for e in events] + list(open_now):
+        episodes[(str(episode.direction), episode.started_at)] = episode
+    rows = session.scalars(select(Excursion).where(
+        Excursion.storage_unit_id == unit.id, Excursion.started_at >= since, Excursion.closed_reason.is_(None))
+        .order_by(Excursion.started_at)).all()
+    unmatched = {(r.direction, r.started_at): r for r in rows}
+    for key in [k for k in episodes if k in unmatched]:
+        unmatched.pop(key)
+    for (direction, started_at), episode in sorted(episodes.items(), key=lambda kv: kv[0][1]):
+        if any(r.direction == direction and r.started_at == started_at for r in rows):
+            continue
+        end = episode.ended_at
+        for key, row in list(unmatched.items()):
+            overlaps = row.direction == direction and row.started_at >= started_at and (end is None or row.started_at < end)
+            if overlaps:
+                row.started_at = started_at
+                for alert in session.scalars(select(Alert).where(Alert.excursion_id == row.id,
+                                                                 Alert.kind == "excursion_started")):
+                    alert.at = started_at
+                unmatched.pop(key)
+                break
+    for row in unmatched.values():
+        alarmed = row.rule is not None
+        if alarmed:
+            row.closed_reason = "revised: late readings showed no such excursion"
+            row.ended_at = row.ended_at or row.started_at
+        else:
+            for alert in session.scalars(select(Alert).where(Alert.excursion_id == row.id)):
+                session.delete(alert)
+            session.delete(row)
+    session.flush()
+
+
+def _apply(session: Session, now: datetime, unit: StorageUnit, events: list[engine.Event],
+           open_now: list[engine.Excursion], result: IngestResult) -> None:
+    """Turn engine events into excursion rows, alerts and holds, in reading order."""
+    device_id = session.scalar(select(Device.id).where(Device.storage_unit_id == unit.id, Device.status == "active"))
+    touched: dict[tuple[str, datetime], Excursion] = {}
+    for event in events:
+        row = _excursion_row(session, unit, event.excursion, device_id)
+        touched[(row.direction, row.started_at)] = row
+        where = f"{unit.code} ({unit.site.code})"
+        if event.kind == engine.EventKind.EXCURSION_STARTED:
+            alert = alerts.raise_alert(
+                session, now, kind="excursion_started", site_id=unit.site_id, at=event.at, storage_unit_id=unit.id,
+                device_id=device_id, excursion_id=row.id,
+                message=f"{where}: {row.direction} reading {event.excursion.max_c if row.direction == 'hot' else event.excursion.min_c} C",
+                details={"direction": row.direction})
+        elif event.kind == engine.EventKind.RULE_FIRED:
+            alert = alerts.raise_alert(
+                session, now, kind="excursion_alarm", site_id=unit.site_id, at=event.at, storage_unit_id=unit.id,
+                device_id=device_id, excursion_id=row.id,
+                message=f"{where}: {event.rule.name} fired; stock in the unit is on hold",
+                details={"rule": event.rule.to_dict()})
+            result.holds += _hold_stock(session, now, unit, row)
+        else:
+            alert = alerts.raise_alert(
+                session, now, kind="excursion_ended", site_id=unit.site_id, at=event.at, storage_unit_id=unit.id,
+                device_id=device_id, excursion_id=row.id,
+                message=f"{where}: back in range after {row.out_of_range_s / 60:.0f} min out of range",
+                details={"out_of_range_s": row.out_of_range_s, "min_c": row.min_c, "max_c": row.max_c})
+            if alert is not None:
+                alerts.resolve(session, alert)
+                for started in session.scalars(select(Alert).where(Alert.excursion_id == row.id,
+                                                                   Alert.kind == "excursion_started")):
+                    alerts.resolve(session, started)
+        if alert is not None:
+            result.alert_ids.append(alert.id)
+    for episode in open_now:
+        row = _excursion_row(session, unit, episode, device_id)
+        touched[(row.direction, row.started_at)] = row
+    for row in touched.values():
+        _expose_stock(session, now, unit, row)
+
+
+def _excursion_row(session: Session, unit: StorageUnit, episode: engine.Excursion, device_id: str | None) -> Excursion:
+    row = session.scalar(select(Excursion).where(
+        Excursion.storage_unit_id == unit.id, Excursion.direction == str(episode.direction),
+        Excursion.started_at == episode.started_at))
+    if row is None:
+        row = Excursion(storage_unit_id=unit.id, site_id=unit.site_id, device_id=device_id,
+                        direction=str(episode.direction), started_at=episode.started_at)
+        session.add(row)
+    if row.closed_reason is None:
+        row.ended_at = episode.ended_at
+    row.min_c, row.max_c, row.out_of_range_s = episode.min_c, episode.max_c, episode.out_of_range_s
+    # the engine's view is the truth, also when late readings change which rule fired first
+    row.rule = episode.fired_rule.to_dict() if episode.fired_rule is not None else None
+    row.fired_at = episode.fired_at
+    session.flush()
+    return row
+
+
+def _stock_in(session: Session, unit: StorageUnit) -> list[Carton]:
+    return list(session.scalars(
+        select(Carton).where(Carton.storage_unit_id == unit.id, Carton.status.in_(STOCK_STATUSES))
+        .options(selectinload(Carton.holds), selectinload(Carton.lot), selectinload(Carton.product))
+        .order_by(Carton.id).with_for_update()))
+
+
+def _hold_stock(session: Session, now: datetime, unit: StorageUnit, excursion: Excursion) -> int:
+    """Every carton in the unit goes on hold at once, linked to the excursion."""
+    held = 0
+    reason = f"excursion {excursion.id}: {excursion.direction} in {unit.code} ({(excursion.rule or {}).get('name', 'rule')})"
+    for carton in _stock_in(session, unit):
+        if place_hold(session, SYSTEM, now, carton, reason, kind="excursion", excursion_id=excursion.id):
+            held += 1
+    return held
+
+
+def _expose_stock(session: Session, now: datetime, unit: StorageUnit, excursion: Excursion) -> None:
+    """Each carton carries its own exposure: time out of range and extremes seen. Time above
+    a thawed carton's range eats its room-temperature budget and moves its beyond-use date."""
+    cartons = _stock_in(session, unit)
+    if not cartons:
+        return
+    applied = {e.carton_id: e for e in session.scalars(select(CartonExposure).where(
+        CartonExposure.excursion_id == excursion.id, CartonExposure.carton_id.in_([c.id for c in cartons])))}
+    hot = excursion.direction == "hot"
+    for carton in cartons:
+        record = applied.get(carton.id)
+        if record is None:
+            record = CartonExposure(carton_id=carton.id, excursion_id=excursion.id, out_of_range_s=0.0, hot_s=0.0)
+            session.add(record)
+        delta = excursion.out_of_range_s - record.out_of_range_s
+        if delta <= 0 and record.out_of_range_s > 0:
+            continue
+        record.out_of_range_s = excursion.out_of_range_s
+        carton.exposure_s += max(delta, 0.0)
+        carton.exposure_min_c = min(v for v in (carton.exposure_min_c, excursion.min_c) if v is not None)
+        carton.exposure_max_c = max(v for v in (carton.exposure_max_c, excursion.max_c) if v is not None)
+        if hot and delta > 0 and carton.state not in FROZEN_STATES:
+            record.hot_s = excursion.out_of_range_s
+            profile = profile_of(carton.product)
+            at = (excursion.ended_at or now)
+            clock = stability.add_room_temp_exposure(profile, clock_of(carton), delta / 3600.0, at)
+            set_clock(carton, clock, profile)
+            carton.status = status_after_change(carton, now) if carton.status != "held" else "held"
+
+
+def close_excursions_of(session: Session, now: datetime, device: Device, reason: str) -> int:
+    """A retired or lost sensor's open excursions close with that reason: no breach stays open forever."""
+    if device.storage_unit_id is None:
+        return 0
+    rows = session.scalars(select(Excursion).where(Excursion.storage_unit_id == device.storage_unit_id,
+                                                   Excursion.ended_at.is_(None))).all()
+    for row in rows:
+        row.ended_at = device.last_reading_at or now
+        row.closed_reason = reason
+    state = session.get(UnitEvaluation, device.storage_unit_id)
+    if state is not None:
+        session.delete(state)  # the next sensor starts the unit's evaluation afresh
+    return len(rows)
