@@ -11,6 +11,8 @@ from inventory.web_db import session_factory
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed)
     app.cli.add_command(create_token)
+    app.cli.add_command(broker_config)
+    app.cli.add_command(__import__("inventory.scheduler", fromlist=["command"]).command)
 
 
 @click.command("seed")
@@ -46,3 +48,26 @@ def create_token(role: str, name: str, site: str | None, region: str | None) -> 
     except DomainError as exc:
         raise click.ClickException(exc.message)
     click.echo(raw)
+
+
+@click.command("broker-config")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for passwd, acl, mosquitto.conf.")
+@click.option("--service-user", "service_users", multiple=True, metavar="NAME:PASSWORD",
+              help="An account for the service's own clients (ingest, scheduler); may repeat.")
+def broker_config(out_dir: str, service_users: tuple[str, ...]) -> None:
+    """Write Mosquitto's password and ACL files from the device registry."""
+    from devices.broker_config import hash_password, write_broker_files
+    from inventory.services.devices import broker_accounts
+
+    services = {}
+    for item in service_users:
+        name, _, password = item.partition(":")
+        if not name or not password:
+            raise click.BadParameter("NAME:PASSWORD", param_hint="--service-user")
+        services[name] = hash_password(password)
+    with unit_of_work(session_factory()) as session:
+        accounts = broker_accounts(session)
+    paths = write_broker_files(out_dir, accounts, services)
+    click.echo(f"{len(accounts)} devices, {len(services)} service users")
+    for name, path in paths.items():
+        click.echo(f"{name}: {path}")

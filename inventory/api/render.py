@@ -125,7 +125,7 @@ def shipment_json(s: Shipment) -> dict:
         "dispatched_at": iso(s.dispatched_at), "dispatched_by": s.dispatched_by,
         "cartons": [i.carton_id for i in s.items],
         "doses": sum(i.doses for i in s.items),
-        "expected": s.expected, "note": s.note,
+        "expected": s.expected, "note": s.note, "cool_box": s.cool_box.code if s.cool_box else None,
         "proof_of_delivery": None if s.status != "received" else {
             "received_at": iso(s.received_at), "received_by": s.received_by,
             "items": [{"carton": i.carton_id, "doses": i.doses, "accepted": i.accepted, "reason": i.reason}

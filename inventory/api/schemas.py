@@ -125,6 +125,7 @@ class ShipmentSchema(Schema):
     request = fields.Integer(load_default=None, allow_none=True, strict=True)
     expected = fields.List(fields.Dict(), load_default=None, allow_none=True)
     note = fields.String(load_default=None, validate=validate.Length(max=2000))
+    cool_box = fields.String(load_default=None, allow_none=True)
 
 
 class DeliveryItemSchema(Schema):

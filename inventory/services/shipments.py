@@ -105,7 +105,7 @@ def get_shipment(session: Session, actor: Actor, shipment_id: int, *, for_update
 
 def create_shipment(session: Session, actor: Actor, now: datetime, *, from_site: str, to_site: str,
                     cartons: list[int], request: int | None = None, expected: list | None = None,
-                    note: str | None = None) -> Shipment:
+                    note: str | None = None, cool_box: str | None = None) -> Shipment:
     """Pick cartons for a shipment (a draft until dispatched). A shipment from the supplier
     may carry no cartons: it is SSI's advance notice, closed by a receipt."""
     sender, receiver = site_by_code(session, from_site, field="from_site"), site_by_code(session, to_site, field="to_site")
@@ -123,8 +123,13 @@ def create_shipment(session: Session, actor: Actor, now: datetime, *, from_site:
             raise InvalidInput("the request is for another site", fields={"request": ["another site"]})
         if stock_request.status not in ("open", "approved"):
             raise Conflict(f"stock request {request} is {stock_request.status}", code=f"request_{stock_request.status}")
+    box = None
+    if cool_box:
+        box = storage_unit_by_code(session, cool_box, field="cool_box")
+        if box.kind != "cool_box":
+            raise InvalidInput("not a cool box", fields={"cool_box": [f"{box.code} is a {box.kind}"]})
     shipment = Shipment(from_site=sender, to_site=receiver, request=stock_request, status="draft",
-                        created_at=now, created_by=actor.label, expected=expected, note=note)
+                        created_at=now, created_by=actor.label, expected=expected, note=note, cool_box=box)
     session.add(shipment)
     session.flush()
     for carton_id in sorted(cartons):  # a fixed lock order: two pickers cannot deadlock
@@ -154,7 +159,8 @@ def dispatch(session: Session, actor: Actor, now: datetime, shipment_id: int) ->
             raise Conflict(f"carton {carton.id} went on hold after it was picked", code="held")
         _require_usable_for_transit(carton, now)
         from_unit = carton.storage_unit_id
-        carton.in_transit, carton.storage_unit_id = True, None
+        # in transit the cartons follow their cool box's logger, when they travel in one
+        carton.in_transit, carton.storage_unit_id = True, shipment.cool_box_id
         carton.status = status_after_change(carton, now)
         item.doses = carton.doses
         record(session, actor, now, "dispatch", carton, doses=carton.doses, from_site_id=shipment.from_site_id,
