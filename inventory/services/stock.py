@@ -1,7 +1,7 @@
 """Stock views: cartons on hand in first-expiry-first-out order, and doses per product."""
 from __future__ import annotations
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from inventory.db.models import Carton, Product, Site, StorageUnit
@@ -74,12 +74,11 @@ def stock_on_hand(session: Session, actor: Actor, site: str) -> dict:
     from inventory.db.models import Shipment
 
     transit = session.execute(
-        select(Product.code, Carton.state,
-               case((Shipment.to_site_id == at.id, "incoming"), else_="outgoing"), func.sum(Carton.doses))
+        select(Product.code, Carton.state, Shipment.to_site_id, func.sum(Carton.doses))
         .join(Product, Product.id == Carton.product_id)
         .join(Shipment, Shipment.id == Carton.shipment_id)
         .where(Carton.in_transit.is_(True), (Shipment.to_site_id == at.id) | (Shipment.from_site_id == at.id))
-        .group_by(Product.code, Carton.state, Shipment.to_site_id == at.id)
+        .group_by(Product.code, Carton.state, Shipment.to_site_id)
     ).all()
     lines: dict[tuple[str, str], dict] = {}
 
@@ -97,7 +96,8 @@ def stock_on_hand(session: Session, actor: Actor, site: str) -> dict:
         if status == "available" and bud is not None:
             earliest = entry["earliest_bud"]
             entry["earliest_bud"] = bud if earliest is None or bud < earliest else earliest
-    for product, state, direction, doses in transit:
+    for product, state, to_site_id, doses in transit:
+        direction = "incoming" if to_site_id == at.id else "outgoing"
         line(product, state)[f"in_transit_{direction}"] += int(doses)
     return {"site": at, "lines": [lines[k] for k in sorted(lines)]}
 
