@@ -5,29 +5,19 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from inventory.db import Base
-
-ROOT = Path(__file__).resolve().parents[2]
+from inventory.db.migrate import alembic_config, upgrade  # noqa: F401  (tests import it from here)
 
 
 def test_database_url(tmp_dir: Path) -> str:
     return os.environ.get("INVENTORY_TEST_DATABASE_URL") or f"sqlite:///{tmp_dir / 'test.sqlite'}"
 
 
-def alembic_config(url: str) -> Config:
-    config = Config(toml_file=str(ROOT / "pyproject.toml"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
-    config.attributes["database_url"] = url
-    return config
-
-
 def migrate(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+    upgrade(url, revision)
 
 
 def empty_all_tables(engine: Engine) -> None:
