@@ -175,7 +175,8 @@ def roll_up_readings(factory: Factory, clock: Clock, *, settle: timedelta = HOUR
         ).all()
         existing = {
             (r.storage_unit_id, r.hour): r
-            for r in session.scalars(select(ReadingRollup).where(ReadingRollup.hour >= start, ReadingRollup.hour < stop))
+            for r in session.scalars(
+                select(ReadingRollup).where(ReadingRollup.hour >= start, ReadingRollup.hour < stop))
         }
         for unit_id, hour, min_c, max_c, count in rows:
             hour = _as_hour(hour, now)

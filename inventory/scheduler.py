@@ -230,11 +230,11 @@ class SchedulerProcess:
         now = self.clock.now()
         try:
             acquired = acquire_lease(self.factory, self.lease_name, self.holder, now, self.ttl)
+            held = None if acquired else lease_holder(self.factory, self.lease_name)
         except Exception:
             log.exception("could not reach the database to take the scheduler lease")
             return
         if not acquired:
-            held = lease_holder(self.factory, self.lease_name)
             log.info("scheduler lease held by %s until %s; %s waits and runs no jobs",
                      held[0] if held else "?", held[1].isoformat() if held else "?", self.holder)
             return
