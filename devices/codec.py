@@ -14,6 +14,8 @@ Readings payload
 
     ts is the device's own clock and must carry an explicit UTC offset ("Z", "+00:00" or
     any other offset, converted to UTC). c is degrees Celsius. battery is a fraction 0..1.
+    A payload (or one reading of a batch) may name its device ("device": "<id>"); when it
+    names another device than the topic's, it is rejected ("device_mismatch").
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ class RejectReason:
     NON_FINITE_C = "non_finite_c"
     IMPLAUSIBLE_TEMPERATURE = "implausible_temperature"
     INVALID_BATTERY = "invalid_battery"
+    DEVICE_MISMATCH = "device_mismatch"
 
 
 # --- topics ---------------------------------------------------------------------------
@@ -190,11 +193,23 @@ def parse_ts(value: Any) -> datetime:
         raise _Invalid(RejectReason.INVALID_TS, f"{value!r} is out of range in UTC") from None
 
 
-def _parse_reading(item: Any, now: datetime) -> Reading:
+def _check_device(document: dict[str, Any], device_id: str | None) -> None:
+    if device_id is None or "device" not in document:
+        return
+    named = document["device"]
+    if named != device_id:
+        raise _Invalid(
+            RejectReason.DEVICE_MISMATCH,
+            f"payload names device {_fragment(named)}, published under {device_id!r}",
+        )
+
+
+def _parse_reading(item: Any, now: datetime, device_id: str | None = None) -> Reading:
     if not isinstance(item, dict):
         raise _Invalid(
             RejectReason.NOT_OBJECT, f"a reading must be an object, got {_json_type(item)}"
         )
+    _check_device(item, device_id)
     if "ts" not in item:
         raise _Invalid(RejectReason.MISSING_TS, "reading has no 'ts'")
     ts = parse_ts(item["ts"])
@@ -243,13 +258,16 @@ def _json_type(value: Any) -> str:
     return type(value).__name__
 
 
-def decode_readings(payload: bytes, *, now: datetime) -> Decoded:
+def decode_readings(payload: bytes, *, now: datetime, device_id: str | None = None) -> Decoded:
     """Decode a readings payload. Never raises for any payload: what cannot be used is
     returned in `rejected`, each with a reason and the offending text, and whatever is
     valid is kept (one bad reading does not spoil its batch; a bad battery value does
     not spoil the readings).
 
     `now` is the receiver's aware current time, used to reject readings from the future.
+    `device_id` is the id in the topic the payload came on: a payload, or a reading of a
+    batch, that names another device is rejected as "device_mismatch" (a payload naming a
+    device other than its topic's rejects all its readings, battery included).
     A batch longer than MAX_BATCH_READINGS keeps the first MAX_BATCH_READINGS entries
     (each still validated) and rejects the remainder as one "batch_too_large" entry.
     """
@@ -269,6 +287,11 @@ def decode_readings(payload: bytes, *, now: datetime) -> Decoded:
     if not isinstance(document, dict):
         reason = f"{RejectReason.NOT_OBJECT}: payload is {_json_type(document)}, expected an object"
         return Decoded(rejected=[Rejected(reason, _truncate(text))])
+
+    try:
+        _check_device(document, device_id)
+    except _Invalid as exc:
+        return Decoded(rejected=[Rejected(exc.reason, _truncate(text))])
 
     readings: list[Reading] = []
     rejected: list[Rejected] = []
@@ -302,7 +325,7 @@ def decode_readings(payload: bytes, *, now: datetime) -> Decoded:
 
     for item in items:
         try:
-            readings.append(_parse_reading(item, now))
+            readings.append(_parse_reading(item, now, device_id))
         except _Invalid as exc:
             rejected.append(Rejected(exc.reason, _fragment(item)))
     return Decoded(readings=readings, battery=battery, rejected=rejected)

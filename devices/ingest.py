@@ -1,0 +1,633 @@
+"""The MQTT ingest worker: device readings and status in, stored through the telemetry service.
+
+    python -m devices.ingest [--url mqtt://user:pass@host:1883] [--database-url URL]
+        [--client-id ingest-1] [--group ingest] [--batch-size 500] [--max-delay-ms 200]
+
+Defaults come from INVENTORY_MQTT_URL and INVENTORY_DATABASE_URL.
+
+Delivery guarantees
+    The worker subscribes at QoS 1 with a stable client id and a persistent session
+    (clean_start False, a session expiry), through `$share/<group>/...` filters so that
+    several workers with different client ids split the stream. Messages are acknowledged
+    by hand, and only after the database commit of the batch that holds them: a worker
+    that dies (even by SIGKILL) leaves its unacknowledged messages with the broker, which
+    delivers them again when the worker comes back with the same client id. Readings are
+    stored once per (device, ts), so what is delivered twice is counted as a duplicate.
+
+Broker restarts and shared subscriptions
+    Mosquitto 2.0 saves a persistent session's queue and its plain subscriptions over a
+    restart, but not its `$share` subscriptions: until the worker has reconnected and
+    subscribed again (it does so on every connect), readings that devices publish to the
+    restarted broker have no subscriber and are dropped by the broker. With one worker,
+    `--group ''` subscribes without `$share`; that subscription is kept over a restart,
+    so a broker restart loses nothing. Several workers need the shared group (and accept
+    that window), or a broker that persists shared subscriptions.
+
+Threads
+    paho's network thread only decodes each message (devices.codec) and queues it. One
+    worker thread takes batches off the queue (up to --batch-size messages, or whatever
+    arrived within --max-delay-ms of the oldest), ingests each batch in one unit of work,
+    commits, acknowledges its messages, then publishes pending alerts in a unit of work of
+    their own. A commit that fails for a database reason (down, locked, a serialization
+    conflict) is retried with backoff, never acknowledged and never dropped. A batch that
+    fails for any other reason is split until the message that breaks it is found; that
+    message is kept as a dead letter ("ingest_error") so it cannot stall the stream.
+
+Acknowledgements and reconnects
+    A message id is only meaningful on the connection it arrived on. Each message records
+    the connection it came on; after a reconnect, messages from the earlier connection are
+    not acknowledged (the broker delivers them again on the resumed session, and they are
+    then counted as duplicates).
+
+SIGTERM / SIGINT: stop taking messages, store and acknowledge what was taken, disconnect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from devices.codec import (
+    MAX_RAW_CHARS,
+    READINGS_QOS,
+    READINGS_TOPIC,
+    STATUS_TOPIC,
+    MqttUrl,
+    decode_readings,
+    decode_status,
+    parse_mqtt_url,
+    parse_topic,
+    shared_subscription,
+)
+from devices.connection import connect, make_client
+from inventory.clock import Clock
+from inventory.config import from_environment
+from inventory.db import make_engine, make_session_factory, unit_of_work
+from inventory.services import telemetry
+from inventory.services.alerts import publish_pending_alerts
+from inventory.services.telemetry import IncomingReading, IncomingReject, IngestBatch, IngestResult
+
+log = logging.getLogger("devices.ingest")
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CLIENT_ID = "ingest-1"
+DEFAULT_GROUP = "ingest"
+DEFAULT_BATCH_SIZE = 500
+DEFAULT_MAX_DELAY_MS = 200
+# Unpublished alerts are looked for after every batch that raised one, and this often
+# otherwise (alerts raised elsewhere, or left over by a failed publish).
+ALERTS_EVERY_S = 5.0
+RETRY_MIN_S = 0.2
+RETRY_MAX_S = 10.0
+STATS_LOG_EVERY_S = 60.0
+
+_TRANSIENT = (
+    sa_exc.OperationalError,  # server down, connection lost, database locked, serialization
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,  # connection pool exhausted
+    StaleDataError,
+)
+
+
+class _Abandoned(Exception):
+    """The worker was told to stop before a failing batch could be stored."""
+
+
+@dataclass
+class _Message:
+    """One decoded MQTT message, waiting for its batch to be committed."""
+
+    mid: int
+    qos: int
+    connection: int  # which connection it arrived on: its mid means nothing on another
+    arrived: float  # time.monotonic()
+    topic: str
+    payload: bytes
+    device_id: str | None = None
+    readings: list[IncomingReading] = field(default_factory=list)
+    rejects: list[IncomingReject] = field(default_factory=list)
+    battery: float | None = None
+    status: str | None = None
+
+
+def _raw(payload: bytes) -> str:
+    return bytes(payload[: MAX_RAW_CHARS * 4]).decode("utf-8", errors="replace")[:MAX_RAW_CHARS]
+
+
+def decode_message(topic: str, payload: bytes, now: datetime) -> _Message:
+    """What a message brings: readings, battery, status, and what could not be used.
+    Never raises for any topic or payload."""
+    message = _Message(mid=0, qos=0, connection=0, arrived=0.0, topic=topic, payload=payload)
+    parsed = parse_topic(topic)
+    if parsed is None:
+        message.rejects.append(
+            IncomingReject(topic, None, "invalid_topic: not a device topic", _raw(payload))
+        )
+        return message
+    device_id, kind = parsed
+    message.device_id = device_id
+    if kind == "status":
+        message.status = decode_status(payload)
+        if message.status is None:
+            message.rejects.append(
+                IncomingReject(
+                    topic, device_id, "invalid_status: expected online or offline", _raw(payload)
+                )
+            )
+        return message
+    decoded = decode_readings(payload, now=now, device_id=device_id)
+    message.readings = [IncomingReading(device_id, r.ts, r.c) for r in decoded.readings]
+    message.rejects = [IncomingReject(topic, device_id, r.reason, r.raw) for r in decoded.rejected]
+    message.battery = decoded.battery
+    return message
+
+
+def build_batch(messages: Sequence[_Message]) -> IngestBatch:
+    batch = IngestBatch()
+    for message in messages:
+        batch.readings.extend(message.readings)
+        batch.rejects.extend(message.rejects)
+        if message.device_id is not None:
+            if message.battery is not None:
+                batch.batteries[message.device_id] = message.battery
+            if message.status is not None:
+                batch.statuses[message.device_id] = message.status
+    return batch
+
+
+def _merge(a: IngestResult, b: IngestResult) -> IngestResult:
+    return IngestResult(
+        stored=a.stored + b.stored,
+        duplicates=a.duplicates + b.duplicates,
+        rejected=a.rejected + b.rejected,
+        alert_ids=a.alert_ids + b.alert_ids,
+        holds=a.holds + b.holds,
+    )
+
+
+class IngestWorker:
+    """One ingest worker: an MQTT client and a thread that stores batches.
+
+    worker = IngestWorker(url, session_factory).start()
+    worker.wait_subscribed()
+    ...
+    worker.stop()
+    """
+
+    def __init__(
+        self,
+        url: str | MqttUrl,
+        session_factory: sessionmaker[Session],
+        *,
+        client_id: str = DEFAULT_CLIENT_ID,
+        group: str | None = DEFAULT_GROUP,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_delay_ms: float = DEFAULT_MAX_DELAY_MS,
+        clock: Clock | None = None,
+        receive_maximum: int | None = None,
+        ingest: Callable[[Session, datetime, IngestBatch], IngestResult] = telemetry.ingest,
+    ) -> None:
+        if batch_size < 1 or max_delay_ms < 0:
+            raise ValueError("batch size must be at least 1 and the delay not negative")
+        self.url = parse_mqtt_url(url) if isinstance(url, str) else url
+        self.session_factory = session_factory
+        self.client_id = client_id
+        self.group = group
+        self.batch_size = batch_size
+        self.max_delay_s = max_delay_ms / 1000.0
+        self.clock = clock or Clock()
+        # How many unacknowledged messages the broker may have in flight to us: enough for
+        # the batch being stored and the next one filling up meanwhile.
+        self.receive_maximum = min(65_535, receive_maximum or max(4 * batch_size, 100))
+        self._ingest = ingest
+        # No group: plain subscriptions, for a single worker (see the module's docstring).
+        topics = [READINGS_TOPIC, STATUS_TOPIC]
+        self.filters = [shared_subscription(group, t) for t in topics] if group else topics
+        self.stats: dict[str, Any] = {
+            "received": 0,
+            "stored": 0,
+            "duplicates": 0,
+            "rejected": 0,
+            "batches": 0,
+            "acked": 0,
+            "holds": 0,
+            "alerts_published": 0,
+            "commit_failures": 0,
+            "connects": 0,
+            "last_commit_at": None,
+        }
+
+        self._queue: collections.deque[_Message] = collections.deque()
+        self._cond = threading.Condition()
+        self._accepting = True
+        self._stopping = False
+        self._abandon = threading.Event()
+        self._connected = threading.Event()
+        self._subscribed = threading.Event()
+        # Bumped (under _ack_lock) whenever a connection ends or a new one begins, so a
+        # message is acknowledged only on the connection it arrived on.
+        self._connection = 0
+        self._ack_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._alerts_due = time.monotonic()
+
+        client = make_client(self.url, client_id, persistent=True)
+        client.manual_ack_set(True)
+        client.suppress_exceptions = True  # belt and braces: our callbacks catch everything
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_pre_connect = self._on_pre_connect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        self.client = client
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> IngestWorker:
+        properties = Properties(PacketTypes.CONNECT)
+        properties.ReceiveMaximum = self.receive_maximum
+        self._thread = threading.Thread(target=self._run, name=f"{self.client_id}-store", daemon=True)
+        self._thread.start()
+        # Asynchronous: the network loop connects, and keeps retrying with backoff while
+        # the broker is unreachable.
+        connect(self.client, asynchronous=True, properties=properties)
+        self.client.loop_start()
+        log.info("ingest %s connecting to %s", self.client_id, self.url)
+        return self
+
+    def wait_subscribed(self, timeout: float = 10.0) -> bool:
+        return self._subscribed.wait(timeout)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop taking messages, store and acknowledge those taken, then disconnect.
+        After `timeout` a batch that still cannot be stored is left unacknowledged (the
+        broker delivers it again to the next worker with this client id)."""
+        with self._cond:
+            self._accepting = False
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("ingest %s: giving up on the batch being stored", self.client_id)
+                self._abandon.set()
+                self._thread.join(RETRY_MAX_S + 5)
+        self.client.disconnect()
+        self.client.loop_stop()
+        log.info("ingest %s stopped: %s", self.client_id, self._stats_line())
+
+    def __enter__(self) -> IngestWorker:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # --- paho callbacks (network thread): none may raise ---------------------------------
+
+    def _on_pre_connect(self, client: mqtt.Client, userdata: Any) -> None:
+        try:
+            with self._ack_lock:
+                self._connection += 1
+        except Exception:
+            log.exception("on_pre_connect failed")
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
+        try:
+            if reason_code.is_failure:
+                log.error("ingest %s: connection refused: %s", self.client_id, reason_code)
+                return
+            self.stats["connects"] += 1
+            self._connected.set()
+            log.info(
+                "ingest %s connected (session present: %s)",
+                self.client_id,
+                bool(getattr(flags, "session_present", False)),
+            )
+            # Subscribing on every connect renews the subscriptions even if the broker lost
+            # the session; on a resumed session it changes nothing.
+            # Retained status messages are old news (a device's "online" from last week
+            # says nothing about now): never sent to us.
+            options = SubscribeOptions(
+                qos=READINGS_QOS, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND
+            )
+            client.subscribe([(f, options) for f in self.filters])
+        except Exception:
+            log.exception("on_connect failed")
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:  # type: ignore[no-untyped-def]
+        try:
+            failed = [str(rc) for rc in reason_codes if rc.is_failure]
+            if failed:
+                log.error("ingest %s: subscription refused: %s", self.client_id, failed)
+                return
+            log.info("ingest %s subscribed to %s", self.client_id, ", ".join(self.filters))
+            self._subscribed.set()
+        except Exception:
+            log.exception("on_subscribe failed")
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
+        try:
+            with self._ack_lock:
+                self._connection += 1
+            self._connected.clear()
+            if reason_code != 0 or not self._stopping:
+                log.warning("ingest %s disconnected: %s", self.client_id, reason_code)
+        except Exception:
+            log.exception("on_disconnect failed")
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        try:
+            if not self._accepting:
+                return  # not acknowledged: the broker delivers it again later
+            message = decode_message(msg.topic, msg.payload, self.clock.now())
+            message.mid, message.qos = msg.mid, msg.qos
+            message.connection = self._connection
+            message.arrived = time.monotonic()
+            with self._cond:
+                self._queue.append(message)
+                self.stats["received"] += 1
+                if len(self._queue) >= self.batch_size or len(self._queue) == 1:
+                    self._cond.notify()
+        except Exception:
+            # Unacknowledged, so it comes back after a reconnect; logged to be looked at.
+            log.exception("ingest %s: could not take message on %s", self.client_id, msg.topic)
+
+    # --- the worker thread ----------------------------------------------------------------
+
+    def _run(self) -> None:
+        last_stats = time.monotonic()
+        while True:
+            try:
+                messages = self._take()
+                if messages is None:
+                    break
+                if messages:
+                    self._process(messages)
+                if time.monotonic() >= self._alerts_due:
+                    self._publish_alerts()
+                if time.monotonic() - last_stats >= STATS_LOG_EVERY_S:
+                    last_stats = time.monotonic()
+                    log.info("ingest %s: %s", self.client_id, self._stats_line())
+            except _Abandoned:
+                log.warning("ingest %s: stopped with a batch not stored", self.client_id)
+                break
+            except Exception:
+                # Never lets the thread die; the messages of a failed batch stay unacked.
+                log.exception("ingest %s: unexpected failure in the store loop", self.client_id)
+                time.sleep(RETRY_MIN_S)
+
+    def _take(self) -> list[_Message] | None:
+        """The next batch; [] when idle for a while; None once stopping with nothing left."""
+        with self._cond:
+            if not self._queue:
+                if self._stopping:
+                    return None
+                self._cond.wait(ALERTS_EVERY_S)
+                if not self._queue:
+                    return None if self._stopping else []
+            deadline = self._queue[0].arrived + self.max_delay_s
+            while len(self._queue) < self.batch_size and not self._stopping:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+            count = min(self.batch_size, len(self._queue))
+            return [self._queue.popleft() for _ in range(count)]
+
+    def _process(self, messages: list[_Message]) -> None:
+        result = self._store(messages)
+        self._ack(messages)
+        stats = self.stats
+        stats["batches"] += 1
+        stats["stored"] += result.stored
+        stats["duplicates"] += result.duplicates
+        stats["rejected"] += result.rejected
+        stats["holds"] += result.holds
+        stats["last_commit_at"] = self.clock.now()
+        if result.alert_ids:
+            self._publish_alerts()
+
+    def _store(self, messages: list[_Message]) -> IngestResult:
+        """Ingest and commit the batch; retried until stored (or the worker is abandoned)."""
+        delay = RETRY_MIN_S
+        failures = 0
+        while True:
+            try:
+                return self._commit(build_batch(messages))
+            except _TRANSIENT as exc:
+                failures = 0
+                self.stats["commit_failures"] += 1
+                log.warning(
+                    "ingest %s: batch of %d not stored (%s); retrying in %.1f s",
+                    self.client_id,
+                    len(messages),
+                    type(exc).__name__,
+                    delay,
+                )
+            except Exception:
+                failures += 1
+                self.stats["commit_failures"] += 1
+                if failures >= 2:
+                    return self._isolate(messages)
+                log.exception("ingest %s: batch of %d failed", self.client_id, len(messages))
+                delay = 0.0  # once more at once: a conflict with another worker may be gone
+            if self._abandon.wait(delay):
+                raise _Abandoned()
+            delay = min(max(delay * 2, RETRY_MIN_S), RETRY_MAX_S)
+
+    def _isolate(self, messages: list[_Message]) -> IngestResult:
+        """Split a batch that keeps failing to find the message that breaks it."""
+        if len(messages) > 1:
+            half = len(messages) // 2
+            return _merge(self._store(messages[:half]), self._store(messages[half:]))
+        message = messages[0]
+        log.error(
+            "ingest %s: message on %s cannot be stored; kept as a dead letter",
+            self.client_id,
+            message.topic,
+            exc_info=True,
+        )
+        exc = sys.exc_info()[1]
+        reason = f"ingest_error: {type(exc).__name__}: {exc}" if exc else "ingest_error"
+        dead = IngestBatch(
+            rejects=[IncomingReject(message.topic, message.device_id, reason, _raw(message.payload))]
+        )
+        delay = RETRY_MIN_S
+        while True:
+            try:
+                return self._commit(dead)
+            except Exception:
+                log.exception("ingest %s: dead letter not stored; retrying", self.client_id)
+            if self._abandon.wait(delay):
+                raise _Abandoned()
+            delay = min(delay * 2, RETRY_MAX_S)
+
+    def _commit(self, batch: IngestBatch) -> IngestResult:
+        with unit_of_work(self.session_factory) as session:
+            return self._ingest(session, self.clock.now(), batch)
+
+    def _ack(self, messages: list[_Message]) -> None:
+        acked = 0
+        with self._ack_lock:
+            current = self._connection
+            if not self._connected.is_set():
+                return
+            for message in messages:
+                if message.qos > 0 and message.connection == current:
+                    self.client.ack(message.mid, message.qos)
+                    acked += 1
+        self.stats["acked"] += acked
+
+    def _publish_alerts(self) -> None:
+        self._alerts_due = time.monotonic() + ALERTS_EVERY_S
+        if not self._connected.is_set():
+            return
+        try:
+            with unit_of_work(self.session_factory) as session:
+                sent = publish_pending_alerts(session, self.clock.now(), self._publish)
+            self.stats["alerts_published"] += sent
+        except Exception:
+            log.warning("ingest %s: alerts not published; next round", self.client_id, exc_info=True)
+
+    def _publish(self, topic: str, payload: bytes) -> None:
+        if not self._connected.is_set():
+            raise ConnectionError("not connected to the broker")
+        info = self.client.publish(topic, payload, qos=1)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            raise ConnectionError(f"publish to {topic} failed: {mqtt.error_string(info.rc)}")
+
+    def _stats_line(self) -> str:
+        s = self.stats
+        return (
+            f"received {s['received']}, stored {s['stored']}, duplicates {s['duplicates']}, "
+            f"rejected {s['rejected']}, batches {s['batches']}, queued {len(self._queue)}"
+        )
+
+
+# --- command line ------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    settings = from_environment(PROJECT_ROOT / "instance")
+    parser = argparse.ArgumentParser(
+        prog="python -m devices.ingest", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--url",
+        default=settings["MQTT_URL"],
+        help="mqtt://[user:password@]host:port (default: $INVENTORY_MQTT_URL)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=settings["DATABASE_URL"],
+        help="default: $INVENTORY_DATABASE_URL, else the instance SQLite file",
+    )
+    parser.add_argument(
+        "--client-id",
+        default=DEFAULT_CLIENT_ID,
+        help="stable per worker: its session keeps unacknowledged messages",
+    )
+    parser.add_argument(
+        "--group",
+        default=DEFAULT_GROUP,
+        help="shared-subscription group the workers split; '' for a plain subscription "
+        "(a single worker: then a broker restart loses nothing)",
+    )
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+    parser.add_argument("--max-delay-ms", type=float, default=DEFAULT_MAX_DELAY_MS)
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    if not args.url:
+        parser.error("no broker: give --url or set INVENTORY_MQTT_URL")
+    try:
+        parse_mqtt_url(args.url)
+    except ValueError as exc:
+        parser.error(f"--url: {exc}")
+    if args.batch_size < 1 or args.max_delay_ms < 0:
+        parser.error("--batch-size must be at least 1 and --max-delay-ms not negative")
+    return args
+
+
+def run(
+    url: str,
+    database_url: str,
+    *,
+    client_id: str = DEFAULT_CLIENT_ID,
+    group: str | None = DEFAULT_GROUP,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_delay_ms: float = DEFAULT_MAX_DELAY_MS,
+    stop: threading.Event | None = None,
+) -> dict[str, Any]:
+    """Run a worker until `stop` is set (or SIGTERM / SIGINT in the main thread); returns
+    its stats."""
+    stop = stop or threading.Event()
+    engine = make_engine(database_url)
+    worker = IngestWorker(
+        url,
+        make_session_factory(engine),
+        client_id=client_id,
+        group=group,
+        batch_size=batch_size,
+        max_delay_ms=max_delay_ms,
+    )
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        worker.start()
+        while not stop.wait(1.0):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        worker.stop()
+        engine.dispose()
+    return dict(worker.stats)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    run(
+        args.url,
+        args.database_url,
+        client_id=args.client_id,
+        group=args.group,
+        batch_size=args.batch_size,
+        max_delay_ms=args.max_delay_ms,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
