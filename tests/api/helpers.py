@@ -178,3 +178,4 @@ def lot_id(client, headers, product: str, number: str) -> int:
     found = ok(get(client, f"/lots?product={product}&number={number}", headers))
     assert len(found) == 1, found
     return found[0]["id"]
+

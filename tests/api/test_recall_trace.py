@@ -144,7 +144,6 @@ def test_recall_needs_a_reason(client, staff, spread_lot):
     assert carton(client, staff, spread_lot["tray"])["status"] == "available"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a regional coordinator's trace lists cartons outside their region")
 def test_coordinator_trace_shows_nothing_outside_their_region(client, admin, token):
     tray = receive_carton(client, admin, storage_unit=f"{OTHER_REGION_PHARMACY}-ULT1", lot="GK600")
     coordinator = token("coordinator", region="Hovedstaden")
@@ -154,3 +153,14 @@ def test_coordinator_trace_shows_nothing_outside_their_region(client, admin, tok
 
     assert response.status_code in (403, 404) or all(
         c["site"] != OTHER_REGION_PHARMACY for c in response.get_json()["cartons"])
+
+
+@pytest.mark.xfail(strict=True, reason="bug: a receipt of a recalled lot makes available stock (custody.receive "
+                                       "ignores lot.recalled_at)")
+def test_stock_of_a_recalled_lot_received_later_is_never_usable(client, staff, spread_lot):
+    ok(recall(client, staff, spread_lot["lot"]))
+
+    response = post(client, "/receipts", staff, {"storage_unit": f"{PHARMACY}-ULT1", "vials": 10,
+                                                 "state": "ultra_frozen", "product": GREY, "lot": "GK500"})
+
+    assert response.status_code == 409 or response.get_json()["status"] == "held"
