@@ -17,9 +17,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     from inventory import web_db, cli
     from inventory.api import api, errors
+    from inventory.web import public
 
     web_db.init_app(app)
     errors.init_app(app)
     app.register_blueprint(api)
+    app.register_blueprint(public.bp)
     cli.init_app(app)
     return app

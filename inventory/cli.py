@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed)
     app.cli.add_command(create_token)
     app.cli.add_command(broker_config)
+    app.cli.add_command(import_appointments)
     app.cli.add_command(__import__("inventory.scheduler", fromlist=["command"]).command)
 
 
@@ -71,3 +72,55 @@ def broker_config(out_dir: str, service_users: tuple[str, ...]) -> None:
     click.echo(f"{len(accounts)} devices, {len(services)} service users")
     for name, path in paths.items():
         click.echo(f"{name}: {path}")
+
+
+@click.command("import-appointments")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def import_appointments(path: str) -> None:
+    """Import the booking system's CSV export (columns ref,site,day,slot,product,status,group).
+
+    Good rows are stored even when others are bad; each bad row is printed with its line
+    number and field. Exits with status 1 if any row was bad, 0 otherwise.
+    """
+    import csv
+
+    from marshmallow import ValidationError
+
+    from inventory.api.planning import AppointmentSchema
+    from inventory.services import appointments
+    from inventory.services.access import Actor
+
+    schema = AppointmentSchema()
+    rows, lines, problems = [], [], []
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"ref", "site", "day", "slot", "product"} - set(reader.fieldnames or [])
+        if missing:
+            raise click.ClickException(f"the header lacks the columns {', '.join(sorted(missing))}")
+        for record in reader:
+            line = reader.line_num
+            raw = {k: (v or "").strip() for k, v in record.items() if k is not None}
+            raw = {k: v for k, v in raw.items() if v != "" or k in ("ref", "site", "day", "slot", "product")}
+            if None in record:
+                problems.append((line, "_row", ["more fields than the header names"]))
+                continue
+            try:
+                data = schema.load({k: v for k, v in raw.items() if k in schema.fields})
+            except ValidationError as exc:
+                for name, messages in sorted(exc.messages.items()):
+                    problems.append((line, name, messages))
+                continue
+            rows.append(appointments.AppointmentInput(**{**data, "group": data.get("group") or ""}))
+            lines.append(line)
+    actor = Actor(name="import-appointments", role="admin")
+    with unit_of_work(session_factory()) as session:
+        counts, errors = appointments.upsert_good_rows(session, actor, current_app.config["CLOCK"].now(), rows)
+    for index, fields in errors.items():
+        for name, messages in fields.items():
+            problems.append((lines[index], name, messages))
+    for line, name, messages in sorted(problems):
+        click.echo(f"line {line}: {name}: {'; '.join(str(m) for m in messages)}", err=True)
+    summary = counts.as_dict()
+    click.echo(", ".join(f"{k} {v}" for k, v in summary.items()) + f", rejected {len({p[0] for p in problems})}")
+    if problems:
+        raise SystemExit(1)

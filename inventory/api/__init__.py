@@ -128,4 +128,4 @@ def created(payload, status: int = 201):
     return jsonify(payload), status
 
 
-from inventory.api import catalogue, cartons, logistics, meta, telemetry  # noqa: E402,F401  (routes)
+from inventory.api import catalogue, cartons, logistics, meta, planning, telemetry  # noqa: E402,F401  (routes)

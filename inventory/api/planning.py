@@ -1,0 +1,314 @@
+"""Doses meet appointments: appointments in, honest capacity out, per-site planning settings,
+allocation plans, their approval, and thaw tasks."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import current_app, g, jsonify, request
+from marshmallow import Schema, ValidationError, fields, validate
+from sqlalchemy import select
+
+from inventory.api import api, body, created
+from inventory.api.errors import error_response
+from inventory.api.render import iso
+from inventory.db.models import Product
+from inventory.db.planning import Plan, ThawTask
+from inventory.domain.errors import InvalidInput, NotFound
+from inventory.services import appointments, capacity, planning
+from inventory.services.common import site_by_code
+from inventory.web_db import get_session, now
+
+MAX_BATCH = 10_000
+SLOT = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="a time of day as HH:MM")
+GROUP = fields.String(load_default="", allow_none=True, validate=validate.Length(max=32))
+
+
+class AppointmentSchema(Schema):
+    ref = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    site = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    day = fields.Date(required=True)
+    slot = fields.String(required=True, validate=SLOT)
+    product = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    status = fields.String(load_default="booked", validate=validate.OneOf(appointments.STATUSES))
+    group = GROUP
+
+
+class PrioritySchema(Schema):
+    priority = fields.List(fields.String(validate=validate.Length(max=32)), required=True,
+                           validate=validate.Length(max=50))
+
+
+def _walk_ins_per_day(value):
+    if not isinstance(value, dict):
+        raise ValidationError("an object of product codes and walk-ins per day")
+    for product, n in value.items():
+        if isinstance(n, bool) or not isinstance(n, (int, float)) or n < 0 or n > 10_000:
+            raise ValidationError(f"{product}: a number of walk-ins from 0 to 10000")
+
+
+class SitePlanningSchema(Schema):
+    no_show_rate = fields.Float(validate=validate.Range(min=0, max=0.9))
+    walk_ins = fields.Dict(keys=fields.String(validate=validate.OneOf(appointments.WEEKDAYS)),
+                           values=fields.Dict(validate=_walk_ins_per_day))
+    delivery_days = fields.List(fields.Integer(strict=True, validate=validate.Range(min=0, max=6)),
+                                allow_none=True, validate=validate.Length(min=1, max=7))
+
+
+class PlanSchema(Schema):
+    pharmacy = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    start = fields.Date(required=True)
+    days = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=planning.MAX_DAYS))
+    method = fields.String(load_default="optimal", validate=validate.OneOf(planning.METHODS))
+
+
+class ThawDoneSchema(Schema):
+    storage_unit = fields.String(load_default=None, allow_none=True)
+
+
+# ---------------------------------------------------------------- appointments
+
+@api.put("/appointments")
+def put_appointments():
+    """Batch upsert and cancellation of appointments: [{ref, site, day, slot, product, status, group}]."""
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, list):
+        return error_response(422, "invalid", "the body is a JSON list of appointments",
+                              {"_body": ["a JSON list of appointments"]})
+    if len(payload) > MAX_BATCH:
+        return error_response(422, "invalid", f"at most {MAX_BATCH} appointments per batch",
+                              {"_body": [f"at most {MAX_BATCH} rows"]})
+    rows = AppointmentSchema(many=True).load(payload)
+    counts = appointments.upsert(get_session(), g.actor, now(), [appointments.AppointmentInput(**r) for r in _clean(rows)])
+    return jsonify({**counts.as_dict(), "rows": len(rows)})
+
+
+put_appointments.request_schema = AppointmentSchema
+
+
+def _clean(rows: list[dict]) -> list[dict]:
+    return [{**r, "group": r.get("group") or ""} for r in rows]
+
+
+@api.get("/appointments")
+def list_appointments():
+    """Appointment counts per site, day, product, status and group (no references)."""
+    args = request.args
+    session = get_session()
+    sites = capacity.sites_in_scope(session, g.actor, site=args.get("site"), region=args.get("region"))
+    first, last = _dates(args, past_allowed=True)
+    found = appointments.booked_counts(session, [s.id for s in sites], first, last)
+    codes = {s.id: s.code for s in sites}
+    products = dict(session.execute(select(Product.id, Product.code)).all())
+    lines = [{"site": codes[sid], "day": iso(day), "product": products[pid], "group": group, "booked": n}
+             for (sid, day, pid, group), n in sorted(found.items(), key=lambda kv: (kv[0][1], codes[kv[0][0]]))]
+    return jsonify({"from": iso(first), "to": iso(last), "lines": lines})
+
+
+# ---------------------------------------------------------------- planning settings
+
+def _site_planning_json(session, site) -> dict:
+    settings = appointments.settings_of(session, site)
+    own = appointments.configured(settings)
+    effective = appointments.expectations(session, [site], appointments.local_today(now()))[site.id]
+    return {
+        "site": site.code,
+        "no_show_rate": own.no_show_rate,
+        "walk_ins": own.walk_ins,
+        "delivery_days": settings.delivery_days if settings else None,
+        "effective": {"no_show_rate": effective.no_show_rate, "walk_ins": effective.walk_ins,
+                      "source": effective.source, "history_days": effective.history_days,
+                      "history_bookings": effective.history_bookings},
+        "updated_at": iso(settings.updated_at) if settings else None,
+        "updated_by": settings.updated_by if settings else None,
+    }
+
+
+@api.get("/sites/<code>/planning")
+def get_site_planning(code):
+    """A site's planning settings (no-show rate, walk-ins per weekday, delivery days) and what is used."""
+    session = get_session()
+    site = site_by_code(session, code)
+    if not g.actor.sees(site):
+        raise NotFound(f"no site with code {code!r}")
+    return jsonify(_site_planning_json(session, site))
+
+
+@api.put("/sites/<code>/planning")
+@body(SitePlanningSchema)
+def put_site_planning(code, data):
+    """Set a site's planning settings (admin, or a pharmacist of the site or of its pharmacy)."""
+    session = get_session()
+    settings = appointments.update_site_settings(
+        session, g.actor, now(), code, no_show_rate=data.get("no_show_rate"), walk_ins=data.get("walk_ins"),
+        delivery_days=data.get("delivery_days"),
+        clear_delivery_days="delivery_days" in data and data["delivery_days"] is None,
+    )
+    return jsonify(_site_planning_json(session, settings.site))
+
+
+@api.get("/planning/priority")
+def get_priority():
+    """The programme-wide order in which target groups are served when supply is short."""
+    return jsonify({"priority": appointments.priority_order(get_session())})
+
+
+@api.put("/planning/priority")
+@body(PrioritySchema)
+def put_priority(data):
+    """Set the programme-wide priority order of target groups (admin)."""
+    return jsonify({"priority": appointments.set_priority_order(get_session(), g.actor, now(), data["priority"])})
+
+
+# ---------------------------------------------------------------- capacity
+
+def _date_arg(args, name: str) -> date | None:
+    raw = args.get(name)
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} is not a date", fields={name: ["a date as YYYY-MM-DD"]})
+
+
+def _dates(args, *, past_allowed: bool = False) -> tuple[date, date]:
+    today = appointments.local_today(now())
+    first, last = _date_arg(args, "from"), _date_arg(args, "to")
+    if past_allowed:
+        first = first or today
+        last = last or first
+        if last < first:
+            raise InvalidInput("the range ends before it starts", fields={"to": ["must not be before from"]})
+        return first, last
+    return capacity.check_range(today, first, last)
+
+
+@api.get("/capacity")
+def get_capacity():
+    """Free appointments per site, day and product that the stock can serve, with totals and
+    how many more invitations the supply can back."""
+    args = request.args
+    session = get_session()
+    first, last = _dates(args)
+    sites = capacity.sites_in_scope(session, g.actor, site=args.get("site"), region=args.get("region"))
+    result = capacity.capacity(session, now(), sites, first, last, product=args.get("product"))
+    per_site: dict[str, dict] = {}
+    by_product: dict[str, dict] = {}
+    for (site, product), n in sorted(result.invitations.items()):
+        booked, over = result.booked[(site, product)], result.overbooked[(site, product)]
+        entry = per_site.setdefault(site, {"site": site, "booked": 0, "overbooked": 0, "invitations": 0,
+                                           "by_product": {}})
+        entry["booked"] += booked
+        entry["overbooked"] += over
+        entry["invitations"] += n
+        entry["by_product"][product] = {"booked": booked, "overbooked": over, "invitations": n}
+        total = by_product.setdefault(product, {"booked": 0, "overbooked": 0, "invitations": 0})
+        total["booked"] += booked
+        total["overbooked"] += over
+        total["invitations"] += n
+    return jsonify({
+        "from": iso(first), "to": iso(last), "at": iso(now()),
+        "site": args.get("site"), "region": args.get("region"), "product": args.get("product"),
+        "days": [
+            {"site": line.site, "day": iso(line.day), "product": line.product, "usable_doses": line.usable,
+             "booked": line.booked, "free": line.free, "overbooked": line.overbooked,
+             "standby_slots": line.standby}
+            for line in result.lines
+        ],
+        "sites": list(per_site.values()),
+        "totals": {
+            "booked": sum(t["booked"] for t in by_product.values()),
+            "overbooked": sum(t["overbooked"] for t in by_product.values()),
+            "invitations": sum(t["invitations"] for t in by_product.values()),
+            "by_product": by_product,
+        },
+    })
+
+
+# ---------------------------------------------------------------- plans
+
+def plan_json(plan: Plan) -> dict:
+    result = plan.result
+    unmet = result.get("unmet", [])
+    return {
+        "id": plan.id,
+        "status": plan.status,
+        "method": plan.method,
+        "solver_status": plan.solver_status,
+        "pharmacy": plan.pharmacy.code,
+        "start": iso(plan.start),
+        "days": plan.days,
+        "created_at": iso(plan.created_at),
+        "created_by": plan.created_by,
+        "approved_at": iso(plan.approved_at),
+        "approved_by": plan.approved_by,
+        "superseded_at": iso(plan.superseded_at),
+        "superseded_by": plan.superseded_by_id,
+        "projected_waste": result.get("waste", {}),
+        "doses_used": result.get("doses_used"),
+        "unmet_appointments": sum(u["appointments"] for u in unmet),
+        "unmet": unmet,
+        "fill_the_vial": result.get("fill_the_vial", []),
+        "shipments": result.get("shipments", []),
+        "thaws": result.get("thaws", []),
+        "solve_seconds": result.get("solve_seconds"),
+        "inputs": result.get("inputs", {}),
+        "draft_shipments": [
+            {"shipment": link.shipment_id, "site": link.site.code, "day": iso(link.day),
+             "status": link.shipment.status if link.shipment is not None else "withdrawn",
+             "cartons": [i.carton_id for i in link.shipment.items] if link.shipment is not None else []}
+            for link in plan.shipment_links
+        ],
+        "thaw_tasks": [thaw_task_json(t) for t in plan.thaw_tasks],
+    }
+
+
+def thaw_task_json(task: ThawTask) -> dict:
+    return {"id": task.id, "plan": task.plan_id, "carton": task.carton_id, "site": task.site.code,
+            "product": task.carton.product.code, "day": iso(task.day), "vials": task.vials, "status": task.status,
+            "note": task.note, "created_at": iso(task.created_at), "done_at": iso(task.done_at),
+            "done_by": task.done_by}
+
+
+@api.post("/plans")
+@body(PlanSchema)
+def create_plan(data):
+    """Plan a hospital pharmacy's deliveries and thaws for a horizon (method optimal or fefo)."""
+    plan = planning.create_plan(get_session(), g.actor, now(),
+                                time_limit_s=float(current_app.config.get("PLAN_TIME_LIMIT_S", 10.0)), **data)
+    return created(plan_json(plan))
+
+
+@api.get("/plans")
+def list_plans():
+    """Plans, newest first; filter by pharmacy and status."""
+    found = planning.list_plans(get_session(), g.actor, pharmacy=request.args.get("pharmacy"),
+                                status=request.args.get("status"))
+    return jsonify([plan_json(p) for p in found])
+
+
+@api.get("/plans/<id:plan_id>")
+def get_plan(plan_id):
+    """One plan with its projected waste, unmet appointments, fill-the-vial offers and work."""
+    return jsonify(plan_json(planning.get_plan(get_session(), g.actor, plan_id)))
+
+
+@api.post("/plans/<id:plan_id>/approve")
+def approve_plan(plan_id):
+    """Approve a plan (pharmacist): draft shipments and thaw tasks; earlier drafts withdrawn."""
+    return jsonify(plan_json(planning.approve_plan(get_session(), g.actor, now(), plan_id)))
+
+
+@api.get("/thaw-tasks")
+def list_thaw_tasks():
+    """Thaw tasks at a site, by day; filter by status."""
+    found = planning.list_thaw_tasks(get_session(), g.actor, site=request.args.get("site"),
+                                     status=request.args.get("status"))
+    return jsonify([thaw_task_json(t) for t in found])
+
+
+@api.post("/thaw-tasks/<id:task_id>/done")
+@body(ThawDoneSchema)
+def thaw_task_done(task_id, data):
+    """Do a thaw task: the carton leaves the freezer (into a fridge if named)."""
+    return jsonify(thaw_task_json(planning.complete_thaw_task(get_session(), g.actor, now(), task_id, **data)))

@@ -1,0 +1,506 @@
+"""Allocation plans as work: build the planner's request from the database, store the plan,
+and on approval turn it into draft shipments and thaw tasks.
+
+The request for a hospital pharmacy and a horizon:
+
+- pharmacy stock: its available cartons (not held, not picked for a shipment, or picked only for
+  a draft shipment of its current approved plan, which a new approval withdraws), thawed ones
+  with their beyond-use day, frozen ones with the product's fridge window and thaw lead time;
+- the sites it serves (``supplied_by`` the pharmacy, vaccinating kinds): fridge and cool-box
+  capacity in vials, delivery weekdays, expected no-shows and walk-ins, and their own usable
+  stock (on hand, in transit to them, or on a draft shipment to them that no plan will redo);
+- demand: booked appointments per site, day, product and target group;
+- the sites' open and approved stock requests (the baseline honours them);
+- the programme-wide priority order of target groups.
+
+Approval, by a pharmacist: every earlier approved plan of the pharmacy is superseded (its
+shipments still in draft are withdrawn and their cartons released; dispatched ones stay, and
+their open thaw tasks are cancelled). Then each planned delivery of ``V`` vials from carton
+``C`` picks ``C`` itself when ``V`` is all of it, or repacks ``V`` vials into a new carton in
+the same storage unit first; the pieces for one site and day travel on one draft shipment.
+Frozen pieces get a thaw task for the day the plan thaws them.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from inventory.db.models import Carton, Lot, Product, Shipment, Site, StockRequest, StorageUnit
+from inventory.db.planning import Plan, PlanShipment, SitePlanning, ThawTask
+from inventory.domain import allocation
+from inventory.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from inventory.domain.stability import State
+from inventory.services import custody, shipments
+from inventory.services.access import Actor, require, require_visible
+from inventory.services.appointments import (
+    VACCINATION_SITE_KINDS,
+    booked_counts,
+    expectations,
+    local_today,
+    priority_order,
+    walk_ins_for,
+)
+from inventory.services.capacity import FROZEN, last_usable_day, thaw_lead_days, thawed_window_days
+from inventory.services.common import audit, carton_for_update, site_by_code
+
+METHODS = ("optimal", "fefo")
+MAX_DAYS = 28
+UNLIMITED_VIALS = 1_000_000
+COLD_UNIT_KINDS = ("fridge", "cool_box")
+
+
+# ---------------------------------------------------------------- the planner's request
+
+@dataclass(frozen=True)
+class PlanInput:
+    request: allocation.PlanRequest
+    cartons: dict[str, int]        # stock unit id -> carton id
+    appointments: int
+    replaceable_shipments: tuple[int, ...]
+
+
+def _unit_id(carton_id: int) -> str:
+    return f"c{carton_id}"
+
+
+def current_plan(session: Session, pharmacy: Site) -> Plan | None:
+    return session.scalar(select(Plan).where(Plan.pharmacy_id == pharmacy.id, Plan.status == "approved")
+                          .order_by(Plan.id.desc()).limit(1))
+
+
+def _draft_shipments_of_approved_plans(session: Session, pharmacy: Site) -> set[int]:
+    return set(session.scalars(
+        select(PlanShipment.shipment_id)
+        .join(Plan, Plan.id == PlanShipment.plan_id)
+        .join(Shipment, Shipment.id == PlanShipment.shipment_id)
+        .where(Plan.pharmacy_id == pharmacy.id, Plan.status == "approved", PlanShipment.withdrawn_at.is_(None),
+               Shipment.status == "draft")
+    ))
+
+
+def served_sites(session: Session, pharmacy: Site) -> list[Site]:
+    return list(session.scalars(
+        select(Site).where(Site.supplied_by_id == pharmacy.id, Site.kind.in_(VACCINATION_SITE_KINDS))
+        .order_by(Site.code)
+    ))
+
+
+def build_request(session: Session, now: datetime, pharmacy: Site, start: date, days: int, *,
+                  time_limit_s: float = 10.0) -> PlanInput:
+    last = start + timedelta(days=days - 1)
+    products = {p.id: p for p in session.scalars(select(Product))}
+    replaceable = _draft_shipments_of_approved_plans(session, pharmacy)
+    cartons: dict[str, int] = {}
+
+    def stock_unit(c: Carton, expiry: date, *, at_site: bool) -> allocation.StockUnit | None:
+        product = products[c.product_id]
+        if c.state in FROZEN:
+            if at_site:
+                return None  # a site gives thawed stock; its freezer is not planned
+            return allocation.StockUnit(
+                id=_unit_id(c.id), product=product.code, lot=str(c.lot_id), state=c.state, vials=c.vials,
+                doses_per_vial=product.doses_per_vial, expiry=min(expiry, last_usable_day(c.bud)),
+                thawed_window_days=thawed_window_days(product), thaw_lead_days=thaw_lead_days(product),
+            )
+        vials = custody.unopened_vials(c)
+        if c.state == State.PUNCTURED and not at_site:
+            return None
+        if vials <= 0:
+            return None
+        return allocation.StockUnit(
+            id=_unit_id(c.id), product=product.code, lot=str(c.lot_id), state=State.THAWED.value, vials=vials,
+            doses_per_vial=product.doses_per_vial, expiry=expiry, bud=last_usable_day(c.bud),
+        )
+
+    pharmacy_stock = []
+    rows = session.execute(
+        select(Carton, Lot.expiry).join(Lot, Lot.id == Carton.lot_id)
+        .where(Carton.site_id == pharmacy.id, Carton.status == "available", Carton.in_transit.is_(False))
+        .order_by(Carton.id)
+    ).all()
+    for c, expiry in rows:
+        if c.shipment_id is not None and c.shipment_id not in replaceable:
+            continue
+        unit = stock_unit(c, expiry, at_site=False)
+        if unit is not None:
+            pharmacy_stock.append(unit)
+            cartons[unit.id] = c.id
+
+    sites = served_sites(session, pharmacy)
+    site_ids = [s.id for s in sites]
+    expected = expectations(session, sites, local_today(now))
+    bookings = booked_counts(session, site_ids, start, last)
+    open_days: dict[int, set[date]] = defaultdict(set)
+    for (site_id, day, _pid, _group) in bookings:
+        open_days[site_id].add(day)
+    site_stock: dict[int, list[allocation.StockUnit]] = defaultdict(list)
+    if site_ids:
+        here = session.execute(
+            select(Carton, Lot.expiry).join(Lot, Lot.id == Carton.lot_id)
+            .where(Carton.site_id.in_(site_ids), Carton.status == "available", Carton.in_transit.is_(False),
+                   Carton.shipment_id.is_(None))
+        ).all()
+        for c, expiry in here:
+            unit = stock_unit(c, expiry, at_site=True)
+            if unit is not None:
+                site_stock[c.site_id].append(unit)
+        coming = session.execute(
+            select(Carton, Lot.expiry, Shipment.to_site_id).join(Lot, Lot.id == Carton.lot_id)
+            .join(Shipment, Shipment.id == Carton.shipment_id)
+            .where(Shipment.to_site_id.in_(site_ids), Carton.status.in_(("available", "in_transit")),
+                   Shipment.status.in_(("draft", "dispatched")))
+        ).all()
+        for c, expiry, to_site in coming:
+            if c.shipment_id in replaceable:
+                continue
+            unit = stock_unit(c, expiry, at_site=True)
+            if unit is not None:
+                site_stock[to_site].append(unit)
+    capacity = _cold_capacity(session, site_ids)
+    plan_sites = []
+    for site in sites:
+        settings = session.get(SitePlanning, site.id)
+        delivery = frozenset(settings.delivery_days) if settings is not None and settings.delivery_days else None
+        exp = expected[site.id]
+        plan_sites.append(allocation.Site(
+            code=site.code, capacity_vials=capacity.get(site.id, UNLIMITED_VIALS), delivery_days=delivery,
+            no_show_rate=exp.no_show_rate, walk_ins_per_day=walk_ins_for(exp, sorted(open_days[site.id])),
+            stock=tuple(site_stock[site.id]),
+        ))
+    codes = {s.id: s.code for s in sites}
+    demand = tuple(
+        allocation.Demand(site=codes[site_id], day=day, product=products[pid].code, group=group, booked=n)
+        for (site_id, day, pid, group), n in sorted(bookings.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2], kv[0][3]))
+    )
+    requests = ()
+    if site_ids:
+        requests = tuple(
+            allocation.OpenRequest(site=codes[r.site_id], product=products[r.product_id].code,
+                                   doses=r.approved_doses or r.doses, day=r.needed_on)
+            for r in session.scalars(
+                select(StockRequest).where(StockRequest.site_id.in_(site_ids),
+                                           StockRequest.status.in_(("open", "approved")),
+                                           StockRequest.needed_on >= start, StockRequest.needed_on <= last)
+                .order_by(StockRequest.id))
+        )
+    request = allocation.PlanRequest(
+        start=start, days=days, pharmacy_stock=tuple(pharmacy_stock), sites=tuple(plan_sites), demand=demand,
+        priority=tuple(priority_order(session)), open_requests=requests, time_limit_s=time_limit_s,
+    )
+    return PlanInput(request, cartons, sum(bookings.values()), tuple(sorted(replaceable)))
+
+
+def _cold_capacity(session: Session, site_ids: list[int]) -> dict[int, int]:
+    """Vials a site's fridges and cool boxes hold; a unit without a stated capacity is unlimited."""
+    capacity: dict[int, int] = defaultdict(int)
+    if not site_ids:
+        return capacity
+    for site_id, vials in session.execute(
+        select(StorageUnit.site_id, StorageUnit.capacity_vials)
+        .where(StorageUnit.site_id.in_(site_ids), StorageUnit.kind.in_(COLD_UNIT_KINDS))
+    ):
+        capacity[site_id] = UNLIMITED_VIALS if vials is None else min(capacity[site_id] + vials, UNLIMITED_VIALS)
+    return capacity
+
+
+# ---------------------------------------------------------------- making and reading plans
+
+def _pharmacy(session: Session, actor: Actor, code: str) -> Site:
+    site = session.scalar(select(Site).where(Site.code == code))
+    if site is None or not actor.sees(site):
+        raise InvalidInput(f"no site with code {code!r}", fields={"pharmacy": ["unknown site"]})
+    if site.kind != "hospital_pharmacy":
+        raise InvalidInput(f"{code} is a {site.kind}, not a hospital pharmacy",
+                           fields={"pharmacy": ["not a hospital pharmacy"]})
+    return site
+
+
+def create_plan(session: Session, actor: Actor, now: datetime, *, pharmacy: str, start: date, days: int,
+                method: str = "optimal", time_limit_s: float = 10.0) -> Plan:
+    """Plan a pharmacy's next ``days`` days from ``start`` with the chosen method and store it
+    (status ``proposed``)."""
+    if not actor.may("plan"):
+        raise Forbidden(f"role {actor.role} may not plan")
+    errors = {}
+    if method not in METHODS:
+        errors["method"] = [f"one of {', '.join(METHODS)}"]
+    if not 1 <= days <= MAX_DAYS:
+        errors["days"] = [f"between 1 and {MAX_DAYS}"]
+    if start < local_today(now):
+        errors["start"] = ["must be today or later"]
+    if errors:
+        raise InvalidInput("the plan request is invalid", fields=errors)
+    site = _pharmacy(session, actor, pharmacy)
+    inputs = build_request(session, now, site, start, days, time_limit_s=time_limit_s)
+    planner = allocation.plan_optimal if method == "optimal" else allocation.plan_fefo
+    result = planner(inputs.request)
+    plan = Plan(pharmacy_id=site.id, start=start, days=days, method=method, status="proposed",
+                solver_status=result.status, result=_result_json(session, inputs, result), created_at=now,
+                created_by=actor.label)
+    session.add(plan)
+    session.flush()
+    audit(session, actor, now, "plan.create", "plan", plan.id,
+          after={"pharmacy": site.code, "start": start.isoformat(), "days": days, "method": method,
+                 "solver_status": result.status})
+    return plan
+
+
+def _result_json(session: Session, inputs: PlanInput, plan: allocation.Plan) -> dict:
+    units = {u.id: u for u in inputs.request.pharmacy_stock}
+    lots = dict(session.execute(select(Lot.id, Lot.number).where(
+        Lot.id.in_({int(u.lot) for u in units.values()} or {-1}))).all())
+
+    def unit_json(stock_id: str) -> dict:
+        u = units[stock_id]
+        return {"carton": inputs.cartons[stock_id], "product": u.product, "lot": lots.get(int(u.lot)),
+                "state": u.state, "doses_per_vial": u.doses_per_vial}
+
+    waste = {k: round(float(v), 2) for k, v in plan.waste_doses.items()}
+    return {
+        "shipments": [
+            {"site": s.site, "day": s.day.isoformat(), **unit_json(s.stock_id), "vials": s.vials,
+             "doses": s.vials * units[s.stock_id].doses_per_vial}
+            for s in sorted(plan.shipments, key=lambda s: (s.day, s.site, s.stock_id))
+        ],
+        "thaws": [
+            {"day": t.day.isoformat(), **unit_json(t.stock_id), "vials": t.vials}
+            for t in sorted(plan.thaws, key=lambda t: (t.day, t.stock_id))
+        ],
+        "unmet": [
+            {"site": u.site, "day": u.day.isoformat(), "product": u.product, "group": u.group,
+             "appointments": u.appointments}
+            for u in sorted(plan.unmet, key=lambda u: (u.day, u.site, u.product, u.group))
+        ],
+        "fill_the_vial": [
+            {"site": f.site, "day": f.day.isoformat(), "product": f.product, "vials_opened": f.vials_opened,
+             "doses_left": f.doses_left}
+            for f in sorted(plan.fill_the_vial, key=lambda f: (f.day, f.site, f.product))
+        ],
+        "waste": {allocation.WASTE_EXPIRY_OR_BUD: 0.0, allocation.WASTE_OPEN_VIAL: 0.0, **waste,
+                  "total": round(sum(waste.values()), 2)},
+        "doses_used": round(float(plan.doses_used), 2),
+        "solve_seconds": round(plan.solve_seconds, 3),
+        "objective": plan.objective,
+        "inputs": {
+            "cartons": len(inputs.request.pharmacy_stock),
+            "sites": [s.code for s in inputs.request.sites],
+            "appointments": inputs.appointments,
+            "open_requests": len(inputs.request.open_requests),
+            "priority": list(inputs.request.priority),
+            "replanned_draft_shipments": list(inputs.replaceable_shipments),
+        },
+    }
+
+
+def get_plan(session: Session, actor: Actor, plan_id: int, *, for_update: bool = False) -> Plan:
+    query = select(Plan).where(Plan.id == plan_id)
+    plan = session.scalar(query.with_for_update() if for_update else query)
+    if plan is None or not actor.sees(plan.pharmacy):
+        raise NotFound(f"no plan {plan_id}")
+    return plan
+
+
+def list_plans(session: Session, actor: Actor, *, pharmacy: str | None = None, status: str | None = None) -> list[Plan]:
+    query = select(Plan).order_by(Plan.id.desc()).limit(200)
+    if pharmacy:
+        query = query.where(Plan.pharmacy_id == site_by_code(session, pharmacy, field="pharmacy").id)
+    if status:
+        query = query.where(Plan.status == status)
+    return [p for p in session.scalars(query) if actor.sees(p.pharmacy)]
+
+
+# ---------------------------------------------------------------- approval
+
+def withdraw_draft_shipment(session: Session, actor: Actor, now: datetime, shipment: Shipment) -> list[int]:
+    """Un-pick a draft shipment: its cartons stay where they are, free again, and the draft is
+    deleted. Returns the cartons released."""
+    if shipment.status != "draft":
+        raise Conflict(f"shipment {shipment.id} is {shipment.status}", code=f"shipment_{shipment.status}")
+    released = []
+    for item in sorted(shipment.items, key=lambda i: i.carton_id):
+        carton = carton_for_update(session, item.carton_id)
+        if carton.shipment_id == shipment.id:
+            carton.shipment_id = None
+        released.append(carton.id)
+    session.flush()
+    for link in session.scalars(select(PlanShipment).where(PlanShipment.shipment_id == shipment.id)):
+        link.shipment_id, link.withdrawn_at = None, now
+    session.delete(shipment)  # its items go with it
+    session.flush()
+    audit(session, actor, now, "shipment.withdraw", "shipment", shipment.id,
+          before={"status": "draft", "to_site": shipment.to_site.code, "cartons": released}, after=None)
+    return released
+
+
+def _supersede(session: Session, actor: Actor, now: datetime, old: Plan, new: Plan) -> dict:
+    withdrawn, kept = [], []
+    for link in old.shipment_links:
+        if link.shipment_id is None:
+            continue
+        shipment = session.get(Shipment, link.shipment_id)
+        if shipment is not None and shipment.status == "draft":
+            withdrawn.append(shipment.id)
+            withdraw_draft_shipment(session, actor, now, shipment)
+        else:
+            kept.append(link.shipment_id)
+    cancelled = []
+    for task in old.thaw_tasks:
+        if task.status == "open":
+            task.status = "cancelled"
+            task.note = f"superseded by plan {new.id}"
+            cancelled.append(task.id)
+    old.status, old.superseded_at, old.superseded_by_id = "superseded", now, new.id
+    audit(session, actor, now, "plan.supersede", "plan", old.id, before={"status": "approved"},
+          after={"status": "superseded", "by": new.id, "withdrawn_shipments": withdrawn,
+                 "kept_shipments": kept, "cancelled_thaw_tasks": cancelled})
+    return {"plan": old.id, "withdrawn_shipments": withdrawn, "kept_shipments": kept}
+
+
+def approve_plan(session: Session, actor: Actor, now: datetime, plan_id: int) -> Plan:
+    if not actor.may("plan.approve"):
+        raise Forbidden(f"role {actor.role} may not approve plans")
+    plan = get_plan(session, actor, plan_id, for_update=True)
+    pharmacy = plan.pharmacy
+    require(actor, "plan.approve", pharmacy)
+    if plan.status != "proposed":
+        raise Conflict(f"plan {plan.id} is {plan.status}", code=f"plan_{plan.status}")
+    if plan.start + timedelta(days=plan.days - 1) < local_today(now):
+        raise Conflict(f"plan {plan.id} covers days that have all passed", code="plan_past")
+    superseded = [
+        _supersede(session, actor, now, old, plan)
+        for old in session.scalars(select(Plan).where(Plan.pharmacy_id == pharmacy.id, Plan.status == "approved",
+                                                      Plan.id != plan.id).order_by(Plan.id))
+    ]
+    planned = plan.result.get("shipments", [])
+    by_carton: dict[int, list[dict]] = defaultdict(list)
+    for line in planned:
+        by_carton[line["carton"]].append(line)
+    thaws_by_carton: dict[int, list[dict]] = defaultdict(list)
+    for line in plan.result.get("thaws", []):
+        thaws_by_carton[line["carton"]].append(line)
+
+    pieces: dict[tuple[str, str], list[int]] = defaultdict(list)  # (site, day) -> cartons
+    thaw_tasks: list[tuple[int, date, int, str | None]] = []
+    today = local_today(now)
+    for carton_id in sorted(set(by_carton) | set(thaws_by_carton)):
+        carton = _carton_as_planned(session, now, pharmacy, carton_id,
+                                    sum(line["vials"] for line in by_carton.get(carton_id, [])))
+        lines = sorted(by_carton.get(carton_id, []), key=lambda x: (x["day"], x["site"]))
+        was_frozen = carton.state in FROZEN
+        if len(lines) == 1 and lines[0]["vials"] == carton.vials:
+            made = [carton]
+        elif lines:
+            made = custody.repack(session, actor, now, carton.id,
+                                  [(line["vials"], carton.storage_unit.code) for line in lines])
+        else:
+            made = []
+        for line, piece in zip(lines, made):
+            pieces[(line["site"], line["day"])].append(piece.id)
+        if not was_frozen:
+            continue
+        lead = thaw_lead_days(carton.product)
+        planned_thaws = sorted(date.fromisoformat(t["day"]) for t in thaws_by_carton.get(carton_id, []))
+        for line, piece in zip(lines, made):
+            ship_day = date.fromisoformat(line["day"])
+            in_time = [d for d in planned_thaws if d <= ship_day - timedelta(days=lead)]
+            thaw_day = max(in_time[-1] if in_time else ship_day - timedelta(days=lead), today)
+            thaw_tasks.append((piece.id, thaw_day, piece.vials, f"for delivery to {line['site']} on {line['day']}"))
+        left_thawed = sum(t["vials"] for t in thaws_by_carton.get(carton_id, [])) - sum(x["vials"] for x in lines)
+        if left_thawed > 0 and planned_thaws and carton.vials > 0 and (not made or made[0].id != carton.id):
+            thaw_tasks.append((carton.id, max(planned_thaws[0], today), min(left_thawed, carton.vials),
+                               "stays at the pharmacy"))
+
+    links = []
+    for (site_code, day), carton_ids in sorted(pieces.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        shipment = shipments.create_shipment(session, actor, now, from_site=pharmacy.code, to_site=site_code,
+                                             cartons=carton_ids, note=f"plan {plan.id}: deliver on {day}")
+        link = PlanShipment(plan=plan, shipment_id=shipment.id, site_id=shipment.to_site_id,
+                            day=date.fromisoformat(day))
+        session.add(link)
+        links.append({"shipment": shipment.id, "site": site_code, "day": day, "cartons": carton_ids})
+    tasks = {}
+    for carton_id, day, vials, note in thaw_tasks:
+        key = (carton_id, day)
+        if key in tasks:
+            tasks[key].vials += vials
+            continue
+        task = ThawTask(plan=plan, carton_id=carton_id, site_id=pharmacy.id, day=day, vials=vials, status="open",
+                        note=note, created_at=now)
+        session.add(task)
+        tasks[key] = task
+    plan.status, plan.approved_at, plan.approved_by = "approved", now, actor.label
+    session.flush()
+    audit(session, actor, now, "plan.approve", "plan", plan.id, before={"status": "proposed"},
+          after={"status": "approved", "shipments": links,
+                 "thaw_tasks": [{"id": t.id, "carton": t.carton_id, "day": t.day.isoformat(), "vials": t.vials}
+                                for t in tasks.values()],
+                 "superseded": superseded})
+    return plan
+
+
+def _carton_as_planned(session: Session, now: datetime, pharmacy: Site, carton_id: int, vials: int) -> Carton:
+    """The carton, still as the plan saw it: at the pharmacy, free, usable, with the vials."""
+    carton = carton_for_update(session, carton_id)
+
+    def stale(why: str):
+        return Conflict(f"carton {carton_id} {why} since the plan was made: make a new plan", code="plan_stale")
+
+    if carton.site_id != pharmacy.id or carton.in_transit:
+        raise stale("has left the pharmacy")
+    if carton.status != "available":
+        raise stale(f"is {carton.status}")
+    if carton.shipment_id is not None:
+        raise stale(f"was picked for shipment {carton.shipment_id}")
+    if now >= carton.bud:
+        raise stale("passed its beyond-use date")
+    if carton.vials < vials or carton.open_vial_doses:
+        raise stale(f"holds {carton.vials} vials")
+    if carton.storage_unit is None:
+        raise stale("has no storage unit")
+    return carton
+
+
+# ---------------------------------------------------------------- thaw tasks
+
+def list_thaw_tasks(session: Session, actor: Actor, *, site: str | None = None,
+                    status: str | None = None) -> list[ThawTask]:
+    query = select(ThawTask).order_by(ThawTask.day, ThawTask.id).limit(1000)
+    if site:
+        at = site_by_code(session, site)
+        require_visible(actor, at)
+        query = query.where(ThawTask.site_id == at.id)
+    if status:
+        if status not in ("open", "done", "cancelled"):
+            raise InvalidInput("unknown status", fields={"status": ["one of open, done, cancelled"]})
+        query = query.where(ThawTask.status == status)
+    return [t for t in session.scalars(query) if actor.sees(t.site)]
+
+
+def complete_thaw_task(session: Session, actor: Actor, now: datetime, task_id: int, *,
+                       storage_unit: str | None = None) -> ThawTask:
+    """Do the thaw: take the carton out of the freezer (into ``storage_unit``, a fridge) and
+    close the task."""
+    task = session.scalar(select(ThawTask).where(ThawTask.id == task_id).with_for_update())
+    if task is None or not actor.sees(task.site):
+        raise NotFound(f"no thaw task {task_id}")
+    require(actor, "thaw", task.site)
+    if task.status != "open":
+        raise Conflict(f"thaw task {task.id} is {task.status}", code=f"thaw_task_{task.status}")
+    carton = session.get(Carton, task.carton_id)
+    if carton.state in FROZEN:
+        if carton.shipment_id is not None:
+            # a picked carton is thawed where it waits for its shipment
+            shipment_id, carton.shipment_id = carton.shipment_id, None
+            try:
+                custody.thaw(session, actor, now, carton.id, storage_unit=storage_unit)
+            finally:
+                carton.shipment_id = shipment_id
+        else:
+            custody.thaw(session, actor, now, carton.id, storage_unit=storage_unit)
+    task.status, task.done_at, task.done_by = "done", now, actor.label
+    audit(session, actor, now, "thaw_task.done", "thaw_task", task.id, after={"carton": carton.id})
+    return task
