@@ -2,6 +2,7 @@
 with a 500."""
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -25,6 +26,7 @@ from tests.api.helpers import (
 )
 
 TOO_BIG = 10**20  # larger than any database integer
+ON_POSTGRES = os.environ.get("INVENTORY_TEST_DATABASE_URL", "").startswith("postgresql")
 
 
 def fields_of(response) -> dict:
@@ -217,10 +219,16 @@ def test_a_receipt_cannot_say_it_was_thawed_in_the_future(client, staff):
     assert ok(get(client, "/cartons", staff)) == []
 
 
-def test_control_characters_in_a_lot_number_never_fail(client, staff):
-    response = receive(client, staff, product=FLU, lot="VT\x00", storage_unit=f"{PHARMACY}-F1", state="thawed")
+@pytest.mark.xfail(ON_POSTGRES, strict=True, reason="bug: a NUL character in a text field answers 500 on "
+                                                    "PostgreSQL (the schemas let it through to the database)")
+@pytest.mark.parametrize("field", ["lot", "storage_unit", "product"])
+def test_a_nul_character_in_a_text_field_never_fails(client, staff, field):
+    body = receipt_body(storage_unit=f"{PHARMACY}-F1", state="thawed", product=FLU, lot="VT1")
+    body[field] = body[field][:2] + "\x00" + body[field][2:]
 
-    assert response.status_code in (201, 422)
+    response = post(client, "/receipts", staff, body)
+
+    assert response.status_code in (201, 404, 422)
 
 
 @pytest.mark.xfail(strict=True, reason="bug: a commit that loses a race (same Idempotency-Key at once) makes the "
