@@ -82,6 +82,14 @@ def import_appointments(path: str) -> None:
     Good rows are stored even when others are bad; each bad row is printed with its line
     number and field. Exits with status 1 if any row was bad, 0 otherwise.
     """
+    from flask.cli import ScriptInfo
+
+    app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+    with app.app_context():
+        _import_appointments(path)
+
+
+def _import_appointments(path: str) -> None:
     import csv
 
     from marshmallow import ValidationError

@@ -77,16 +77,23 @@ def put_appointments():
     if len(payload) > MAX_BATCH:
         return error_response(422, "invalid", f"at most {MAX_BATCH} appointments per batch",
                               {"_body": [f"at most {MAX_BATCH} rows"]})
-    rows = AppointmentSchema(many=True).load(payload)
-    counts = appointments.upsert(get_session(), g.actor, now(), [appointments.AppointmentInput(**r) for r in _clean(rows)])
-    return jsonify({**counts.as_dict(), "rows": len(rows)})
+    appointments.require_writer(g.actor)
+    schema = AppointmentSchema()
+    rows, unreadable = [], {}
+    for index, raw in enumerate(payload):
+        try:
+            data = schema.load(raw)
+        except ValidationError as exc:
+            messages = exc.messages if isinstance(exc.messages, dict) else {"_row": exc.messages}
+            unreadable[index] = {name: [str(m) for m in (v if isinstance(v, list) else [v])]
+                                 for name, v in messages.items()}
+            continue
+        rows.append(appointments.AppointmentInput(**{**data, "group": data.get("group") or ""}))
+    counts = appointments.upsert(get_session(), g.actor, now(), rows, errors=unreadable, total=len(payload))
+    return jsonify({**counts.as_dict(), "rows": len(payload)})
 
 
 put_appointments.request_schema = AppointmentSchema
-
-
-def _clean(rows: list[dict]) -> list[dict]:
-    return [{**r, "group": r.get("group") or ""} for r in rows]
 
 
 @api.get("/appointments")

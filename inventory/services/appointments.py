@@ -90,13 +90,15 @@ def _lookup(session: Session, rows: list[AppointmentInput]) -> _Lookup:
     return found
 
 
-def check_rows(session: Session, actor: Actor, rows: list[AppointmentInput]) -> RowErrors:
-    """Per row (by index), the fields that are wrong and why: unknown or invisible site, a
-    site that does not vaccinate, unknown product, bad status, a reference listed twice."""
+def check_rows(session: Session, actor: Actor, rows: list[AppointmentInput],
+               indices: list[int] | None = None) -> RowErrors:
+    """Per row (by index, or by the given ``indices``: the rows' places in a larger batch),
+    the fields that are wrong and why: unknown or invisible site, a site that does not
+    vaccinate, unknown product, bad status, a reference listed twice."""
     found = _lookup(session, rows)
     errors: RowErrors = defaultdict(dict)
     first_seen: dict[str, int] = {}
-    for index, row in enumerate(rows):
+    for index, row in zip(indices if indices is not None else range(len(rows)), rows):
         site = found.sites.get(row.site)
         if site is None:
             errors[index]["site"] = ["unknown site"]
@@ -115,18 +117,31 @@ def check_rows(session: Session, actor: Actor, rows: list[AppointmentInput]) -> 
     return dict(errors)
 
 
-def upsert(session: Session, actor: Actor, now: datetime, rows: list[AppointmentInput]) -> Counts:
+def upsert(session: Session, actor: Actor, now: datetime, rows: list[AppointmentInput],
+           *, errors: RowErrors | None = None, total: int | None = None) -> Counts:
     """Create, update or cancel appointments by reference. The whole batch is refused (a 422
-    naming each bad row and field, ``fields: {"3.site": ["unknown site"]}``) if any row is bad."""
+    naming each bad row and field, ``fields: {"3.site": ["unknown site"]}``) if any row is bad.
+
+    ``errors`` are problems already found in rows that could not even be read (the API's
+    schema), keyed by their place in a batch of ``total`` rows; ``rows`` are then the others,
+    in order."""
     require(actor, "appointments.write")
-    errors = check_rows(session, actor, rows)
+    errors = {i: dict(f) for i, f in (errors or {}).items()}
+    total = len(rows) if total is None else total
+    indices = [i for i in range(total) if i not in errors]
+    for index, fields in check_rows(session, actor, rows, indices).items():
+        errors.setdefault(index, {}).update(fields)
     if errors:
         raise InvalidInput(
-            f"{len(errors)} of {len(rows)} appointments are invalid; nothing was stored",
-            fields={f"{i}.{name}": messages for i, fields in sorted(errors.items())
-                    for name, messages in fields.items()},
+            f"{len(errors)} of {total} appointments are invalid; nothing was stored",
+            fields={f"{i}.{name}": list(messages) for i, fields in sorted(errors.items())
+                    for name, messages in sorted(fields.items())},
         )
     return _apply(session, actor, now, rows)
+
+
+def require_writer(actor: Actor) -> None:
+    require(actor, "appointments.write")
 
 
 def upsert_good_rows(session: Session, actor: Actor, now: datetime,
