@@ -206,7 +206,10 @@ class IngestWorker:
         clock: Clock | None = None,
         receive_maximum: int | None = None,
         ingest: Callable[[Session, datetime, IngestBatch], IngestResult] = telemetry.ingest,
+        on_commit: Callable[[IngestBatch, IngestResult], None] | None = None,
     ) -> None:
+        """`on_commit`, if given, is called (on the worker thread) after each batch is
+        committed and before its messages are acknowledged: metrics, benchmarks."""
         if batch_size < 1 or max_delay_ms < 0:
             raise ValueError("batch size must be at least 1 and the delay not negative")
         self.url = parse_mqtt_url(url) if isinstance(url, str) else url
@@ -220,6 +223,7 @@ class IngestWorker:
         # the batch being stored and the next one filling up meanwhile.
         self.receive_maximum = min(65_535, receive_maximum or max(4 * batch_size, 100))
         self._ingest = ingest
+        self._on_commit = on_commit
         # No group: plain subscriptions, for a single worker (see the module's docstring).
         topics = [READINGS_TOPIC, STATUS_TOPIC]
         self.filters = [shared_subscription(group, t) for t in topics] if group else topics
@@ -488,7 +492,13 @@ class IngestWorker:
 
     def _commit(self, batch: IngestBatch) -> IngestResult:
         with unit_of_work(self.session_factory) as session:
-            return self._ingest(session, self.clock.now(), batch)
+            result = self._ingest(session, self.clock.now(), batch)
+        if self._on_commit is not None:
+            try:
+                self._on_commit(batch, result)
+            except Exception:
+                log.exception("ingest %s: on_commit failed", self.client_id)
+        return result
 
     def _ack(self, messages: list[_Message]) -> None:
         acked = 0
