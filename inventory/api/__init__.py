@@ -7,6 +7,7 @@ import hashlib
 import json
 
 from flask import Blueprint, g, jsonify, request
+from werkzeug.routing import IntegerConverter
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -16,6 +17,20 @@ from inventory.db.models import IdempotencyRecord
 from inventory.web_db import get_session, now
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
+
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """Row ids: positive and within the database's integer range; anything else is not found."""
+
+    def __init__(self, url_map):
+        super().__init__(url_map, min=1, max=MAX_ID)
+
+
+@api.record_once
+def _register_id_converter(state):
+    state.app.url_map.converters["id"] = IdConverter
 
 PUBLIC_ENDPOINTS = {"api.health", "api.openapi", "api.docs"}
 

@@ -36,28 +36,28 @@ def list_cartons():
     return jsonify([carton_json(c, at) for c in cartons])
 
 
-@api.get("/cartons/<int:carton_id>")
+@api.get("/cartons/<id:carton_id>")
 def get_carton(carton_id):
     """One carton with its history and lineage."""
     session = get_session()
     return jsonify(carton_detail_json(session, stock.get_carton(session, g.actor, carton_id), now()))
 
 
-@api.get("/cartons/<int:carton_id>/label")
+@api.get("/cartons/<id:carton_id>/label")
 def carton_label(carton_id):
     """A printable carton label (HTML)."""
     carton = stock.get_carton(get_session(), g.actor, carton_id)
     return Response(labels.render(carton, now()), mimetype="text/html")
 
 
-@api.post("/cartons/<int:carton_id>/thaw")
+@api.post("/cartons/<id:carton_id>/thaw")
 @body(ThawSchema)
 def thaw(carton_id, data):
     """Move a carton from frozen to thawed (never back); optionally into a fridge."""
     return _carton(custody.thaw(get_session(), g.actor, now(), carton_id, **data))
 
 
-@api.post("/cartons/<int:carton_id>/repack")
+@api.post("/cartons/<id:carton_id>/repack")
 @body(RepackSchema)
 def repack(carton_id, data):
     """Split a carton into cartons of N vials each; returns the new cartons."""
@@ -68,35 +68,35 @@ def repack(carton_id, data):
     return created({"parent": carton_json(parent, at), "cartons": [carton_json(c, at) for c in children]})
 
 
-@api.post("/cartons/<int:carton_id>/administer")
+@api.post("/cartons/<id:carton_id>/administer")
 @body(DosesSchema)
 def administer(carton_id, data):
     """Record doses administered from a carton."""
     return _carton(custody.administer(get_session(), g.actor, now(), carton_id, data["doses"]))
 
 
-@api.post("/cartons/<int:carton_id>/waste")
+@api.post("/cartons/<id:carton_id>/waste")
 @body(WasteSchema)
 def waste(carton_id, data):
     """Record doses wasted, with a reason."""
     return _carton(custody.waste(get_session(), g.actor, now(), carton_id, data["doses"], data["reason"], data["note"]))
 
 
-@api.post("/cartons/<int:carton_id>/hold")
+@api.post("/cartons/<id:carton_id>/hold")
 @body(ReasonSchema)
 def hold(carton_id, data):
     """Put a carton on hold (quarantine: DO NOT USE)."""
     return _carton(custody.hold(get_session(), g.actor, now(), carton_id, data["reason"]))
 
 
-@api.post("/cartons/<int:carton_id>/release")
+@api.post("/cartons/<id:carton_id>/release")
 @body(ReasonSchema)
 def release(carton_id, data):
     """Release a held carton (pharmacist), with a reason."""
     return _carton(custody.release(get_session(), g.actor, now(), carton_id, data["reason"]))
 
 
-@api.post("/cartons/<int:carton_id>/discard")
+@api.post("/cartons/<id:carton_id>/discard")
 @body(ReasonSchema)
 def discard(carton_id, data):
     """Discard a carton (pharmacist), with a reason: its doses leave the chain as discarded."""

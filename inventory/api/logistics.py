@@ -30,7 +30,7 @@ def list_lots():
     return jsonify([lot_json(lot) for lot in found])
 
 
-@api.post("/lots/<int:lot_id>/recall")
+@api.post("/lots/<id:lot_id>/recall")
 @body(ReasonSchema)
 def recall(lot_id, data):
     """Recall a lot: hold every unit descended from it, everywhere, in transit included."""
@@ -38,7 +38,7 @@ def recall(lot_id, data):
     return jsonify({**lot_json(result["lot"]), "cartons_held": result["cartons_held"]})
 
 
-@api.get("/lots/<int:lot_id>/trace")
+@api.get("/lots/<id:lot_id>/trace")
 def trace(lot_id):
     """Every unit of a lot, where it is, its state, and the doses administered where."""
     result = lots.trace(get_session(), g.actor, lot_id)
@@ -69,20 +69,20 @@ def create_request(data):
     return created(request_json(shipments.create_request(get_session(), g.actor, now(), **data)))
 
 
-@api.get("/stock-requests/<int:request_id>")
+@api.get("/stock-requests/<id:request_id>")
 def get_request(request_id):
     """One stock request."""
     return jsonify(request_json(shipments.get_request(get_session(), g.actor, request_id)))
 
 
-@api.post("/stock-requests/<int:request_id>/approve")
+@api.post("/stock-requests/<id:request_id>/approve")
 @body(ApproveSchema)
 def approve_request(request_id, data):
     """Approve a request, possibly for fewer doses."""
     return jsonify(request_json(shipments.approve_request(get_session(), g.actor, now(), request_id, data["doses"])))
 
 
-@api.post("/stock-requests/<int:request_id>/reject")
+@api.post("/stock-requests/<id:request_id>/reject")
 @body(ReasonSchema)
 def reject_request(request_id, data):
     """Reject a request with a reason."""
@@ -103,19 +103,19 @@ def create_shipment(data):
     return created(shipment_json(shipments.create_shipment(get_session(), g.actor, now(), **data)))
 
 
-@api.get("/shipments/<int:shipment_id>")
+@api.get("/shipments/<id:shipment_id>")
 def get_shipment(shipment_id):
     """One shipment with its proof of delivery."""
     return jsonify(shipment_json(shipments.get_shipment(get_session(), g.actor, shipment_id)))
 
 
-@api.post("/shipments/<int:shipment_id>/dispatch")
+@api.post("/shipments/<id:shipment_id>/dispatch")
 def dispatch(shipment_id):
     """Dispatch: the stock leaves the sender's count and is in transit."""
     return jsonify(shipment_json(shipments.dispatch(get_session(), g.actor, now(), shipment_id)))
 
 
-@api.post("/shipments/<int:shipment_id>/receive")
+@api.post("/shipments/<id:shipment_id>/receive")
 @body(ShipmentReceiveSchema)
 def receive_shipment(shipment_id, data):
     """Receive at the destination with proof of delivery, carton by carton."""

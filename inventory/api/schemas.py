@@ -1,6 +1,8 @@
 """Request bodies: explicit marshmallow schemas whose validators raise with per-field messages."""
 from __future__ import annotations
 
+from datetime import date
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema, pre_load
 
 from inventory.db.models import SITE_KINDS, STORAGE_UNIT_KINDS
@@ -9,6 +11,9 @@ from inventory.domain.stability import State
 STATES = [s.value for s in State]
 CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", error="letters, digits, '.', '_' or '-' (at most 64)")
 REASON = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+ID_RANGE = validate.Range(min=1, max=2**31 - 1, error="not a known id")
+# printed dates a label can carry; anything beyond is a typo, not a vaccine
+DATE_RANGE = validate.Range(min=date(2000, 1, 1), max=date(2099, 12, 31))
 
 
 class ProductSchema(Schema):
@@ -53,12 +58,12 @@ class ReceiptSchema(Schema):
     product = fields.String(load_default=None)
     gtin = fields.String(load_default=None, validate=validate.Regexp(r"^\d{14}$", error="14 digits"))
     lot = fields.String(load_default=None, validate=validate.Length(min=1, max=20))
-    expiry = fields.Date(load_default=None)
+    expiry = fields.Date(load_default=None, validate=DATE_RANGE)
     scan = fields.String(load_default=None, validate=validate.Length(min=1, max=500))
     serial = fields.String(load_default=None, validate=validate.Length(max=20))
-    manufactured_on = fields.Date(load_default=None)
+    manufactured_on = fields.Date(load_default=None, validate=DATE_RANGE)
     thawed_at = fields.AwareDateTime(load_default=None)
-    shipment = fields.Integer(load_default=None, strict=True)
+    shipment = fields.Integer(load_default=None, strict=True, validate=ID_RANGE)
 
     @validates_schema
     def product_named(self, data, **kwargs):
@@ -102,7 +107,7 @@ class StockRequestSchema(Schema):
     site = fields.String(required=True)
     product = fields.String(required=True)
     doses = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1_000_000))
-    needed_on = fields.Date(required=True)
+    needed_on = fields.Date(required=True, validate=DATE_RANGE)
     note = fields.String(load_default=None, validate=validate.Length(max=2000))
 
     @pre_load
@@ -121,15 +126,15 @@ class ApproveSchema(Schema):
 class ShipmentSchema(Schema):
     from_site = fields.String(required=True)
     to_site = fields.String(required=True)
-    cartons = fields.List(fields.Integer(strict=True), load_default=list, validate=validate.Length(max=5000))
-    request = fields.Integer(load_default=None, allow_none=True, strict=True)
+    cartons = fields.List(fields.Integer(strict=True, validate=ID_RANGE), load_default=list, validate=validate.Length(max=5000))
+    request = fields.Integer(load_default=None, allow_none=True, strict=True, validate=ID_RANGE)
     expected = fields.List(fields.Dict(), load_default=None, allow_none=True)
     note = fields.String(load_default=None, validate=validate.Length(max=2000))
     cool_box = fields.String(load_default=None, allow_none=True)
 
 
 class DeliveryItemSchema(Schema):
-    carton = fields.Integer(required=True, strict=True)
+    carton = fields.Integer(required=True, strict=True, validate=ID_RANGE)
     accepted = fields.Boolean(required=True)
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 

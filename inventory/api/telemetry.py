@@ -134,7 +134,7 @@ def list_alerts():
     return jsonify([alerts.payload(a) for a in found])
 
 
-@api.post("/alerts/<int:alert_id>/ack")
+@api.post("/alerts/<id:alert_id>/ack")
 @body(AckSchema)
 def acknowledge_alert(alert_id, data):
     """Acknowledge an alert with a comment (pharmacist, centre manager of the site, admin)."""

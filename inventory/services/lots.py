@@ -52,19 +52,21 @@ def trace(session: Session, actor: Actor, lot_id: int) -> dict:
         .options(selectinload(Carton.holds), selectinload(Carton.site), selectinload(Carton.storage_unit))
         .order_by(Carton.id)
     ).all()
+    cartons = [c for c in cartons if actor.sees(c.site)]  # a regional view stays regional
     rows = session.execute(
-        select(CustodyEvent.bucket, Site.code, func.sum(CustodyEvent.doses))
+        select(CustodyEvent.bucket, Site.code, Site.region, Site.id, func.sum(CustodyEvent.doses))
         .join(Site, Site.id == CustodyEvent.from_site_id)
         .where(CustodyEvent.lot_id == lot.id, CustodyEvent.bucket.is_not(None))
-        .group_by(CustodyEvent.bucket, Site.code)
+        .group_by(CustodyEvent.bucket, Site.code, Site.region, Site.id)
     ).all()
     received = session.scalar(
         select(func.coalesce(func.sum(CustodyEvent.doses), 0))
         .where(CustodyEvent.lot_id == lot.id, CustodyEvent.kind == "receive")
     )
     by_bucket: dict[str, dict[str, int]] = {}
-    for bucket, site_code, doses in rows:
-        by_bucket.setdefault(bucket, {})[site_code] = int(doses)
+    for bucket, site_code, region, site_id, doses in rows:
+        if actor.sees(Site(id=site_id, code=site_code, region=region)):
+            by_bucket.setdefault(bucket, {})[site_code] = int(doses)
     return {
         "lot": lot,
         "cartons": cartons,
