@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from inventory.domain.allocation import (
     Demand,
     FillTheVial,
+    OpenRequest,
+    STANDBY_GROUP,
     PlanRequest,
     Shipment,
     Site,
@@ -364,3 +366,95 @@ def test_a_safety_margin_keeps_extra_doses_in_the_fridge_when_asked_for():
     assert shipped(plan_optimal(req)) == 9
     assert shipped(plan_optimal(replace(req, safety_z=1.0))) == 12
     assert plan_optimal(replace(req, safety_z=1.0)).unmet == ()
+
+
+# --- fill the vial: standby citizens -------------------------------------------------------
+
+
+def test_standby_citizens_fill_opened_vials_and_never_open_one():
+    # 20 come for a 6-dose product: 4 vials, 4 doses left; 6 standby citizens take up the
+    # offer: 4 get the doses left, 2 go home (not unmet), no fifth vial is opened
+    req = make_request(
+        [make_thawed(product="covid", dpv=6, vials=10, bud=day(20))],
+        [make_site()],
+        [booking(product="covid", booked=20)],
+        days=1,
+    )
+    plan = plan_optimal(req)
+    offers = {(f.site, f.day, f.product): f.doses_left for f in plan.fill_the_vial}
+    assert offers == {("S1", day(0), "covid"): 4}
+    realised = [booking(product="covid", booked=20),
+                booking(product="covid", group=STANDBY_GROUP, booked=6)]
+    outcome = evaluate_plan(req, plan, realised)
+    assert outcome.doses_used == 24
+    assert outcome.standby_doses == 4
+    assert outcome.waste_doses == {"expiry_or_bud": 0, "open_vial": 0}
+    assert outcome.unmet_appointments == 0
+    assert outcome.waste_by_product == {"covid": {"expiry_or_bud": 0, "open_vial": 0}}
+
+
+def test_standby_citizens_alone_open_no_vial_and_are_no_part_of_the_need():
+    req = make_request(
+        [make_thawed(product="covid", dpv=6, vials=10, bud=day(20))],
+        [make_site()],
+        [booking(product="covid", group=STANDBY_GROUP, booked=5)],
+        days=1,
+    )
+    plan = plan_optimal(req)
+    assert plan.shipments == ()
+    site = make_site(stock=(make_thawed("HERE", product="covid", dpv=6, vials=2, bud=day(5)),))
+    outcome = evaluate_plan(replace(req, sites=(site,)), plan,
+                            [booking(product="covid", group=STANDBY_GROUP, booked=5)])
+    assert (outcome.doses_used, outcome.unmet_appointments, outcome.standby_doses) == (0, 0, 0)
+
+
+# --- the baseline by hand: weekly orders, whole cartons ------------------------------------
+
+
+def test_the_baseline_sends_a_weekly_order_once_in_whole_cartons_less_what_the_site_holds():
+    # delivered Mondays; the site orders 25 doses for Mon-Sun and holds 3 usable vials:
+    # 22 short, rounded up to whole cartons of 10: 30 vials on Monday, nothing else
+    site = make_site(delivery_days=frozenset({0}),
+                     stock=(make_thawed("HERE", vials=3, bud=day(30)),))
+    req = make_request(
+        [make_thawed("P", vials=100)], [site],
+        [booking(on=d, booked=3) for d in range(6)],
+        open_requests=(OpenRequest("S1", "flu", 25, day(0), day(6)),),
+        carton_vials={"flu": 10},
+    )
+    plan = plan_fefo(req)
+    assert plan.shipments == (Shipment("S1", day(0), "P", 30),)
+    assert evaluate_plan(req, plan).violations == ()
+
+
+def test_whole_cartons_never_overfill_a_fridge():
+    req = make_request(
+        [make_thawed("P", vials=100)], [make_site(capacity=25)], [booking(booked=12)],
+        days=1, carton_vials={"flu": 10},
+    )
+    assert plan_fefo(req).shipments == (Shipment("S1", day(0), "P", 20),)
+    assert shipped(plan_fefo(replace(req, sites=(make_site(capacity=15),)))) == 15
+
+
+def test_the_baseline_thaws_a_whole_tray_where_the_optimum_thaws_the_vials_needed():
+    # a 195-vial tray, 31 days in the fridge, 12 doses a week on days 0 and 7 (6-dose vials):
+    # by hand the tray is thawed whole (on day 0, lead 0) and 193 vials pass their BUD on
+    # day 30 outside this 14-day horizon; the optimum thaws 2 vials on day 0 and 2 on day 7
+    req = make_request(
+        [make_frozen("TRAY", vials=195, window=31)], [make_site()],
+        [booking(on=0, product="covid", booked=12), booking(on=7, product="covid", booked=12)],
+        days=14,
+    )
+    assert plan_fefo(req).thaws == (Thaw("TRAY", day(0), 195),)
+    assert plan_optimal(req).thaws == (Thaw("TRAY", day(0), 2), Thaw("TRAY", day(7), 2))
+
+
+def test_a_sites_own_order_counts_as_a_need_when_the_plan_is_checked():
+    # no bookings yet, but the site ordered for the week: sending is no violation
+    req = make_request(
+        [make_thawed("P", vials=20, bud=day(10))], [make_site()], [],
+        open_requests=(OpenRequest("S1", "flu", 6, day(0), day(6)),),
+    )
+    plan = plan_fefo(req)
+    assert shipped(plan) == 6
+    assert evaluate_plan(req, plan).violations == ()

@@ -18,6 +18,7 @@ from .model import (
     Demand,
     Thaw,
     Unmet,
+    STANDBY_GROUP,
     WASTE_EXPIRY_OR_BUD,
     WASTE_OPEN_VIAL,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "PlanOutcome",
     "PlanRequest",
     "Shipment",
+    "STANDBY_GROUP",
     "Site",
     "StockUnit",
     "Thaw",

@@ -1,11 +1,13 @@
 """The baseline: what a pharmacist does by hand, first-expiry-first-out.
 
 Walk the days in order. On each of a site's delivery days, look at what it needs until its
-next delivery day (its expected bookings, or its own open request for that product and day),
-take off what it already holds and can still use, and send the earliest-expiring stock that
-is still usable on the day it will be given, whole vials, as far as its fridge has room.
-When no thawed stock is left, take the next frozen carton (earliest expiry first) out of the
-freezer, a whole carton at a time, early enough for its thaw lead time.
+next delivery day (its expected bookings, or its own open request for that product and day;
+a request with ``until`` stands for the whole need of its days), take off what it already
+holds and can still use, and send the earliest-expiring stock that is still usable on the day
+it will be given, whole vials (whole cartons of ``PlanRequest.carton_vials[product]`` vials
+where the pharmacy repacks into cartons), as far as its fridge has room.
+When no thawed stock is left, take the next frozen unit (earliest expiry first) out of the
+freezer, a whole unit (carton or tray) at a time, early enough for its thaw lead time.
 """
 
 from __future__ import annotations
@@ -46,8 +48,12 @@ def plan_fefo(req: PlanRequest) -> Plan:
     }
     for r in normalised_requests(req):
         t = horizon.index(r.day)
-        if t in horizon:
-            doses_wanted[(r.site, t, r.product)] = r.doses
+        if t not in horizon:
+            continue
+        if r.until is not None:
+            for u in range(t + 1, min(horizon.index(r.until), horizon.last) + 1):
+                doses_wanted.pop((r.site, u, r.product), None)
+        doses_wanted[(r.site, t, r.product)] = r.doses
     wanted: dict[tuple[str, int], dict[str, int]] = defaultdict(dict)
     for (code, t, product), doses in doses_wanted.items():
         wanted[(code, t)][product] = doses
@@ -135,7 +141,11 @@ def plan_fefo(req: PlanRequest) -> Plan:
                             product, today, use_day)
                         if lot is None:
                             break
-                        k = min(lot.vials, math.ceil(short / lot.dpv), room)
+                        k = math.ceil(short / lot.dpv)
+                        carton = req.carton_vials.get(product, 1)
+                        if carton > 1:
+                            k = carton * math.ceil(k / carton)
+                        k = min(lot.vials, k, room)
                         lot.vials -= k
                         room -= k
                         short -= k * lot.dpv

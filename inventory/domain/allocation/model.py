@@ -18,6 +18,11 @@ PUNCTURED = "punctured"
 WASTE_EXPIRY_OR_BUD = "expiry_or_bud"
 WASTE_OPEN_VIAL = "open_vial"
 
+# Realised demand in this group are standby citizens called to fill the vial: they are given
+# doses left in vials already opened that day, never open a vial themselves and are never
+# counted as unmet appointments.
+STANDBY_GROUP = "standby"
+
 
 @dataclass(frozen=True)
 class StockUnit:
@@ -78,12 +83,17 @@ class Site:
 
 @dataclass(frozen=True)
 class OpenRequest:
-    """A site's own request for doses of a product for a day (honoured by the baseline)."""
+    """A site's own request for doses of a product for a day (honoured by the baseline).
+
+    With ``until``, the request covers the days ``day .. until``: it stands for the site's
+    whole need over them (a weekly order), wanted on ``day``.
+    """
 
     site: str
     product: str
     doses: int
     day: date
+    until: date | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,9 @@ class PlanRequest:
     # safety_penalty (between a wasted dose, 1, and an unmet appointment)
     safety_z: float = 0.0
     safety_penalty: float = 10.0
+    # the pharmacy repacks into cartons of this many vials per product: plan_fefo, the
+    # pharmacist by hand, ships whole cartons (fridge room permitting); plan_optimal ships vials
+    carton_vials: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -174,6 +187,8 @@ class PlanOutcome:
     violations: tuple[str, ...]
     pharmacy_stock: tuple[StockUnit, ...] = ()
     site_stock: Mapping[str, tuple[StockUnit, ...]] = field(default_factory=dict)
+    standby_doses: int = 0  # of doses_used: given to standby citizens from opened vials
+    waste_by_product: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     @property
     def total_waste(self) -> int:

@@ -6,7 +6,8 @@ Doses needed at a site on a day, per product::
     need = ceil(sum over groups of booked * (1 - no_show_rate) + walk_ins_per_day[product])
 
 Walk-ins come on the days a site is open (it has bookings for any product) and count in the
-unknown group ``""``. The whole-dose total is shared among the groups by largest remainder,
+unknown group ``""``. Standby citizens (``STANDBY_GROUP``) only fill vials opened for others,
+so they are no part of the need. The whole-dose total is shared among the groups by largest remainder,
 ties going to the more important group, so that scarcity can be rationed by priority.
 """
 
@@ -19,7 +20,7 @@ from datetime import date, timedelta
 
 from inventory.domain.errors import InvalidInput
 
-from .model import PUNCTURED, THAWED, Demand, OpenRequest, PlanRequest, Site, StockUnit
+from .model import PUNCTURED, STANDBY_GROUP, THAWED, Demand, OpenRequest, PlanRequest, Site, StockUnit
 
 WALK_IN_GROUP = ""
 
@@ -87,7 +88,7 @@ def expected_attendance(
     open_days: dict[str, set[int]] = defaultdict(set)
     for d in req.demand:
         t = horizon.index(d.day)
-        if t not in horizon or d.site not in sites or d.booked <= 0:
+        if t not in horizon or d.site not in sites or d.booked <= 0 or d.group == STANDBY_GROUP:
             continue
         site = sites[d.site]
         booked[(d.site, t, d.product)][d.group] += d.booked * (1.0 - site.no_show_rate)

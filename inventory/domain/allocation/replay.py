@@ -8,6 +8,9 @@ stock whose last usable day has come is expiry/BUD waste.
 Counted as expiry/BUD waste: unused doses at a site, and thawed doses at the pharmacy, whose
 last usable day falls within the replayed days. Frozen stock left frozen is never waste.
 People who come are served by priority (most important group first) while doses last.
+Standby citizens (``STANDBY_GROUP`` in realised demand: those who took up a fill-the-vial
+offer) are given only doses left in vials opened that day for others; they never open a
+vial and are never unmet.
 
 ``realised`` demand lists the people who actually came (booked means attended); without it
 the plan is replayed against the expected need (see ``needs``).
@@ -22,6 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from .model import (
+    STANDBY_GROUP,
     THAWED,
     WASTE_EXPIRY_OR_BUD,
     WASTE_OPEN_VIAL,
@@ -39,6 +43,7 @@ from .needs import (
     bud_after_thaw,
     expected_need,
     horizon_of,
+    normalised_requests,
     plannable_at_pharmacy,
     priority_weight,
     realised_need,
@@ -90,8 +95,11 @@ def replay(
 ) -> _Replay:
     horizon = horizon_of(req)
     n_days = horizon.days if days is None else min(days, horizon.days)
-    planned_need = expected_need(req, horizon)
-    need = planned_need if realised is None else realised_need(req, realised, horizon)
+    planned_need: set[NeedKey] = set(expected_need(req, horizon))
+    for r in normalised_requests(req):  # a site's own order claims a need on its days
+        last = horizon.index(r.until or r.day)
+        planned_need.update((r.site, t, r.product) for t in range(horizon.index(r.day), last + 1))
+    need = expected_need(req, horizon) if realised is None else realised_need(req, realised, horizon)
     need_by_day: dict[int, list[tuple[str, str, dict[str, int]]]] = defaultdict(list)
     for (code, t, product), groups in sorted(need.items()):
         need_by_day[t].append((code, product, groups))
@@ -129,8 +137,10 @@ def replay(
         if t not in horizon:
             violations.append(f"action on {horizon.date(t)} outside the horizon")
 
-    used = thawed = shipped = 0
+    used = thawed = shipped = filled_total = 0
     waste = {WASTE_EXPIRY_OR_BUD: 0, WASTE_OPEN_VIAL: 0}
+    by_product: dict[str, dict[str, int]] = defaultdict(
+        lambda: {WASTE_EXPIRY_OR_BUD: 0, WASTE_OPEN_VIAL: 0})
     unmet_by_group: dict[str, int] = defaultdict(int)
     unmet: list[Unmet] = []
     fill: list[FillTheVial] = []
@@ -197,6 +207,8 @@ def replay(
                 (x for x in at_site[code] if x.product == product and x.last >= t and x.vials),
                 key=lambda x: (x.last, x.source),
             )
+            groups = dict(groups)
+            standby = groups.pop(STANDBY_GROUP, 0)
             people = sum(groups.values())
             remaining = people
             opened = left = 0
@@ -210,8 +222,12 @@ def replay(
                 opened += k
                 left += k * lot.dpv - given
             served = people - remaining
-            used += served
+            filled = min(standby, left)
+            left -= filled
+            used += served + filled
+            filled_total += filled
             waste[WASTE_OPEN_VIAL] += left
+            by_product[product][WASTE_OPEN_VIAL] += left
             if opened:
                 fill.append(FillTheVial(code, day, product, opened, left))
             for group in sorted(groups, key=lambda g: (-priority_weight(req.priority, g), g)):
@@ -226,6 +242,7 @@ def replay(
             for lot in lots:
                 if lot.last <= t and lot.vials:
                     waste[WASTE_EXPIRY_OR_BUD] += lot.vials * lot.dpv
+                    by_product[lot.product][WASTE_EXPIRY_OR_BUD] += lot.vials * lot.dpv
                     lot.vials = 0
 
     outcome = PlanOutcome(
@@ -236,6 +253,8 @@ def replay(
         doses_thawed=thawed,
         doses_shipped=shipped,
         violations=tuple(violations),
+        standby_doses=filled_total,
+        waste_by_product={p: dict(w) for p, w in sorted(by_product.items())},
         pharmacy_stock=_pharmacy_left(req, horizon, n_days, units, frozen_left, pharmacy),
         site_stock={code: _site_left(code, horizon, lots) for code, lots in at_site.items()},
     )
