@@ -120,18 +120,24 @@ def commit(response):
         session.commit()
     except StaleDataError:
         session.rollback()
-        return error_response(409, "concurrent_update", "someone else changed this stock at the same moment; reload and retry")[0], 409
+        return _lost_race("someone else changed this stock at the same moment; reload and retry")
     except IntegrityError:
         session.rollback()
-        return error_response(409, "conflict", "the change conflicts with a simultaneous one (or a repeated Idempotency-Key)")[0], 409
+        return _lost_race("the change conflicts with a simultaneous one (or a repeated Idempotency-Key)", "conflict")
     except DBAPIError as exc:
         session.rollback()
         if is_lock_conflict(exc):
-            return error_response(409, "concurrent_update", "the stock is busy with another change; retry")[0], 409
+            return _lost_race("the stock is busy with another change; retry")
         raise
     after_commit = g.pop("after_commit", [])
     for action in after_commit:  # side effects (MQTT publish, webhooks) only once the data is safe
         action()
+    return response
+
+
+def _lost_race(message: str, code: str = "concurrent_update"):
+    response, status = error_response(409, code, message)
+    response.status_code = status
     return response
 
 

@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, jsonify, request
 from marshmallow import ValidationError
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -46,6 +46,11 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(IntegrityError)
     def integrity(exc):
         return error_response(409, "conflict", "the change conflicts with existing data")
+
+    @app.errorhandler(DataError)
+    def data_error(exc):
+        # the database refused a value the schemas let through (a NUL character, say)
+        return error_response(422, "invalid", "a value cannot be stored as given")
 
     @app.errorhandler(DBAPIError)
     def dbapi(exc: DBAPIError):

@@ -54,7 +54,8 @@ class StorageUnitSchema(Schema):
 class ReceiptSchema(Schema):
     storage_unit = fields.String(required=True)
     vials = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100_000))
-    state = fields.String(required=True, validate=validate.OneOf(STATES))
+    # opened vials are never received: they stay where they were opened
+    state = fields.String(required=True, validate=validate.OneOf([s for s in STATES if s != "punctured"]))
     product = fields.String(load_default=None)
     gtin = fields.String(load_default=None, validate=validate.Regexp(r"^\d{14}$", error="14 digits"))
     lot = fields.String(load_default=None, validate=validate.Length(min=1, max=20))
@@ -69,10 +70,13 @@ class ReceiptSchema(Schema):
     def product_named(self, data, **kwargs):
         if not (data.get("product") or data.get("gtin") or data.get("scan")):
             raise ValidationError("give product, gtin or scan", field_name="product")
-        if not data.get("scan"):
-            missing = {k: ["required without a scan"] for k in ("lot", "expiry") if not data.get(k)}
-            if missing:
-                raise ValidationError(missing)
+        # without a scan the lot must be named; its expiry may be left out only for a lot
+        # already known (the service keeps the stored one and asks for it otherwise)
+        if not data.get("scan") and not data.get("lot"):
+            errors = {"lot": ["required without a scan"]}
+            if not data.get("expiry"):
+                errors["expiry"] = ["required unless the lot is already known"]
+            raise ValidationError(errors)
 
 
 class ThawSchema(Schema):

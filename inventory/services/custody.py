@@ -179,6 +179,8 @@ def receive(session: Session, actor: Actor, now: datetime, data: ReceiptInput) -
     profile = profile_of(product)
     state = _parse_state(data.state)
     _check_unit_holds_state(profile, unit, state)
+    if data.thawed_at is not None and data.thawed_at > now:
+        raise InvalidInput("a thaw cannot have started in the future", fields={"thawed_at": ["in the future"]})
     clock = UnitClock(
         state=state,
         expiry=lot.expiry,
@@ -202,6 +204,9 @@ def receive(session: Session, actor: Actor, now: datetime, data: ReceiptInput) -
         details["shipment"] = _close_supplier_shipment(session, actor, now, data.shipment, site)
     record(session, actor, now, "receive", carton, doses=doses, change=doses,
            to_site_id=site.id, to_storage_unit_id=unit.id, details=details)
+    if lot.recalled_at is not None:
+        # the stock is here and must be accounted for, but it is never usable
+        place_hold(session, actor, now, carton, f"recall: {lot.recall_reason}", kind="recall")
     return carton
 
 
@@ -283,6 +288,12 @@ def thaw(session: Session, actor: Actor, now: datetime, carton_id: int, *,
             raise InvalidInput("thaw into a unit at the same site", fields={"storage_unit": ["another site"]})
         _check_unit_holds_state(profile, unit, State.THAWED)
         carton.storage_unit = unit
+    elif carton.storage_unit is not None:
+        try:
+            _check_unit_holds_state(profile, carton.storage_unit, State.THAWED)
+        except InvalidInput:
+            raise InvalidInput(f"{carton.storage_unit.code} cannot hold thawed stock: name the fridge it thaws into",
+                               code="wrong_storage", fields={"storage_unit": ["required: a unit for thawed stock"]})
     set_clock(carton, clock, profile)
     carton.status = status_after_change(carton, now)
     record(session, actor, now, "thaw", carton, doses=carton.doses, from_storage_unit_id=from_unit,

@@ -209,8 +209,6 @@ def test_an_absurd_expiry_is_refused(client, staff):
     assert "expiry" in fields_of(response)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a receipt accepts a thawed_at later than now and extends the BUD "
-                                       "(the thaw endpoint refuses a future start)")
 def test_a_receipt_cannot_say_it_was_thawed_in_the_future(client, staff):
     response = receive(client, staff, storage_unit=f"{PHARMACY}-F1", state="thawed", lot="GK9",
                        thawed_at="2026-12-20T00:00:00Z")
@@ -219,8 +217,6 @@ def test_a_receipt_cannot_say_it_was_thawed_in_the_future(client, staff):
     assert ok(get(client, "/cartons", staff)) == []
 
 
-@pytest.mark.xfail(ON_POSTGRES, strict=True, reason="bug: a NUL character in a text field answers 500 on "
-                                                    "PostgreSQL (the schemas let it through to the database)")
 @pytest.mark.parametrize("field", ["lot", "storage_unit", "product"])
 def test_a_nul_character_in_a_text_field_never_fails(client, staff, field):
     body = receipt_body(storage_unit=f"{PHARMACY}-F1", state="thawed", product=FLU, lot="VT1")
@@ -231,9 +227,6 @@ def test_a_nul_character_in_a_text_field_never_fails(client, staff, field):
     assert response.status_code in (201, 404, 422)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a commit that loses a race (same Idempotency-Key at once) makes the "
-                                       "after_request hook in inventory/api/__init__.py return a tuple, so the "
-                                       "server fails instead of answering 409")
 def test_simultaneous_posts_with_one_key_make_one_carton_and_never_fail(app, client, staff):
     receive_carton(client, staff, lot="GK-RACE")  # the lot exists: only the key can collide
     outcomes = []

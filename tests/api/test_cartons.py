@@ -442,8 +442,6 @@ def test_unknown_carton_is_not_found_for_every_operation(client, staff):
     assert get(client, "/cartons/999999/label", staff).status_code == 404
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a thaw that names no unit leaves thawed stock recorded in its "
-                                       "ultra-low freezer (custody.thaw skips the storage check when no unit is given)")
 def test_thawing_in_place_never_leaves_thawed_stock_in_a_freezer(client, staff):
     tray = receive_carton(client, staff)  # in RH-APO-ULT1, -90..-60 C
 

@@ -155,8 +155,6 @@ def test_coordinator_trace_shows_nothing_outside_their_region(client, admin, tok
         c["site"] != OTHER_REGION_PHARMACY for c in response.get_json()["cartons"])
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a receipt of a recalled lot makes available stock (custody.receive "
-                                       "ignores lot.recalled_at)")
 def test_stock_of_a_recalled_lot_received_later_is_never_usable(client, staff, spread_lot):
     ok(recall(client, staff, spread_lot["lot"]))
 
