@@ -270,7 +270,9 @@ class IngestWorker:
     def start(self) -> IngestWorker:
         properties = Properties(PacketTypes.CONNECT)
         properties.ReceiveMaximum = self.receive_maximum
-        self._thread = threading.Thread(target=self._run, name=f"{self.client_id}-store", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"{self.client_id}-store", daemon=True
+        )
         self._thread.start()
         # Asynchronous: the network loop connects, and keeps retrying with backoff while
         # the broker is unreachable.
@@ -477,9 +479,8 @@ class IngestWorker:
         )
         exc = sys.exc_info()[1]
         reason = f"ingest_error: {type(exc).__name__}: {exc}" if exc else "ingest_error"
-        dead = IngestBatch(
-            rejects=[IncomingReject(message.topic, message.device_id, reason, _raw(message.payload))]
-        )
+        reject = IncomingReject(message.topic, message.device_id, reason, _raw(message.payload))
+        dead = IngestBatch(rejects=[reject])
         delay = RETRY_MIN_S
         while True:
             try:
@@ -521,7 +522,9 @@ class IngestWorker:
                 sent = publish_pending_alerts(session, self.clock.now(), self._publish)
             self.stats["alerts_published"] += sent
         except Exception:
-            log.warning("ingest %s: alerts not published; next round", self.client_id, exc_info=True)
+            log.warning(
+                "ingest %s: alerts not published; next round", self.client_id, exc_info=True
+            )
 
     def _publish(self, topic: str, payload: bytes) -> None:
         if not self._connected.is_set():
@@ -610,7 +613,9 @@ def run(
 
     previous = {}
     if threading.current_thread() is threading.main_thread():
-        previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        previous = {
+            sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
     try:
         worker.start()
         while not stop.wait(1.0):

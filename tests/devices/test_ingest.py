@@ -19,6 +19,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from devices.broker_config import hash_password, write_broker_files
 from devices.codec import (
@@ -34,7 +35,7 @@ from devices.ingest import IngestWorker
 from inventory.clock import Clock
 from inventory.db import unit_of_work
 from inventory.db.telemetry import DeadLetter, Device, Reading
-from inventory.services import devices
+from inventory.services import devices, telemetry
 from inventory.services.access import SYSTEM
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -297,6 +298,53 @@ def test_broker_refuses_a_device_publishing_under_another_devices_id(
 
     assert stored(seeded) == [("fr-1", t, 4.2)]
     assert worker.stats["received"] == 1
+
+
+@pytest.mark.mqtt
+def test_readings_wait_unacknowledged_while_the_database_is_down_and_are_stored_when_it_is_back(
+    loggers, mosquitto, start_worker, now
+):
+    down = threading.Event()
+    down.set()
+
+    def ingest_while_up(session, at, batch):
+        if down.is_set():
+            raise OperationalError("INSERT INTO readings", {}, ConnectionError("server closed"))
+        return telemetry.ingest(session, at, batch)
+
+    worker = start_worker(mosquitto.url, loggers, ingest=ingest_while_up)
+    t = now - timedelta(minutes=10)
+    with Device_(mosquitto.url, "fr-1") as device:
+        device.wait_acked([device.publish(readings_topic("fr-1"), encode_reading(t + timedelta(minutes=i), 4.0))
+                           for i in range(3)])
+    assert wait_until(lambda: worker.stats["commit_failures"] >= 2)
+    assert worker.stats["acked"] == 0
+    assert reading_count(loggers) == 0
+
+    down.clear()
+    assert wait_until(all_acked(worker, 3))
+    assert [ts for _, ts, _ in stored(loggers)] == [t + timedelta(minutes=i) for i in range(3)]
+
+
+@pytest.mark.mqtt
+def test_a_message_the_service_cannot_take_is_dead_lettered_and_its_batch_stored(
+    loggers, mosquitto, start_worker, now
+):
+    def ingest_failing_on_66(session, at, batch):
+        if any(r.c == 66.6 for r in batch.readings):
+            raise ValueError("cannot evaluate 66.6")
+        return telemetry.ingest(session, at, batch)
+
+    worker = start_worker(mosquitto.url, loggers, ingest=ingest_failing_on_66, max_delay_ms=300)
+    t = now - timedelta(minutes=10)
+    temperatures = [4.0, 4.1, 66.6, 4.3]
+    with Device_(mosquitto.url, "fr-1") as device:
+        device.wait_acked([device.publish(readings_topic("fr-1"), encode_reading(t + timedelta(minutes=i), c))
+                           for i, c in enumerate(temperatures)])
+    assert wait_until(all_acked(worker, len(temperatures)))
+
+    assert [c for _, _, c in stored(loggers)] == [4.0, 4.1, 4.3]
+    assert dead_letters(loggers) == [("fr-1", "ingest_error")]
 
 
 # --- losing nothing -------------------------------------------------------------------------
