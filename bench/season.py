@@ -131,8 +131,9 @@ ASSUMPTIONS = (
     "that minus what the site holds and can still use, first-expiry-first-out, in whole "
     "cartons (10 vials; Spikevax 5 vials of 10 doses) as far as the fridge takes, and thaws "
     "a whole tray/carton when no thawed stock is left",
-    "optimal (plan_optimal): bookings known that day x (1 - no-show rate) + walk-ins, safety "
-    "stock of safety_z standard deviations, vials thawed and shipped one by one (a tray may "
+    "optimal (plan_optimal): bookings known that day, grossed up by the same late-booking "
+    "share as the hand orders (PlanRequest.booking_pickup), x (1 - no-show rate) + walk-ins, "
+    "safety stock of safety_z standard deviations, vials thawed and shipped one by one (a tray may "
     "be emptied a vial at a time); its fill-the-vial offers (doses left in the vials it "
     "expects opened) are published as standby slots for the day; each offered slot is taken "
     "up with probability = standby uptake (seeded per site/day/product); standby citizens "
@@ -456,6 +457,7 @@ def rolling(season: Season, method: str, time_limit: float, safety_z: float = 0.
             start=start, days=HORIZON, pharmacy_stock=tuple(pharmacy + upcoming),
             sites=tuple(sites), demand=season.known_bookings(today, today + HORIZON),
             priority=PRIORITY, time_limit_s=time_limit, carton_vials=CARTONS,
+            booking_pickup=tuple(season._pickup[:HORIZON]),
         )
         if method.startswith("fefo"):
             orders = tuple(
@@ -516,6 +518,7 @@ def single_plan_timing(seed: int, time_limit: float, safety_z: float) -> None:
         start=SEASON_START, days=HORIZON, pharmacy_stock=season.stock + tuple(upcoming),
         sites=season.sites, demand=season.known_bookings(0, HORIZON) or (),
         priority=PRIORITY, time_limit_s=time_limit, safety_z=safety_z, carton_vials=CARTONS,
+        booking_pickup=tuple(season._pickup[:HORIZON]),
     )
     full = tuple(
         Demand(c, d, p, g, len(made)) for (c, d, p, g), made in season.booking_days.items()

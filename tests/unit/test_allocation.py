@@ -458,3 +458,11 @@ def test_a_sites_own_order_counts_as_a_need_when_the_plan_is_checked():
     plan = plan_fefo(req)
     assert shipped(plan) == 6
     assert evaluate_plan(req, plan).violations == ()
+
+
+def test_bookings_still_to_come_are_planned_for_when_the_booking_curve_is_given():
+    # 10 known for day 0 (complete), 10 known for day 3 which usually grow by half: 10 + 15
+    req = make_request([make_thawed(vials=50)], [make_site()],
+                       [booking(on=0, booked=10), booking(on=3, booked=10)], days=4)
+    assert shipped(plan_optimal(req)) == 20
+    assert shipped(plan_optimal(replace(req, booking_pickup=(1.0, 1.2, 1.4, 1.5)))) == 25

@@ -115,6 +115,9 @@ class PlanRequest:
     # the pharmacy repacks into cartons of this many vials per product: plan_fefo, the
     # pharmacist by hand, ships whole cartons (fridge room permitting); plan_optimal ships vials
     carton_vials: Mapping[str, int] = field(default_factory=dict)
+    # bookings still to come: on day index t of the plan, the bookings known now are expected
+    # to grow to booking_pickup[t] times as many (the last entry for later days); () = none
+    booking_pickup: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,11 @@ stock may be planned at all.
 
 Doses needed at a site on a day, per product::
 
-    need = ceil(sum over groups of booked * (1 - no_show_rate) + walk_ins_per_day[product])
+    need = ceil(sum over groups of booked * pickup[t] * (1 - no_show_rate)
+                + walk_ins_per_day[product])
+
+``pickup[t]`` (``PlanRequest.booking_pickup``, 1 when not given) is how much the bookings
+known today for day ``t`` of the plan are expected to grow before the day comes.
 
 Walk-ins come on the days a site is open (it has bookings for any product) and count in the
 unknown group ``""``. Standby citizens (``STANDBY_GROUP``) only fill vials opened for others,
@@ -91,7 +95,10 @@ def expected_attendance(
         if t not in horizon or d.site not in sites or d.booked <= 0 or d.group == STANDBY_GROUP:
             continue
         site = sites[d.site]
-        booked[(d.site, t, d.product)][d.group] += d.booked * (1.0 - site.no_show_rate)
+        pickup = (req.booking_pickup[min(t, len(req.booking_pickup) - 1)]
+                  if req.booking_pickup else 1.0)
+        booked[(d.site, t, d.product)][d.group] += (
+            d.booked * max(pickup, 1.0) * (1.0 - site.no_show_rate))
         open_days[d.site].add(t)
     for code, days in open_days.items():
         for product, rate in sites[code].walk_ins_per_day.items():
