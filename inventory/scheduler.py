@@ -316,5 +316,7 @@ def command() -> None:
     """Run the scheduled jobs (silent devices, beyond-use sweep, escalation, roll-up, alert
     delivery) until SIGTERM/SIGINT. Run one; a second waits for the lease."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # one line per job run drowns what matters: APScheduler speaks up only when something is wrong
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     process = run_scheduler(current_app._get_current_object())
     click.echo(f"scheduler {process.holder} stopped")

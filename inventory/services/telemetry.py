@@ -9,11 +9,13 @@ holds by (carton, excursion).
 """
 from __future__ import annotations
 
+import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
@@ -109,10 +111,12 @@ def ingest(session: Session, now: datetime, batch: IngestBatch) -> IngestResult:
             devices[device_id].last_heard_at = now
 
     by_unit: dict[int, list[engine.Reading]] = defaultdict(list)
+    newest: dict[str, datetime] = {}
     for reading in new:
-        device = devices[reading.device_id]
-        by_unit[device.storage_unit_id].append(engine.Reading(reading.ts, reading.c))
-        _heard(session, now, device, reading.ts, result)
+        by_unit[devices[reading.device_id].storage_unit_id].append(engine.Reading(reading.ts, reading.c))
+        if reading.device_id not in newest or reading.ts > newest[reading.device_id]:
+            newest[reading.device_id] = reading.ts
+    _heard(session, now, [devices[d] for d in newest], newest)
     if by_unit:
         evaluate_units(session, now, by_unit, result)
     return result
@@ -148,14 +152,21 @@ def _store_readings(session: Session, now: datetime, devices: dict[str, Device],
     return [r for r in readings if (r.device_id, r.ts) in stored]
 
 
-def _heard(session: Session, now: datetime, device: Device, ts: datetime, result: IngestResult) -> None:
-    device.last_heard_at = now
-    if device.last_reading_at is None or ts > device.last_reading_at:
-        device.last_reading_at = ts
-    silent = session.scalars(select(Alert).where(Alert.device_id == device.id, Alert.kind == "device_silent",
-                                                 Alert.state == "open")).all()
-    for alert in silent:  # heard again: the silence is over (the alarm keeps its record)
-        alert.state = "resolved"
+def _heard(session: Session, now: datetime, heard: list[Device], newest: dict[str, datetime]) -> None:
+    """Note when each device was last heard, in one statement for the batch, and end the
+    silence of any device that had fallen silent."""
+    if not heard:
+        return
+    may_have_been_silent = [d.id for d in heard if d.last_heard_at is None
+                            or now - d.last_heard_at >= timedelta(seconds=2 * d.interval_s)]
+    session.execute(update(Device), [
+        {"id": d.id, "last_heard_at": now,
+         "last_reading_at": max(newest[d.id], d.last_reading_at) if d.last_reading_at else newest[d.id]}
+        for d in heard])
+    if may_have_been_silent:
+        # heard again: the silence is over (the alarm keeps its record)
+        session.execute(update(Alert).where(Alert.device_id.in_(may_have_been_silent), Alert.kind == "device_silent",
+                                            Alert.state == "open").values(state="resolved"))
 
 
 def _battery(session: Session, now: datetime, device: Device, level: float, result: IngestResult) -> None:
@@ -178,24 +189,33 @@ def _battery(session: Session, now: datetime, device: Device, level: float, resu
 
 # ---------------------------------------------------------------- evaluation per storage unit
 
-def unit_rules(session: Session, unit: StorageUnit) -> tuple[list[engine.Rule], float, float]:
+@lru_cache(maxsize=4096)
+def _rules(kind: str, min_c: float, max_c: float, product_ranges: tuple[tuple[float, float], ...]):
+    lo, hi = engine.acceptable_range(min_c, max_c, product_ranges)
+    return tuple(engine.rules_for(kind, min_c, max_c, product_ranges)), lo, hi
+
+
+def unit_rules(session: Session, unit: StorageUnit,
+               stored: list[tuple[int, str]] | None = None) -> tuple[tuple[engine.Rule, ...], float, float]:
     """The unit's rules: its kind's defaults against the strictest of its own range and the
-    range of every product state stored in it."""
-    product_ranges = []
-    stored = session.execute(
-        select(Carton.product_id, Carton.state).where(Carton.storage_unit_id == unit.id,
-                                                      Carton.status.in_(STOCK_STATUSES)).distinct()
-    ).all()
-    products = {}
+    range of every product state stored in it (`stored`: (product id, state) pairs)."""
+    if stored is None:
+        stored = session.execute(
+            select(Carton.product_id, Carton.state).where(Carton.storage_unit_id == unit.id,
+                                                          Carton.status.in_(STOCK_STATUSES)).distinct()).all()
+    product_ranges = set()
     for product_id, state in stored:
-        product = products.get(product_id) or session.get(Product, product_id)
-        products[product_id] = product
-        profile = profile_of(product)
+        profile = profile_of(session.get(Product, product_id))
         state = State.THAWED if state == State.PUNCTURED else State(state)
         if profile.allows(state):
-            product_ranges.append(profile.range_for(state))
-    lo, hi = engine.acceptable_range(unit.min_c, unit.max_c, product_ranges)
-    return engine.rules_for(unit.kind, unit.min_c, unit.max_c, product_ranges), lo, hi
+            product_ranges.add(profile.range_for(state))
+    return _rules(unit.kind, unit.min_c, unit.max_c, tuple(sorted(product_ranges)))
+
+
+# Evaluators kept in this process between batches, keyed by unit and checked against the
+# random version written with each snapshot: a stale or foreign copy is never used.
+_evaluators: dict[int, tuple[int, tuple, engine.Evaluator]] = {}
+_EVALUATORS_MAX = 50_000
 
 
 def evaluate_units(session: Session, now: datetime, by_unit: dict[int, list[engine.Reading]],
@@ -203,13 +223,19 @@ def evaluate_units(session: Session, now: datetime, by_unit: dict[int, list[engi
     unit_ids = sorted(by_unit)
     units = {u.id: u for u in session.scalars(select(StorageUnit).where(StorageUnit.id.in_(unit_ids)))}
     # lock the evaluators of these units in a fixed order: two workers never interleave one unit
-    states = {s.storage_unit_id: s for s in session.scalars(
-        select(UnitEvaluation).where(UnitEvaluation.storage_unit_id.in_(unit_ids))
-        .order_by(UnitEvaluation.storage_unit_id).with_for_update())}
-    updates = []
+    table = UnitEvaluation.__table__
+    states = {row.storage_unit_id: row for row in session.execute(
+        select(table.c.storage_unit_id, table.c.version, table.c.last_ts)
+        .where(table.c.storage_unit_id.in_(unit_ids)).order_by(table.c.storage_unit_id).with_for_update())}
+    stored: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for unit_id, product_id, state in session.execute(
+        select(Carton.storage_unit_id, Carton.product_id, Carton.state).where(
+            Carton.storage_unit_id.in_(unit_ids), Carton.status.in_(STOCK_STATUSES)).distinct()):
+        stored[unit_id].append((product_id, state))
+    inserts, updates = [], []
     for unit_id in unit_ids:
         unit = units[unit_id]
-        rules, lo, hi = unit_rules(session, unit)
+        rules, lo, hi = unit_rules(session, unit, stored[unit_id])
         readings = by_unit[unit_id]
         state = states.get(unit_id)
         evaluator, events, replayed_from = _advance(session, unit, rules, lo, hi, state, readings)
@@ -217,14 +243,18 @@ def evaluate_units(session: Session, now: datetime, by_unit: dict[int, list[engi
             _reconcile(session, unit, events, evaluator.open_excursions, replayed_from)
         if events or evaluator.open_excursions:
             _apply(session, now, unit, events, evaluator.open_excursions, result)
-        snapshot = evaluator.snapshot()
-        if state is None:
-            session.add(UnitEvaluation(storage_unit_id=unit_id, snapshot=snapshot, last_ts=evaluator.last_ts, version=1))
-        else:
-            updates.append({"storage_unit_id": unit_id, "snapshot": snapshot, "last_ts": evaluator.last_ts,
-                            "version": state.version + 1})
+        version = secrets.randbits(31)
+        row = {"uid": unit_id, "snapshot": evaluator.snapshot(), "last_ts": evaluator.last_ts, "version": version}
+        (updates if state is not None else inserts).append(row)
+        if len(_evaluators) >= _EVALUATORS_MAX:
+            _evaluators.clear()
+        _evaluators[unit_id] = (version, rules, evaluator)
+    if inserts:
+        session.execute(table.insert(), [{"storage_unit_id": r["uid"], "snapshot": r["snapshot"],
+                                          "last_ts": r["last_ts"], "version": r["version"]} for r in inserts])
     if updates:
-        session.execute(update(UnitEvaluation), updates)
+        session.execute(table.update().where(table.c.storage_unit_id == bindparam("uid")).values(
+            snapshot=bindparam("snapshot"), last_ts=bindparam("last_ts"), version=bindparam("version")), updates)
 
 
 def _advance(session: Session, unit: StorageUnit, rules, lo: float, hi: float, state: UnitEvaluation | None,
@@ -233,8 +263,13 @@ def _advance(session: Session, unit: StorageUnit, rules, lo: float, hi: float, s
     otherwise replay the unit's stored history from before the earliest new reading."""
     earliest = min(r.ts for r in readings)
     if state is not None and state.last_ts is not None and earliest > state.last_ts:
+        cached = _evaluators.get(unit.id)
+        if cached is not None and cached[0] == state.version and cached[1] == rules:
+            evaluator = cached[2]
+            return evaluator, evaluator.feed_batch(readings), None
         try:
-            evaluator = engine.Evaluator.restore(rules, lo, hi, state.snapshot)
+            snapshot = session.scalar(select(UnitEvaluation.snapshot).where(UnitEvaluation.storage_unit_id == unit.id))
+            evaluator = engine.Evaluator.restore(rules, lo, hi, snapshot)
             return evaluator, evaluator.feed_batch(readings), None
         except ValueError:
             pass  # the rules changed (stock with a stricter range moved in): replay
