@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from inventory.db import bulk
 from inventory.db.models import Carton, Product, StorageUnit
 from inventory.db.telemetry import Alert, CartonExposure, DeadLetter, Device, Excursion, Reading, UnitEvaluation
 from inventory.domain import excursions as engine
@@ -143,12 +142,8 @@ def _store_readings(session: Session, now: datetime, devices: dict[str, Device],
     """Insert, skipping any (device, ts) already stored; return the readings that were new."""
     if not readings:
         return []
-    rows = [{"device_id": r.device_id, "storage_unit_id": devices[r.device_id].storage_unit_id,
-             "ts": r.ts, "c": r.c, "received_at": now} for r in readings]
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(Reading).on_conflict_do_nothing(index_elements=["device_id", "ts"]).returning(
-        Reading.device_id, Reading.ts)
-    stored = {(device_id, ts) for device_id, ts in session.execute(statement, rows)}
+    rows = [(r.device_id, devices[r.device_id].storage_unit_id, r.ts, r.c) for r in readings]
+    stored = bulk.insert_new_readings(session, rows, now)
     return [r for r in readings if (r.device_id, r.ts) in stored]
 
 
@@ -159,10 +154,8 @@ def _heard(session: Session, now: datetime, heard: list[Device], newest: dict[st
         return
     may_have_been_silent = [d.id for d in heard if d.last_heard_at is None
                             or now - d.last_heard_at >= timedelta(seconds=2 * d.interval_s)]
-    session.execute(update(Device), [
-        {"id": d.id, "last_heard_at": now,
-         "last_reading_at": max(newest[d.id], d.last_reading_at) if d.last_reading_at else newest[d.id]}
-        for d in heard])
+    bulk.mark_devices_heard(session, now, {
+        d.id: max(newest[d.id], d.last_reading_at) if d.last_reading_at else newest[d.id] for d in heard})
     if may_have_been_silent:
         # heard again: the silence is over (the alarm keeps its record)
         session.execute(update(Alert).where(Alert.device_id.in_(may_have_been_silent), Alert.kind == "device_silent",
@@ -249,12 +242,7 @@ def evaluate_units(session: Session, now: datetime, by_unit: dict[int, list[engi
         if len(_evaluators) >= _EVALUATORS_MAX:
             _evaluators.clear()
         _evaluators[unit_id] = (version, rules, evaluator)
-    if inserts:
-        session.execute(table.insert(), [{"storage_unit_id": r["uid"], "snapshot": r["snapshot"],
-                                          "last_ts": r["last_ts"], "version": r["version"]} for r in inserts])
-    if updates:
-        session.execute(table.update().where(table.c.storage_unit_id == bindparam("uid")).values(
-            snapshot=bindparam("snapshot"), last_ts=bindparam("last_ts"), version=bindparam("version")), updates)
+    bulk.save_evaluations(session, inserts, updates)
 
 
 def _advance(session: Session, unit: StorageUnit, rules, lo: float, hi: float, state: UnitEvaluation | None,
