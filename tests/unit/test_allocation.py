@@ -349,6 +349,32 @@ def _cost(req, plan) -> float:
     return outcome.total_waste + req.unmet_penalty * unmet
 
 
+KNOWN_WORSE_THAN_FEFO = {  # one thawed carton of 6 single doses (BUD Friday), deliveries Mon/Thu
+    "cartons": [("thawed", 6, 4, 1, False)], "sites": [(6, frozenset({0, 3}))],
+    "bookings": [(0, 0, "85+", 1), (0, 0, "85+", 1), (0, 0, "85+", 3), (0, 0, "50+", 1), (0, 3, "", 1),
+                 (0, 4, "85+", 1)],
+}
+PLANNER_MISSES_HOLDING_A_DOSE = (
+    "bug: plan_optimal leaves Friday's 85+ appointment unmet (cost 5000) although shipping 6 on "
+    "Monday and keeping one dose for Friday costs 3000 and FEFO's plan 4000")
+
+
+@pytest.mark.xfail(strict=True, reason=PLANNER_MISSES_HOLDING_A_DOSE)
+def test_the_optimum_keeps_a_dose_for_a_later_higher_priority_appointment():
+    req = _request_from(KNOWN_WORSE_THAN_FEFO)
+    assert _cost(req, plan_optimal(req)) <= _cost(req, plan_fefo(req))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case)
+def test_no_plan_ever_breaks_a_rule(c):
+    req = _request_from(c)
+    assert evaluate_plan(req, plan_optimal(req)).violations == ()
+    assert evaluate_plan(req, plan_fefo(req)).violations == ()
+
+
+# not strict: random search finds the case above only sometimes; the pinned test shows it always
+@pytest.mark.xfail(strict=False, reason=PLANNER_MISSES_HOLDING_A_DOSE)
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case)
 def test_no_plan_ever_breaks_a_rule_and_the_optimum_never_does_worse_than_fefo(c):
