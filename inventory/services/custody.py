@@ -6,7 +6,7 @@ carton row, so doses on hand always equal the sum of the ledger's changes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 import json
 import math
@@ -81,8 +81,6 @@ def open_vial_bud(carton: Carton) -> datetime | None:
     in_use = profile_of(carton.product).in_use_hours
     if in_use is None:
         return carton.bud
-    from datetime import timedelta
-
     return min(carton.bud, carton.open_vial_opened_at + timedelta(hours=in_use))
 
 
@@ -251,9 +249,14 @@ def _check_unit_holds_state(profile: StorageProfile, unit: StorageUnit, state: S
 
 # ---------------------------------------------------------------- moving through states
 
-def _require_movable(carton: Carton, now: datetime, *, verb: str) -> None:
+def _require_present(carton: Carton) -> None:
+    """Consumed and discarded cartons are history: nothing more is done to them."""
     if carton.status in ("consumed", "discarded"):
         raise Conflict(f"carton {carton.id} is {carton.status}", code=carton.status)
+
+
+def _require_movable(carton: Carton) -> None:
+    _require_present(carton)
     if carton.status == "held":
         raise Conflict(f"carton {carton.id} is on hold: release it first", code="held")
     if carton.in_transit:
@@ -263,7 +266,7 @@ def _require_movable(carton: Carton, now: datetime, *, verb: str) -> None:
 
 
 def _require_usable(carton: Carton, now: datetime) -> None:
-    _require_movable(carton, now, verb="use")
+    _require_movable(carton)
     if now >= expiry_end(carton.lot.expiry):
         raise Conflict(f"carton {carton.id} expired on {carton.lot.expiry}", code="expired")
     if now >= carton.bud:
@@ -275,7 +278,7 @@ def thaw(session: Session, actor: Actor, now: datetime, carton_id: int, *,
          storage_unit: str | None = None, at: datetime | None = None) -> Carton:
     carton = carton_for_update(session, carton_id)
     require(actor, "thaw", carton.site)
-    _require_movable(carton, now, verb="thaw")
+    _require_movable(carton)
     started = at or now
     if started > now:
         raise InvalidInput("a thaw cannot start in the future", fields={"at": ["in the future"]})
@@ -403,8 +406,7 @@ def waste(session: Session, actor: Actor, now: datetime, carton_id: int, doses: 
     require(actor, "waste", carton.site)
     if reason not in WASTE_REASONS:
         raise InvalidInput(f"unknown waste reason {reason!r}", fields={"reason": [f"one of {', '.join(WASTE_REASONS)}"]})
-    if carton.status in ("consumed", "discarded"):
-        raise Conflict(f"carton {carton.id} is {carton.status}", code=carton.status)
+    _require_present(carton)
     if carton.status == "held":
         raise Conflict(f"carton {carton.id} is on hold: a pharmacist releases or discards it", code="held")
     if carton.in_transit:
@@ -438,8 +440,7 @@ def place_hold(session: Session, actor: Actor, now: datetime, carton: Carton, re
 def hold(session: Session, actor: Actor, now: datetime, carton_id: int, reason: str) -> Carton:
     carton = carton_for_update(session, carton_id)
     require(actor, "hold", carton.site)
-    if carton.status in ("consumed", "discarded"):
-        raise Conflict(f"carton {carton.id} is {carton.status}", code=carton.status)
+    _require_present(carton)
     place_hold(session, actor, now, carton, reason)
     audit(session, actor, now, "hold", "carton", carton.id, after={"reason": reason})
     return carton
@@ -473,8 +474,7 @@ def release(session: Session, actor: Actor, now: datetime, carton_id: int, reaso
 def discard(session: Session, actor: Actor, now: datetime, carton_id: int, reason: str) -> Carton:
     carton = carton_for_update(session, carton_id)
     require(actor, "decide_hold", carton.site)
-    if carton.status in ("consumed", "discarded"):
-        raise Conflict(f"carton {carton.id} is {carton.status}", code=carton.status)
+    _require_present(carton)
     if carton.in_transit:
         raise Conflict(f"carton {carton.id} is in transit: receive it first", code="in_transit")
     if carton.shipment_id is not None:
