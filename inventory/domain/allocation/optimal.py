@@ -10,7 +10,8 @@ Sets
     k ∈ K   cohorts at a site: (product p_k, doses per vial q_k, last usable day L_k). Every
             ``L`` after ``T`` is one cohort ("usable to the end of the horizon"), because
             nothing tells such vials apart within the horizon.
-    s ∈ S   sites; ``D_s`` their delivery days; capacity ``cap_s`` vials.
+    s ∈ S   sites; ``D_s`` their delivery days; capacity ``cap_s`` vials (or what the site
+            holds now, if more).
     g       target groups, weight ``w_g = 1 + (n - rank_g)`` (listed groups), 1 otherwise.
     n[s,t,p,g]  whole doses expected to be given (``needs.expected_need``).
 
@@ -25,12 +26,19 @@ Variables (all >= 0)
     v[s,k,t]   integer   vials of cohort k opened at s on day t (only if t <= L_k)
     i[s,k,t]   real      vials of cohort k in the site's fridge at the end of day t
     u[s,t,p,g] real      appointments left without a dose, <= n[s,t,p,g]
+    r[s,t,p]   binary    the site runs out of p on day t (only where it may hold p that day)
 
 Constraints
     pool       sum_s a[s,k,d] = sum_{c that yields k on d} out[c,d]
     supply     sum_d out[c,d] <= n_c
     balance    i[s,k,t] = i[s,k,t-1] + a[s,k,t] - v[s,k,t]     (i[s,k,-1] = site stock)
     doses      sum_g (n[s,t,p,g] - u[s,t,p,g]) <= sum_{k: p_k = p} q_k v[s,k,t]
+    served     u[s,t,p,g] <= n[s,t,p,g] r[s,t,p]
+               sum_{k: p_k = p} i[s,k,t] <= cap_s (1 - r[s,t,p])
+               A site gives doses to whoever comes while it has any (as ``replay`` does, and
+               as a vaccinator does): appointments go unmet only on a day the product runs
+               out there. Doses kept for a later, more important appointment are kept at the
+               pharmacy, never in a site's fridge past people who came for them.
     capacity   sum_k (i[s,k,d] + v[s,k,d]) <= cap_s on delivery days (the fridge in the morning)
     safety     sum_{k: p_k = p} q_k (i[s,k,t] + v[s,k,t]) + short[s,t,p]
                    >= sum_g (n - u)[s,t,p,g] + z sqrt(mean)
@@ -51,7 +59,8 @@ Objective (in doses), minimised
       and a first-expiry-first-out preference (earlier L is cheaper to ship and to open).
 
 Model size: integers per (class, day), (site, cohort, delivery day) and (site, cohort, day
-with need), typically a handful of cohorts per site and product.
+with need), typically a handful of cohorts per site and product; one binary per (site, day
+with need, product).
 """
 
 from __future__ import annotations
@@ -262,6 +271,7 @@ def plan_optimal(req: PlanRequest) -> Plan:
     opened: dict[tuple[str, int, str], dict[int, float]] = defaultdict(dict)
     in_fridge: dict[tuple[str, int], dict[int, float]] = defaultdict(dict)
     on_hand: dict[tuple[str, int, str], dict[int, float]] = defaultdict(dict)  # doses
+    left_at_night: dict[tuple[str, int, str], list[int]] = defaultdict(list)  # i[s,k,t] of p
     for code, cohorts in site_cohorts.items():
         for k, first in cohorts.items():
             product, dpv, last = k
@@ -288,17 +298,29 @@ def plan_optimal(req: PlanRequest) -> Plan:
                 m.row(balance, rhs, rhs)
                 in_fridge[(code, t)][stock] = 1.0
                 on_hand[(code, t, product)][stock] = float(dpv)
+                left_at_night[(code, t, product)].append(stock)
                 prev = stock
 
-    # doses: who comes is served from opened vials, or counts as unmet
+    # capacity in the morning of delivery days bounds every vial a site ever holds
+    cap = {s.code: max(s.capacity_vials, sum(n for (c, _), n in initial.items() if c == s.code))
+           for s in sites}
+
+    # doses: who comes is served from opened vials while the site has any; only then unmet
     constant = 0.0
     unmet_cols: dict[tuple[str, int, str], list[int]] = defaultdict(list)
     for (code, t, product), groups in need.items():
         row = {col: -q for col, q in opened.get((code, t, product), {}).items()}
+        stock_left = left_at_night.get((code, t, product), [])
+        runs_out = m.var(0.0, 1.0, True) if stock_left else None
         for group, n in groups.items():
             unmet = m.var(req.unmet_penalty * priority_weight(req.priority, group) + 1.0, n, False)
             row[unmet] = -1.0
             unmet_cols[(code, t, product)].append(unmet)
+            if runs_out is not None:
+                m.row({unmet: 1.0, runs_out: -float(n)}, -math.inf, 0.0)
+        if runs_out is not None:
+            m.row({**{col: 1.0 for col in stock_left}, runs_out: float(cap[code])},
+                  -math.inf, float(cap[code]))
         demand = sum(groups.values())
         constant -= demand
         m.row(row, -math.inf, -demand)
@@ -312,8 +334,6 @@ def plan_optimal(req: PlanRequest) -> Plan:
             m.row(row, sum(need[(code, t, product)].values()) + margin, math.inf)
 
     # capacity on delivery days
-    cap = {s.code: max(s.capacity_vials, sum(n for (c, _), n in initial.items() if c == s.code))
-           for s in sites}
     for (code, t), coeffs in in_fridge.items():
         if any((code, k, t) in arrive for k in site_cohorts[code]):
             m.row(coeffs, -math.inf, cap[code])
