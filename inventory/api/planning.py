@@ -1,18 +1,19 @@
 """Doses meet appointments: appointments in, honest capacity out, per-site planning settings,
-allocation plans, their approval, and thaw tasks."""
+allocation plans (for a hospital pharmacy, or region plans for all of a region's), their
+approval, and thaw tasks."""
 from __future__ import annotations
 
 from datetime import date
 
-from flask import current_app, g, jsonify, request
-from marshmallow import Schema, ValidationError, fields, validate
+from flask import current_app, g, jsonify, request, url_for
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
 
 from inventory.api import api, body, created
 from inventory.api.errors import error_response
 from inventory.api.render import iso
 from inventory.db.models import Product
-from inventory.db.planning import Plan, ThawTask
+from inventory.db.planning import Plan, RegionPlan, ThawTask
 from inventory.domain.errors import InvalidInput, NotFound
 from inventory.services import appointments, capacity, planning
 from inventory.services.common import site_by_code
@@ -55,10 +56,23 @@ class SitePlanningSchema(Schema):
 
 
 class PlanSchema(Schema):
-    pharmacy = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    """A plan for one hospital pharmacy, or a region plan for every hospital pharmacy of a
+    region: exactly one of ``pharmacy`` and ``region``."""
+
+    pharmacy = fields.String(validate=validate.Length(min=1, max=64))
+    region = fields.String(validate=validate.Length(min=1, max=64))
     start = fields.Date(required=True)
     days = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=planning.MAX_DAYS))
     method = fields.String(load_default="optimal", validate=validate.OneOf(planning.METHODS))
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def pharmacy_or_region(self, data, original_data, **kwargs):
+        given = {name for name in ("pharmacy", "region") if isinstance(original_data, dict) and name in original_data}
+        if given == {"pharmacy", "region"}:
+            raise ValidationError({"region": ["give a pharmacy or a region, not both"]})
+        if not given:
+            raise ValidationError({"pharmacy": ["a hospital pharmacy, or a region instead"],
+                                   "region": ["a region, or a hospital pharmacy instead"]})
 
 
 class ThawDoneSchema(Schema):
@@ -251,6 +265,7 @@ def plan_json(plan: Plan) -> dict:
         "approved_by": plan.approved_by,
         "superseded_at": iso(plan.superseded_at),
         "superseded_by": plan.superseded_by_id,
+        "region_plan": plan.region_plan_id,
         "projected_waste": result.get("waste", {}),
         "doses_used": result.get("doses_used"),
         "unmet_appointments": sum(u["appointments"] for u in unmet),
@@ -270,6 +285,26 @@ def plan_json(plan: Plan) -> dict:
     }
 
 
+def region_plan_json(region_plan: RegionPlan) -> dict:
+    return {
+        "id": region_plan.id,
+        "region": region_plan.region,
+        "status": region_plan.status,
+        "method": region_plan.method,
+        "start": iso(region_plan.start),
+        "days": region_plan.days,
+        "created_at": iso(region_plan.created_at),
+        "created_by": region_plan.created_by,
+        "approved_at": iso(region_plan.approved_at),
+        "approved_by": region_plan.approved_by,
+        "superseded_at": iso(region_plan.superseded_at),
+        "superseded_by": region_plan.superseded_by_id,
+        "pharmacies": [p.pharmacy.code for p in region_plan.plans],
+        "totals": planning.region_totals(region_plan),
+        "plans": [plan_json(p) for p in region_plan.plans],
+    }
+
+
 def thaw_task_json(task: ThawTask) -> dict:
     return {"id": task.id, "plan": task.plan_id, "carton": task.carton_id, "site": task.site.code,
             "product": task.carton.product.code, "day": iso(task.day), "vials": task.vials, "status": task.status,
@@ -280,9 +315,14 @@ def thaw_task_json(task: ThawTask) -> dict:
 @api.post("/plans")
 @body(PlanSchema)
 def create_plan(data):
-    """Plan a hospital pharmacy's deliveries and thaws for a horizon (method optimal or fefo)."""
-    plan = planning.create_plan(get_session(), g.actor, now(),
-                                time_limit_s=float(current_app.config.get("PLAN_TIME_LIMIT_S", 10.0)), **data)
+    """Plan a hospital pharmacy's (or a whole region's) deliveries and thaws for a horizon."""
+    time_limit_s = float(current_app.config.get("PLAN_TIME_LIMIT_S", 10.0))
+    if "region" in data:
+        region_plan = planning.create_region_plan(get_session(), g.actor, now(), time_limit_s=time_limit_s, **data)
+        response, status = created(region_plan_json(region_plan))
+        response.headers["Location"] = url_for("api.get_region_plan", region_plan_id=region_plan.id)
+        return response, status
+    plan = planning.create_plan(get_session(), g.actor, now(), time_limit_s=time_limit_s, **data)
     return created(plan_json(plan))
 
 
@@ -304,6 +344,26 @@ def get_plan(plan_id):
 def approve_plan(plan_id):
     """Approve a plan (pharmacist): draft shipments and thaw tasks; earlier drafts withdrawn."""
     return jsonify(plan_json(planning.approve_plan(get_session(), g.actor, now(), plan_id)))
+
+
+@api.get("/region-plans")
+def list_region_plans():
+    """Region plans, newest first; filter by region and status."""
+    found = planning.list_region_plans(get_session(), g.actor, region=request.args.get("region"),
+                                       status=request.args.get("status"))
+    return jsonify([region_plan_json(rp) for rp in found])
+
+
+@api.get("/region-plans/<id:region_plan_id>")
+def get_region_plan(region_plan_id):
+    """One region plan: its pharmacies' plans and their totals."""
+    return jsonify(region_plan_json(planning.get_region_plan(get_session(), g.actor, region_plan_id)))
+
+
+@api.post("/region-plans/<id:region_plan_id>/approve")
+def approve_region_plan(region_plan_id):
+    """Approve a region plan as a whole: each of its pharmacies' plans, as one approval does."""
+    return jsonify(region_plan_json(planning.approve_region_plan(get_session(), g.actor, now(), region_plan_id)))
 
 
 @api.get("/thaw-tasks")

@@ -1,6 +1,7 @@
 """Doses meet appointments as tables: booked appointments (a booking reference, never a
 person), per-site planning settings, programme-wide settings, stored allocation plans with the
-draft shipments they became, and thaw tasks."""
+draft shipments they became, region plans (one plan per hospital pharmacy of a region), and
+thaw tasks."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -13,6 +14,7 @@ from .models import Carton, Product, Shipment, Site
 
 APPOINTMENT_STATUSES = ("booked", "cancelled")
 PLAN_STATUSES = ("proposed", "approved", "superseded")
+REGION_PLAN_STATUSES = PLAN_STATUSES
 THAW_TASK_STATUSES = ("open", "done", "cancelled")
 
 
@@ -65,10 +67,35 @@ class PlanningSetting(Base):
     updated_by: Mapped[str] = mapped_column(String(128))
 
 
+class RegionPlan(Base):
+    """Plans for every hospital pharmacy of a region over one horizon, made together: each
+    pharmacy's plan is an ordinary ``Plan`` that points here. Approving the region plan
+    approves each of them; a later approved region plan of the same region supersedes it.
+    Its totals are the sums of its pharmacies' plans, never stored twice."""
+
+    __tablename__ = "region_plans"
+    __table_args__ = (Index("ix_region_plans_region_status", "region", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region: Mapped[str] = mapped_column(String(64))
+    start: Mapped[date] = mapped_column(Date)
+    days: Mapped[int] = mapped_column(Integer)
+    method: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(128))
+    approved_at: Mapped[datetime | None]
+    approved_by: Mapped[str | None] = mapped_column(String(128))
+    superseded_at: Mapped[datetime | None]
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("region_plans.id"))
+    plans: Mapped[list["Plan"]] = relationship(back_populates="region_plan", order_by="Plan.id")
+
+
 class Plan(Base):
     """An allocation plan for a hospital pharmacy and a horizon, as the planner returned it.
     Approval turns it into draft shipments and thaw tasks; a newer approved plan for the same
-    pharmacy supersedes it (its shipments that are still drafts are withdrawn)."""
+    pharmacy supersedes it (its shipments that are still drafts are withdrawn). A plan made as
+    part of a region plan names it."""
 
     __tablename__ = "plans"
     __table_args__ = (Index("ix_plans_pharmacy_status", "pharmacy_id", "status"),)
@@ -88,7 +115,9 @@ class Plan(Base):
     approved_by: Mapped[str | None] = mapped_column(String(128))
     superseded_at: Mapped[datetime | None]
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
+    region_plan_id: Mapped[int | None] = mapped_column(ForeignKey("region_plans.id"), index=True)
     pharmacy: Mapped[Site] = relationship(foreign_keys=[pharmacy_id])
+    region_plan: Mapped[RegionPlan | None] = relationship(back_populates="plans")
     shipment_links: Mapped[list["PlanShipment"]] = relationship(
         back_populates="plan", order_by="PlanShipment.id", cascade="all, delete-orphan"
     )

@@ -19,10 +19,16 @@ their open thaw tasks are cancelled). Then each planned delivery of ``V`` vials 
 ``C`` picks ``C`` itself when ``V`` is all of it, or repacks ``V`` vials into a new carton in
 the same storage unit first; the pieces for one site and day travel on one draft shipment.
 Frozen pieces get a thaw task for the day the plan thaws them.
+
+A region plan is one plan per hospital pharmacy of a region, made together over the same
+horizon (each pharmacy with the sites it supplies, as above: a site is supplied by one
+pharmacy, so the plans share no stock and no demand). Its totals are the sums of its plans.
+Approving it approves each of its plans as above; it needs someone who may approve at every
+one of those pharmacies.
 """
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -30,7 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inventory.db.models import Carton, Lot, Product, Shipment, Site, StockRequest, StorageUnit
-from inventory.db.planning import Plan, PlanShipment, SitePlanning, ThawTask
+from inventory.db.planning import REGION_PLAN_STATUSES, Plan, PlanShipment, RegionPlan, SitePlanning, ThawTask
 from inventory.domain import allocation
 from inventory.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from inventory.domain.stability import State
@@ -219,10 +225,7 @@ def _pharmacy(session: Session, actor: Actor, code: str) -> Site:
     return site
 
 
-def create_plan(session: Session, actor: Actor, now: datetime, *, pharmacy: str, start: date, days: int,
-                method: str = "optimal", time_limit_s: float = 10.0) -> Plan:
-    """Plan a pharmacy's next ``days`` days from ``start`` with the chosen method and store it
-    (status ``proposed``)."""
+def _check_plan_request(actor: Actor, now: datetime, *, start: date, days: int, method: str) -> None:
     if not actor.may("plan"):
         raise Forbidden(f"role {actor.role} may not plan")
     errors = {}
@@ -234,18 +237,32 @@ def create_plan(session: Session, actor: Actor, now: datetime, *, pharmacy: str,
         errors["start"] = ["must be today or later"]
     if errors:
         raise InvalidInput("the plan request is invalid", fields=errors)
+
+
+def create_plan(session: Session, actor: Actor, now: datetime, *, pharmacy: str, start: date, days: int,
+                method: str = "optimal", time_limit_s: float = 10.0) -> Plan:
+    """Plan a pharmacy's next ``days`` days from ``start`` with the chosen method and store it
+    (status ``proposed``)."""
+    _check_plan_request(actor, now, start=start, days=days, method=method)
     site = _pharmacy(session, actor, pharmacy)
+    return _plan_pharmacy(session, actor, now, site, start, days, method, time_limit_s)
+
+
+def _plan_pharmacy(session: Session, actor: Actor, now: datetime, site: Site, start: date, days: int, method: str,
+                   time_limit_s: float, region_plan: RegionPlan | None = None) -> Plan:
     inputs = build_request(session, now, site, start, days, time_limit_s=time_limit_s)
     planner = allocation.plan_optimal if method == "optimal" else allocation.plan_fefo
     result = planner(inputs.request)
     plan = Plan(pharmacy_id=site.id, start=start, days=days, method=method, status="proposed",
                 solver_status=result.status, result=_result_json(session, inputs, result), created_at=now,
-                created_by=actor.label)
+                created_by=actor.label, region_plan=region_plan)
     session.add(plan)
     session.flush()
-    audit(session, actor, now, "plan.create", "plan", plan.id,
-          after={"pharmacy": site.code, "start": start.isoformat(), "days": days, "method": method,
-                 "solver_status": result.status})
+    after = {"pharmacy": site.code, "start": start.isoformat(), "days": days, "method": method,
+             "solver_status": result.status}
+    if region_plan is not None:
+        after["region_plan"] = region_plan.id
+    audit(session, actor, now, "plan.create", "plan", plan.id, after=after)
     return plan
 
 
@@ -311,6 +328,115 @@ def list_plans(session: Session, actor: Actor, *, pharmacy: str | None = None, s
     if status:
         query = query.where(Plan.status == status)
     return [p for p in session.scalars(query) if actor.sees(p.pharmacy)]
+
+
+# ---------------------------------------------------------------- region plans
+
+MIN_SHARE_S = 0.5  # the least solver time a pharmacy of a region plan gets
+
+
+def _region_pharmacies(session: Session, actor: Actor, region: str) -> list[Site]:
+    """The hospital pharmacies of a region, all of which the actor must see. A region the
+    actor sees nothing of is as unknown as one that does not exist."""
+    in_region = list(session.scalars(select(Site).where(Site.region == region).order_by(Site.code)))
+    if not any(actor.sees(s) for s in in_region):
+        raise InvalidInput(f"no region {region!r}", fields={"region": ["unknown region"]})
+    pharmacies = [s for s in in_region if s.kind == "hospital_pharmacy"]
+    if not pharmacies:
+        raise InvalidInput(f"region {region} has no hospital pharmacy",
+                           fields={"region": ["no hospital pharmacy in this region"]})
+    hidden = [s.code for s in pharmacies if not actor.sees(s)]
+    if hidden:
+        raise Forbidden(f"{actor.name} may not plan for {', '.join(hidden)}")
+    return pharmacies
+
+
+def create_region_plan(session: Session, actor: Actor, now: datetime, *, region: str, start: date, days: int,
+                       method: str = "optimal", time_limit_s: float = 10.0) -> RegionPlan:
+    """Plan every hospital pharmacy of ``region`` (each with the sites it supplies) over the same
+    horizon and store them together as one region plan (status ``proposed``).
+
+    ``time_limit_s`` bounds the solver time of the whole region: each pharmacy gets an equal
+    share of what the ones before it left (at least ``MIN_SHARE_S``)."""
+    _check_plan_request(actor, now, start=start, days=days, method=method)
+    pharmacies = _region_pharmacies(session, actor, region)
+    region_plan = RegionPlan(region=region, start=start, days=days, method=method, status="proposed",
+                             created_at=now, created_by=actor.label)
+    session.add(region_plan)
+    session.flush()
+    spent = 0.0
+    for done, site in enumerate(pharmacies):
+        share = max((time_limit_s - spent) / (len(pharmacies) - done), min(MIN_SHARE_S, time_limit_s))
+        plan = _plan_pharmacy(session, actor, now, site, start, days, method, share, region_plan)
+        spent += plan.result.get("solve_seconds") or 0.0
+    audit(session, actor, now, "region_plan.create", "region_plan", region_plan.id,
+          after={"region": region, "start": start.isoformat(), "days": days, "method": method,
+                 "plans": {p.pharmacy.code: p.id for p in region_plan.plans}})
+    return region_plan
+
+
+def region_totals(region_plan: RegionPlan) -> dict:
+    """What a region plan adds up to: the sums over its pharmacies' plans of projected waste,
+    doses used, unmet appointments (by target group and by site) and fill-the-vial offers."""
+    waste: dict[str, float] = defaultdict(float)
+    by_group: Counter[str] = Counter()
+    by_site: Counter[str] = Counter()
+    by_site_group: Counter[tuple[str, str]] = Counter()
+    doses_used = solve_seconds = 0.0
+    offers = vials_opened = doses_left = shipments_planned = 0
+    for plan in region_plan.plans:
+        result = plan.result
+        for kind, doses in result.get("waste", {}).items():
+            waste[kind] += doses
+        doses_used += result.get("doses_used") or 0.0
+        solve_seconds += result.get("solve_seconds") or 0.0
+        for u in result.get("unmet", []):
+            by_group[u["group"]] += u["appointments"]
+            by_site[u["site"]] += u["appointments"]
+            by_site_group[(u["site"], u["group"])] += u["appointments"]
+        for f in result.get("fill_the_vial", []):
+            offers += 1
+            vials_opened += f["vials_opened"]
+            doses_left += f["doses_left"]
+        shipments_planned += len(result.get("shipments", []))
+    return {
+        "projected_waste": {kind: round(doses, 2) for kind, doses in waste.items()},
+        "doses_used": round(doses_used, 2),
+        "unmet_appointments": sum(by_site.values()),
+        "unmet_by_group": dict(sorted(by_group.items())),
+        "unmet_by_site": dict(sorted(by_site.items())),
+        "unmet": [{"site": site, "group": group, "appointments": n}
+                  for (site, group), n in sorted(by_site_group.items())],
+        "fill_the_vial": {"offers": offers, "vials_opened": vials_opened, "doses_left": doses_left},
+        "shipments": shipments_planned,
+        "solve_seconds": round(solve_seconds, 3),
+    }
+
+
+def _sees_region_plan(actor: Actor, region_plan: RegionPlan) -> bool:
+    return all(actor.sees(p.pharmacy) for p in region_plan.plans)
+
+
+def get_region_plan(session: Session, actor: Actor, region_plan_id: int, *, for_update: bool = False) -> RegionPlan:
+    query = select(RegionPlan).where(RegionPlan.id == region_plan_id)
+    region_plan = session.scalar(query.with_for_update() if for_update else query)
+    if region_plan is None or not _sees_region_plan(actor, region_plan):
+        raise NotFound(f"no region plan {region_plan_id}")
+    return region_plan
+
+
+def list_region_plans(session: Session, actor: Actor, *, region: str | None = None,
+                      status: str | None = None) -> list[RegionPlan]:
+    query = select(RegionPlan).order_by(RegionPlan.id.desc()).limit(200)
+    if region:
+        if session.scalar(select(Site.id).where(Site.region == region).limit(1)) is None:
+            raise InvalidInput(f"no region {region!r}", fields={"region": ["unknown region"]})
+        query = query.where(RegionPlan.region == region)
+    if status:
+        if status not in REGION_PLAN_STATUSES:
+            raise InvalidInput("unknown status", fields={"status": [f"one of {', '.join(REGION_PLAN_STATUSES)}"]})
+        query = query.where(RegionPlan.status == status)
+    return [rp for rp in session.scalars(query) if _sees_region_plan(actor, rp)]
 
 
 # ---------------------------------------------------------------- approval
@@ -440,6 +566,44 @@ def approve_plan(session: Session, actor: Actor, now: datetime, plan_id: int) ->
                                 for t in tasks.values()],
                  "superseded": superseded})
     return plan
+
+
+def approve_region_plan(session: Session, actor: Actor, now: datetime, region_plan_id: int) -> RegionPlan:
+    """Approve every pharmacy plan of a region plan, each as ``approve_plan`` does (a plan already
+    approved on its own is kept as it is). Needs someone who may approve at every pharmacy of the
+    region plan; a later approved region plan of the region supersedes the earlier ones."""
+    if not actor.may("plan.approve"):
+        raise Forbidden(f"role {actor.role} may not approve plans")
+    region_plan = get_region_plan(session, actor, region_plan_id, for_update=True)
+    for plan in region_plan.plans:
+        require(actor, "plan.approve", plan.pharmacy)
+    if region_plan.status != "proposed":
+        raise Conflict(f"region plan {region_plan.id} is {region_plan.status}", code=f"plan_{region_plan.status}")
+    if region_plan.start + timedelta(days=region_plan.days - 1) < local_today(now):
+        raise Conflict(f"region plan {region_plan.id} covers days that have all passed", code="plan_past")
+    for plan in region_plan.plans:
+        if plan.status == "superseded":
+            raise Conflict(f"the plan for {plan.pharmacy.code} (plan {plan.id}) was approved and then superseded by "
+                           f"plan {plan.superseded_by_id}: make a new region plan", code="plan_superseded")
+    approved, kept = [], []
+    for plan in region_plan.plans:
+        if plan.status == "approved":
+            kept.append(plan.id)
+            continue
+        approve_plan(session, actor, now, plan.id)
+        approved.append(plan.id)
+    superseded = []
+    for old in session.scalars(select(RegionPlan).where(RegionPlan.region == region_plan.region,
+                                                        RegionPlan.status == "approved",
+                                                        RegionPlan.id != region_plan.id).order_by(RegionPlan.id)):
+        old.status, old.superseded_at, old.superseded_by_id = "superseded", now, region_plan.id
+        superseded.append(old.id)
+    region_plan.status, region_plan.approved_at, region_plan.approved_by = "approved", now, actor.label
+    session.flush()
+    audit(session, actor, now, "region_plan.approve", "region_plan", region_plan.id, before={"status": "proposed"},
+          after={"status": "approved", "approved_plans": approved, "already_approved_plans": kept,
+                 "superseded_region_plans": superseded})
+    return region_plan
 
 
 def _carton_as_planned(session: Session, now: datetime, pharmacy: Site, carton_id: int, vials: int) -> Carton:

@@ -31,6 +31,7 @@ from tests.api.helpers import (
     receive_shipment,
     thawed_tray,
 )
+from tests.conftest import T0
 
 TOKENS = {
     "admin": {"role": "admin"},
@@ -218,6 +219,30 @@ def act_in_other_region(client, admin, staff, manager):
     return lambda h: post(client, f"/cartons/{c['id']}/hold", h, {"reason": "alarm"})
 
 
+def region_plan_body() -> dict:
+    return {"region": "Hovedstaden", "start": T0.date().isoformat(), "days": 3, "method": "fefo"}
+
+
+def plan_region(client, admin, staff, manager):
+    return lambda h: post(client, "/plans", h, region_plan_body())
+
+
+def read_region_plan(client, admin, staff, manager):
+    region = ok(post(client, "/plans", admin, region_plan_body()), 201)
+    return lambda h: get(client, f"/region-plans/{region['id']}", h)
+
+
+def approve_region_plan(client, admin, staff, manager):
+    region = ok(post(client, "/plans", admin, region_plan_body()), 201)
+    return lambda h: post(client, f"/region-plans/{region['id']}/approve", h)
+
+
+def approve_own_plan_in_region_plan(client, admin, staff, manager):
+    region = ok(post(client, "/plans", admin, region_plan_body()), 201)
+    own = next(p for p in region["plans"] if p["pharmacy"] == PHARMACY)
+    return lambda h: post(client, f"/plans/{own['id']}/approve", h)
+
+
 #                                   admin pharm  cm   coord audit
 def row(*codes: int) -> dict[str, int]:
     return dict(zip(ROLES, codes, strict=True))
@@ -255,6 +280,11 @@ MATRIX: dict[str, Cell] = {
     "GET cartons of another region": Cell(cartons_of_other_region, row(200, 404, 404, 404, 200)),
     "GET stock of another centre": Cell(stock_of_other_centre, row(200, 200, 404, 200, 200)),
     "GET stock of another region": Cell(stock_of_other_region, row(200, 404, 404, 404, 200)),
+    "POST plans for a region": Cell(plan_region, row(201, 201, 403, 201, 403)),
+    "GET a region plan": Cell(read_region_plan, row(200, 200, 404, 200, 200)),
+    "approve a region plan": Cell(approve_region_plan, row(200, 403, 403, 403, 403)),
+    "approve the pharmacy's own plan in a region plan": Cell(approve_own_plan_in_region_plan,
+                                                             row(200, 200, 403, 403, 403)),
 }
 
 CELLS = [pytest.param(endpoint, role, id=f"{endpoint} as {role}") for endpoint in MATRIX for role in ROLES]

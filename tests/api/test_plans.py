@@ -1,6 +1,6 @@
-"""Allocation plans for a hospital pharmacy: made from the stock and bookings in the database,
-stored, approved into draft shipments and thaw tasks, and re-planned without touching what
-has shipped."""
+"""Allocation plans for a hospital pharmacy (or for all of a region's): made from the stock and
+bookings in the database, stored, approved into draft shipments and thaw tasks, and re-planned
+without touching what has shipped."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -20,6 +20,7 @@ from tests.api.helpers import (
     ok,
     post,
     receive_carton,
+    thaw,
     thawed_tray,
 )
 from tests.conftest import T0
@@ -211,3 +212,219 @@ def test_who_may_plan_and_approve(client, admin, staff, manager, token, bookings
     assert post(client, f"/plans/{plan['id']}/approve", token("coordinator")).status_code == 403
     assert post(client, f"/plans/{plan['id']}/approve", token("pharmacist", site="RS-APO")).status_code == 404
     assert post(client, f"/plans/{plan['id']}/approve", staff).status_code == 200
+
+
+# ---------------------------------------------------------------- region plans
+
+REGION = "Hovedstaden"
+NORTH = "RH-APO-HIL"  # the region's other hospital pharmacy
+HILL = "RH-VC-HILL"  # supplied by RH-APO-HIL
+
+
+def make_region_plan(client, headers, *, method: str = "optimal", start: int = 0, days: int = 7, status: int = 201,
+                     **extra):
+    body = {"region": REGION, "start": day(start), "days": days, "method": method, **extra}
+    return ok(post(client, "/plans", headers, body), status)
+
+
+def north_tray(client, admin, *, vials: int, thawed: bool = True) -> dict:
+    tray = receive_carton(client, admin, storage_unit=f"{NORTH}-ULT1", vials=vials, lot="GK-NORTH")
+    return ok(thaw(client, admin, tray["id"], f"{NORTH}-F1")) if thawed else tray
+
+
+@pytest.fixture
+def region_bookings(client, admin):
+    """Both pharmacies of Hovedstaden have work: 12 booked at the Bella Center and 9 at
+    Øksnehallen (RH-APO's), 6 of 85+ and 12 of 50+ at Hillerød (RH-APO-HIL's), all tomorrow."""
+    book(client, admin, CENTRE, 1, 12)
+    book(client, admin, OTHER_CENTRE, 1, 9, group="85+")
+    book(client, admin, HILL, 1, 6, group="85+")
+    book(client, admin, HILL, 1, 12, group="50+")
+
+
+def summed(plans: list[dict]) -> dict:
+    waste, by_group, by_site = {}, {}, {}
+    for plan in plans:
+        for kind, doses in plan["projected_waste"].items():
+            waste[kind] = waste.get(kind, 0) + doses
+        for u in plan["unmet"]:
+            by_group[u["group"]] = by_group.get(u["group"], 0) + u["appointments"]
+            by_site[u["site"]] = by_site.get(u["site"], 0) + u["appointments"]
+    return {"waste": waste, "by_group": by_group, "by_site": by_site,
+            "unmet": sum(p["unmet_appointments"] for p in plans),
+            "doses_left": sum(f["doses_left"] for p in plans for f in p["fill_the_vial"]),
+            "doses_used": sum(p["doses_used"] for p in plans)}
+
+
+@pytest.mark.parametrize("method", ["optimal", "fefo"])
+def test_a_region_plan_plans_every_pharmacy_of_the_region_and_sums_them(client, admin, staff, region_bookings,
+                                                                         method):
+    thawed_tray(client, staff, vials=10)
+    north_tray(client, admin, vials=2)  # 12 doses for Hillerød's 18: the 50+ wait
+    response = post(client, "/plans", staff, {"region": REGION, "start": day(0), "days": 7, "method": method})
+    region = ok(response, 201)
+    assert response.headers["Location"].endswith(f"/region-plans/{region['id']}")
+    assert region["region"] == REGION and region["status"] == "proposed" and region["method"] == method
+    assert region["pharmacies"] == [PHARMACY, NORTH]
+    assert [p["pharmacy"] for p in region["plans"]] == [PHARMACY, NORTH]
+    assert all(p["region_plan"] == region["id"] and p["status"] == "proposed" for p in region["plans"])
+    south, north = region["plans"]
+    assert shipped_to(south, CENTRE) == 2 and shipped_to(south, OTHER_CENTRE) == 2 and shipped_to(south, HILL) == 0
+    assert shipped_to(north, HILL) == 2 and shipped_to(north, CENTRE) == 0
+    assert [(u["site"], u["group"]) for u in north["unmet"]] == [(HILL, "50+")]
+
+    totals, parts = region["totals"], summed(region["plans"])
+    assert totals["projected_waste"] == pytest.approx(parts["waste"])
+    assert totals["projected_waste"]["total"] == pytest.approx(
+        south["projected_waste"]["total"] + north["projected_waste"]["total"])
+    assert totals["doses_used"] == pytest.approx(parts["doses_used"])
+    unmet = north["unmet_appointments"]
+    assert unmet > 0 and south["unmet_appointments"] == 0
+    assert totals["unmet_appointments"] == parts["unmet"] == unmet
+    assert totals["unmet_by_group"] == parts["by_group"] == {"50+": unmet}
+    assert totals["unmet_by_site"] == parts["by_site"] == {HILL: unmet}
+    assert totals["unmet"] == [{"site": HILL, "group": "50+", "appointments": unmet}]
+    assert totals["fill_the_vial"]["doses_left"] == parts["doses_left"]
+    assert totals["fill_the_vial"]["offers"] == sum(len(p["fill_the_vial"]) for p in region["plans"])
+
+
+def test_each_pharmacy_of_a_region_plan_gets_the_plan_it_would_get_alone(client, admin, staff, region_bookings):
+    thawed_tray(client, staff, vials=10)
+    north_tray(client, admin, vials=2)
+    region = make_region_plan(client, staff, method="fefo")
+    alone = make_plan(client, staff, method="fefo")
+    south = region["plans"][0]
+    for key in ("shipments", "thaws", "unmet", "fill_the_vial", "projected_waste"):
+        assert south[key] == alone[key], key
+    assert alone["region_plan"] is None
+
+
+def test_a_region_plan_is_stored_and_listed(client, admin, staff, region_bookings):
+    thawed_tray(client, staff, vials=10)
+    first = make_region_plan(client, staff)
+    second = make_region_plan(client, admin, method="fefo")
+    assert ok(get(client, f"/region-plans/{first['id']}", staff)) == first
+    listed = ok(get(client, "/region-plans", staff))
+    assert [r["id"] for r in listed] == [second["id"], first["id"]]
+    assert [r["id"] for r in ok(get(client, f"/region-plans?region={REGION}&status=proposed", staff))] == [
+        second["id"], first["id"]]
+    assert ok(get(client, "/region-plans?region=Sjaelland", admin)) == []
+    assert ok(get(client, "/region-plans?status=approved", staff)) == []
+    # its pharmacies' plans are plans like any other, and say which region plan they belong to
+    plans = ok(get(client, f"/plans?pharmacy={NORTH}", staff))
+    assert {p["id"] for p in plans} == {first["plans"][1]["id"], second["plans"][1]["id"]}
+    assert ok(get(client, f"/plans/{first['plans'][0]['id']}", staff))["region_plan"] == first["id"]
+
+
+def test_approving_a_region_plan_makes_draft_shipments_and_thaw_tasks_at_each_pharmacy(client, admin, region_bookings):
+    thawed_tray(client, admin, vials=10)
+    frozen = north_tray(client, admin, vials=4, thawed=False)
+    region = make_region_plan(client, admin)
+    approved = ok(post(client, f"/region-plans/{region['id']}/approve", admin))
+    assert approved["status"] == "approved" and approved["approved_by"]
+    assert all(p["status"] == "approved" and p["approved_by"] for p in approved["plans"])
+    south, north = approved["plans"]
+    assert sorted(d["site"] for d in south["draft_shipments"]) == [CENTRE, OTHER_CENTRE]
+    assert [d["site"] for d in north["draft_shipments"]] == [HILL]
+    drafts = ok(get(client, "/shipments?status=draft", admin))
+    assert sorted((s["from_site"], s["to_site"]) for s in drafts) == [
+        (PHARMACY, CENTRE), (PHARMACY, OTHER_CENTRE), (NORTH, HILL)]
+    # Hillerød's doses come out of the frozen tray: a thaw task at the northern pharmacy
+    tasks = ok(get(client, f"/thaw-tasks?site={NORTH}", admin))
+    assert tasks and all(t["status"] == "open" and t["plan"] == north["id"] for t in tasks)
+    for task in tasks:
+        piece = ok(get(client, f"/cartons/{task['carton']}", admin))
+        assert frozen["id"] in (piece["id"], piece["parent"])
+    assert ok(get(client, f"/thaw-tasks?site={PHARMACY}", admin)) == []  # its tray was thawed already
+    again = post(client, f"/region-plans/{region['id']}/approve", admin)
+    assert again.status_code == 409 and again.json["error"]["code"] == "plan_approved"
+
+
+def test_a_new_region_plan_supersedes_the_last_but_keeps_what_has_shipped(client, admin, region_bookings):
+    thawed_tray(client, admin, vials=10)
+    north_tray(client, admin, vials=4)
+    first = ok(post(client, f"/region-plans/{make_region_plan(client, admin)['id']}/approve", admin))
+    bella = next(d for d in first["plans"][0]["draft_shipments"] if d["site"] == CENTRE)
+    ok(dispatch(client, admin, bella["shipment"]))
+    second = ok(post(client, f"/region-plans/{make_region_plan(client, admin)['id']}/approve", admin))
+    old = ok(get(client, f"/region-plans/{first['id']}", admin))
+    assert old["status"] == "superseded" and old["superseded_by"] == second["id"]
+    assert [p["status"] for p in old["plans"]] == ["superseded", "superseded"]
+    assert [p["superseded_by"] for p in old["plans"]] == [p["id"] for p in second["plans"]]
+    assert ok(get(client, f"/shipments/{bella['shipment']}", admin))["status"] == "dispatched"
+    # Bella's doses are on the road: nothing more goes there; the rest is planned again
+    assert shipped_to(second["plans"][0], CENTRE) == 0 and shipped_to(second["plans"][0], OTHER_CENTRE) == 2
+    drafts = ok(get(client, "/shipments?status=draft", admin))
+    assert sorted(s["id"] for s in drafts) == sorted(
+        d["shipment"] for p in second["plans"] for d in p["draft_shipments"])
+
+
+def test_who_may_approve_a_region_plan(client, admin, staff, manager, token, region_bookings):
+    thawed_tray(client, staff, vials=10)
+    north_tray(client, admin, vials=2)
+    region = make_region_plan(client, token("coordinator", region=REGION))
+    path = f"/region-plans/{region['id']}/approve"
+    # a pharmacist of one pharmacy may not approve for the other: the whole is refused
+    response = post(client, path, staff)
+    assert response.status_code == 403 and NORTH in response.json["error"]["message"]
+    assert post(client, path, token("coordinator", region=REGION)).status_code == 403
+    assert post(client, path, token("auditor")).status_code == 403
+    assert post(client, path, manager).status_code == 403  # as for one pharmacy's plan
+    assert post(client, path, token("pharmacist", site="RS-APO")).status_code == 404
+    assert ok(get(client, "/shipments?status=draft", admin)) == []
+    assert ok(get(client, f"/region-plans/{region['id']}", staff))["status"] == "proposed"
+    # ... but approves the plan of their own pharmacy within it
+    own = ok(post(client, f"/plans/{region['plans'][0]['id']}/approve", staff))
+    assert own["status"] == "approved"
+    assert post(client, f"/plans/{region['plans'][1]['id']}/approve", staff).status_code == 403
+    # an unscoped pharmacist approves the rest; the pharmacy's own approval stands
+    approved = ok(post(client, path, token("pharmacist")))
+    assert approved["status"] == "approved" and [p["status"] for p in approved["plans"]] == ["approved"] * 2
+    assert approved["plans"][0]["approved_at"] == own["approved_at"]
+    assert approved["plans"][0]["draft_shipments"] == own["draft_shipments"]
+
+
+def test_who_may_see_and_make_a_region_plan(client, admin, staff, manager, token):
+    assert post(client, "/plans", manager, {"region": REGION, "start": day(0), "days": 7}).status_code == 403
+    assert post(client, "/plans", token("auditor"), {"region": REGION, "start": day(0), "days": 7}).status_code == 403
+    elsewhere = token("pharmacist", site="RS-APO")
+    response = post(client, "/plans", elsewhere, {"region": REGION, "start": day(0), "days": 7})
+    assert response.status_code == 422 and "region" in response.json["error"]["fields"]
+    region = make_region_plan(client, staff)
+    assert get(client, f"/region-plans/{region['id']}", manager).status_code == 404
+    assert get(client, f"/region-plans/{region['id']}", elsewhere).status_code == 404
+    assert ok(get(client, "/region-plans", elsewhere)) == []
+    assert ok(get(client, f"/region-plans/{region['id']}", token("auditor")))["id"] == region["id"]
+
+
+@pytest.mark.parametrize("body, fields", [
+    ({"pharmacy": PHARMACY}, {"region"}),
+    ({"region": None}, {"region"}),
+    ({"region": ""}, {"region"}),
+    ({"region": "Atlantis"}, {"region"}),
+    ({"region": "x" * 65}, {"region"}),
+    ({"region": 5}, {"region"}),
+    ({"days": 0}, {"days"}),
+    ({"method": "guess"}, {"method"}),
+    ({"start": (TODAY - timedelta(days=1)).isoformat()}, {"start"}),
+])
+def test_bad_region_plan_requests_name_the_field(client, staff, body, fields):
+    response = post(client, "/plans", staff, {"region": REGION, "start": day(0), "days": 7, **body})
+    assert response.status_code == 422, response.json
+    assert fields <= set(response.json["error"]["fields"])
+
+
+def test_a_plan_request_names_a_pharmacy_or_a_region(client, staff):
+    response = post(client, "/plans", staff, {"start": day(0), "days": 7})
+    assert response.status_code == 422
+    assert {"pharmacy", "region"} <= set(response.json["error"]["fields"])
+    response = post(client, "/plans", staff, {"start": "soon", "days": 7})
+    assert {"pharmacy", "region", "start"} <= set(response.json["error"]["fields"])
+
+
+def test_region_plan_lookups_name_the_bad_filter(client, staff):
+    response = get(client, "/region-plans?region=Atlantis", staff)
+    assert response.status_code == 422 and "region" in response.json["error"]["fields"]
+    response = get(client, "/region-plans?status=maybe", staff)
+    assert response.status_code == 422 and "status" in response.json["error"]["fields"]
+    assert get(client, "/region-plans/99", staff).status_code == 404

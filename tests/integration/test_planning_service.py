@@ -1,5 +1,6 @@
 """The planning services against the database: what goes into the planner's request, what
-approval and re-planning do to shipments, and what the history teaches about a site."""
+approval and re-planning do to shipments, region plans made and approved as a whole, and what
+the history teaches about a site."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -9,9 +10,9 @@ from sqlalchemy import select
 
 from inventory.db import unit_of_work
 from inventory.db.models import Shipment
-from inventory.domain.errors import Conflict
+from inventory.domain.errors import Conflict, Forbidden, InvalidInput
 from inventory.services import appointments, custody, planning, shipments
-from inventory.services.access import SYSTEM
+from inventory.services.access import SYSTEM, Actor
 from inventory.services.common import site_by_code
 from tests.conftest import T0
 
@@ -135,3 +136,61 @@ def test_too_little_history_keeps_the_configured_figures(session):
     bella = site_by_code(session, BELLA)
     learned = appointments.expectations(session, [bella], TODAY)[bella.id]
     assert learned.source == "configured" and learned.no_show_rate == 0.12
+
+
+NORTH, HILL = "RH-APO-HIL", "RH-VC-HILL"
+
+
+def test_a_region_plan_is_one_plan_per_pharmacy_and_is_approved_as_a_whole(session):
+    receive(session, f"{PHARMACY}-F1", 10, product=FLU, state="thawed", lot="VT1")
+    frozen = receive(session, f"{NORTH}-ULT1", 4, lot="GK9")
+    book(session, BELLA, TODAY + timedelta(days=2), 8, product=FLU)
+    book(session, HILL, TODAY + timedelta(days=2), 10)
+    region = planning.create_region_plan(session, SYSTEM, T0, region="Hovedstaden", start=TODAY, days=5,
+                                         method="fefo")
+    south, north = region.plans
+    assert (south.pharmacy.code, north.pharmacy.code) == (PHARMACY, NORTH)
+    assert south.region_plan is region and region.status == "proposed"
+    # each pharmacy is planned with the sites it supplies, and only those
+    assert BELLA in south.result["inputs"]["sites"] and HILL not in south.result["inputs"]["sites"]
+    assert HILL in north.result["inputs"]["sites"] and BELLA not in north.result["inputs"]["sites"]
+    totals = planning.region_totals(region)
+    assert totals["projected_waste"]["total"] == pytest.approx(
+        south.result["waste"]["total"] + north.result["waste"]["total"])
+    assert totals["shipments"] == len(south.result["shipments"]) + len(north.result["shipments"]) >= 2
+
+    scoped = Actor(name="herlev", role="pharmacist", site_id=south.pharmacy_id, site_code=PHARMACY,
+                   region="Hovedstaden")
+    with pytest.raises(Forbidden):
+        planning.approve_region_plan(session, scoped, T0, region.id)
+    assert region.status == "proposed" and south.status == north.status == "proposed"
+
+    planning.approve_region_plan(session, SYSTEM, T0, region.id)
+    assert region.status == "approved" and south.status == north.status == "approved"
+    drafts = session.scalars(select(Shipment).where(Shipment.status == "draft")).all()
+    assert sorted((s.from_site.code, s.to_site.code) for s in drafts) == [(PHARMACY, BELLA), (NORTH, HILL)]
+    assert north.thaw_tasks and {t.carton.parent_id or t.carton_id for t in north.thaw_tasks} == {frozen.id}
+    assert south.thaw_tasks == []  # its syringes need no thawing
+
+
+def test_a_region_plan_with_a_superseded_pharmacy_plan_is_not_approved(session):
+    receive(session, f"{NORTH}-F1", 10, product=FLU, state="thawed", lot="VT1")
+    book(session, HILL, TODAY + timedelta(days=1), 4, product=FLU)
+    region = planning.create_region_plan(session, SYSTEM, T0, region="Hovedstaden", start=TODAY, days=3)
+    north = region.plans[1]
+    planning.approve_plan(session, SYSTEM, T0, north.id)
+    newer = planning.create_plan(session, SYSTEM, T0, pharmacy=NORTH, start=TODAY, days=3)
+    planning.approve_plan(session, SYSTEM, T0, newer.id)
+    with pytest.raises(Conflict) as refused:
+        planning.approve_region_plan(session, SYSTEM, T0, region.id)
+    assert refused.value.code == "plan_superseded" and NORTH in refused.value.message
+
+
+def test_a_region_without_a_hospital_pharmacy_cannot_be_planned(session):
+    with pytest.raises(InvalidInput) as unknown:
+        planning.create_region_plan(session, SYSTEM, T0, region="Atlantis", start=TODAY, days=3)
+    assert unknown.value.fields == {"region": ["unknown region"]}
+    elsewhere = Actor(name="roskilde", role="pharmacist", site_id=site_by_code(session, "RS-APO").id,
+                      site_code="RS-APO", region="Sjaelland")
+    with pytest.raises(InvalidInput):
+        planning.create_region_plan(session, elsewhere, T0, region="Hovedstaden", start=TODAY, days=3)
