@@ -15,7 +15,10 @@ each, one logger registered and attached per unit, and a thawed carton in a few 
     worker itself costs, apart from the telemetry service.
 (b) ingest: the real worker (devices.ingest.IngestWorker: decode, batch, ingest through the
     telemetry service with dedupe and excursion evaluation, commit, ack) drains the same
-    backlog, queued for its own session at the same time. Readings stored per second.
+    backlog, queued for its own session at the same time. Readings stored per second. The
+    units are already watched, as in a service that has been running: each has had one
+    reading ingested before the backlog, so it has a saved evaluator. The worker starts cold
+    (no evaluators held in its process, as after a restart), so it restores them.
 (c) live: N devices each publish a reading every --interval seconds for --minutes, through
     one connection; the worker stores them as they come. Publish-to-commit delay per
     reading (the publisher notes the wall time of each (device, ts), the worker's commit
@@ -57,7 +60,8 @@ from inventory.db.models import Carton, Site, StorageUnit  # noqa: E402
 from inventory.db.telemetry import Device, DeviceAttachment, Reading  # noqa: E402
 from inventory.services import custody, seed  # noqa: E402
 from inventory.services.access import SYSTEM  # noqa: E402
-from inventory.services.telemetry import IngestBatch, IngestResult  # noqa: E402
+from inventory.services import telemetry  # noqa: E402
+from inventory.services.telemetry import IncomingReading, IngestBatch, IngestResult  # noqa: E402
 from tests.support.database import migrate  # noqa: E402
 from tests.support.mosquitto import MosquittoBroker  # noqa: E402
 
@@ -319,6 +323,7 @@ def drain_backlog(broker: MosquittoBroker, db: Database, args: argparse.Namespac
     per_device = (m + n - 1) // n
     start = CLOCK.now() - timedelta(seconds=per_device * args.interval + 600)
     rng = random.Random(1)
+    watch_units(db, n, start - timedelta(seconds=args.interval))
     with Publisher(broker.url) as publisher:
         began = time.perf_counter()
         sent = 0
@@ -345,6 +350,15 @@ def drain_backlog(broker: MosquittoBroker, db: Database, args: argparse.Namespac
     worker = make_worker(broker, db, args)
     figures.ingest_rate = drain_with_worker(worker, m, figures, "ingest")
     figures.ingest_batches = worker.stats["batches"]
+
+
+def watch_units(db: Database, n: int, at: datetime) -> None:
+    """One reading per unit through the telemetry service, then forget the evaluators this
+    process holds: the units have a saved state, the worker has no copy of it."""
+    batch = IngestBatch(readings=[IncomingReading(device_id(i), at, 5.0) for i in range(n)])
+    with unit_of_work(db.factory) as session:
+        telemetry.ingest(session, CLOCK.now(), batch)
+    telemetry.forget_evaluators()
 
 
 def live_run(broker: MosquittoBroker, db: Database, args: argparse.Namespace, hot_devices: list[int],

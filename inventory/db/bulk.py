@@ -1,12 +1,13 @@
-"""Batch writes for the telemetry hot path. PostgreSQL gets arrays and unnest (a handful of
-parameters whatever the batch size); SQLite, in process, gets a plain executemany."""
+"""Batch writes for the telemetry hot path. PostgreSQL gets one JSON document per statement
+(json_to_recordset: a handful of parameters whatever the batch size, and statement text that
+never changes); SQLite, in process, gets a plain executemany."""
 from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
 
-from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import any_, bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from inventory.db.telemetry import Device, Reading, UnitEvaluation
@@ -16,8 +17,36 @@ def _postgres(session: Session) -> bool:
     return session.bind.dialect.name == "postgresql"
 
 
-def _naive_utc(ts: datetime) -> datetime:
-    return ts.astimezone(timezone.utc).replace(tzinfo=None)
+def any_of(session: Session, column, values):
+    """``column IN (values)``. On PostgreSQL one array parameter instead of one per value, so
+    the statement's text stays the same whatever the batch size (psycopg caches short ones)."""
+    values = list(values)
+    if _postgres(session):
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
+def _sqlite_cursor(session: Session):
+    """The driver's own cursor, in the session's transaction: the hot path's plain rows skip
+    SQLAlchemy's per-row parameter processing, which costs more than SQLite's work."""
+    return session.connection().connection.driver_connection.cursor()
+
+
+def sqlite_datetime(ts: datetime) -> str:
+    """A time as a UTC column stores it on SQLite (naive UTC text, as SQLAlchemy writes it)."""
+    return ts.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _json_rows(names: tuple[str, ...], rows) -> str:
+    """Rows as one JSON document for json_to_recordset: the server parses it, and the
+    client encodes it in C, which beats one array parameter per column."""
+    return json.dumps([dict(zip(names, row)) for row in rows], default=_iso)
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
 
 
 def insert_new_readings(session: Session, rows: list[tuple[str, int, datetime, float]],
@@ -29,16 +58,30 @@ def insert_new_readings(session: Session, rows: list[tuple[str, int, datetime, f
     if _postgres(session):
         result = session.execute(text(
             "INSERT INTO readings (device_id, storage_unit_id, ts, c, received_at) "
-            "SELECT d, u, t, c, :received_at FROM unnest(CAST(:d AS varchar[]), CAST(:u AS integer[]), "
-            "CAST(:t AS timestamptz[]), CAST(:c AS double precision[])) AS v(d, u, t, c) "
+            "SELECT v.d, v.u, v.t, v.c, :received_at "
+            "FROM json_to_recordset(CAST(:rows AS json)) AS v(d varchar, u integer, t timestamptz, c double precision) "
             "ON CONFLICT (device_id, ts) DO NOTHING RETURNING device_id, ts"
-        ), {"d": [r[0] for r in rows], "u": [r[1] for r in rows], "t": [r[2] for r in rows],
-            "c": [r[3] for r in rows], "received_at": received_at})
-        return {(device_id, ts.astimezone(timezone.utc)) for device_id, ts in result}
-    statement = sqlite_insert(Reading).on_conflict_do_nothing(index_elements=["device_id", "ts"]).returning(
-        Reading.device_id, Reading.ts)
-    return set(session.execute(statement, [
-        {"device_id": d, "storage_unit_id": u, "ts": t, "c": c, "received_at": received_at} for d, u, t, c in rows]))
+        ), {"rows": _json_rows(("d", "u", "t", "c"), rows), "received_at": received_at})
+        return {(device_id, ts.astimezone(timezone.utc)) for device_id, ts in result.all()}
+    # SQLite runs in process: one short statement per row, each saying whether it was new
+    cursor = _sqlite_cursor(session)
+    received = sqlite_datetime(received_at)
+    insert = ("INSERT INTO readings (device_id, storage_unit_id, ts, c, received_at) VALUES (?, ?, ?, ?, ?) "
+              "ON CONFLICT (device_id, ts) DO NOTHING RETURNING 1")
+    return {(d, t) for d, u, t, c in rows
+            if cursor.execute(insert, (d, u, sqlite_datetime(t), c, received)).fetchone() is not None}
+
+
+def units_with_readings_before(session: Session, before: dict[int, datetime]) -> set[int]:
+    """The storage units (unit id -> time) with a stored reading earlier than that time."""
+    if _postgres(session):
+        return set(session.scalars(text(
+            "SELECT v.u FROM json_to_recordset(CAST(:rows AS json)) AS v(u integer, t timestamptz) "
+            "WHERE EXISTS (SELECT 1 FROM readings r WHERE r.storage_unit_id = v.u AND r.ts < v.t)"
+        ), {"rows": _json_rows(("u", "t"), before.items())}).all())
+    table = Reading.__table__
+    return {unit_id for unit_id, ts in before.items() if session.scalar(
+        select(table.c.id).where(table.c.storage_unit_id == unit_id, table.c.ts < ts).limit(1)) is not None}
 
 
 def mark_devices_heard(session: Session, heard_at: datetime, newest: dict[str, datetime]) -> None:
@@ -48,13 +91,13 @@ def mark_devices_heard(session: Session, heard_at: datetime, newest: dict[str, d
     if _postgres(session):
         session.execute(text(
             "UPDATE devices SET last_heard_at = :heard_at, last_reading_at = v.t "
-            "FROM unnest(CAST(:ids AS varchar[]), CAST(:ts AS timestamptz[])) AS v(id, t) WHERE devices.id = v.id"
-        ), {"heard_at": heard_at, "ids": list(newest), "ts": list(newest.values())})
+            "FROM json_to_recordset(CAST(:rows AS json)) AS v(id varchar, t timestamptz) WHERE devices.id = v.id"
+        ), {"heard_at": heard_at, "rows": _json_rows(("id", "t"), newest.items())})
         return
-    table = Device.__table__
-    session.execute(table.update().where(table.c.id == bindparam("device_id")).values(
-        last_heard_at=bindparam("heard_at"), last_reading_at=bindparam("ts")),
-        [{"device_id": d, "heard_at": heard_at, "ts": ts} for d, ts in newest.items()])
+    heard = sqlite_datetime(heard_at)
+    _sqlite_cursor(session).executemany(
+        "UPDATE devices SET last_heard_at = ?, last_reading_at = ? WHERE id = ?",
+        [(heard, sqlite_datetime(ts), d) for d, ts in newest.items()])
 
 
 def save_evaluations(session: Session, inserts: list[dict], updates: list[dict]) -> None:
@@ -71,9 +114,10 @@ def save_evaluations(session: Session, inserts: list[dict], updates: list[dict])
             "UPDATE unit_evaluations SET snapshot = v.s, last_ts = v.t, version = v.n "
             "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(u integer, s jsonb, t timestamptz, n integer) "
             "WHERE unit_evaluations.storage_unit_id = v.u"
-        ), {"rows": json.dumps([{"u": r["uid"], "s": r["snapshot"],
-                                 "t": r["last_ts"].isoformat() if r["last_ts"] else None, "n": r["version"]}
-                                for r in updates])})
+        ), {"rows": _json_rows(("u", "s", "t", "n"), (
+            (r["uid"], r["snapshot"], r["last_ts"], r["version"]) for r in updates))})
         return
-    session.execute(table.update().where(table.c.storage_unit_id == bindparam("uid")).values(
-        snapshot=bindparam("snapshot"), last_ts=bindparam("last_ts"), version=bindparam("version")), updates)
+    _sqlite_cursor(session).executemany(
+        "UPDATE unit_evaluations SET snapshot = ?, last_ts = ?, version = ? WHERE storage_unit_id = ?",
+        [(json.dumps(r["snapshot"]), sqlite_datetime(r["last_ts"]) if r["last_ts"] else None, r["version"], r["uid"])
+         for r in updates])

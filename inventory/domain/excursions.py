@@ -32,6 +32,8 @@ the whole history again (``evaluate``), or restore a snapshot taken before the l
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
@@ -337,6 +339,10 @@ class _BreachClock:
         """A reading short of the threshold."""
         self.run = timedelta(0)
 
+    @property
+    def at_rest(self) -> bool:
+        return not self.run and not self.spans
+
     def is_due(self, as_of: datetime) -> bool:
         return self._breach_time(as_of) >= self.rule.duration
 
@@ -437,6 +443,12 @@ class Evaluator:
         self._clocks = [_BreachClock(rule) for rule in self._rules]
         self._last: Reading | None = None
         self._episode: _Episode | None = None
+        self._digest: str | None = None  # of the settings, for snapshots
+        # Readings strictly between these are in range and breach nothing.
+        self._cold_to = max((r.threshold_c for r in self._rules if r.direction is Direction.COLD),
+                            default=-math.inf)
+        self._hot_from = min((r.threshold_c for r in self._rules if r.direction is Direction.HOT),
+                             default=math.inf)
 
     @property
     def last_ts(self) -> datetime | None:
@@ -461,10 +473,20 @@ class Evaluator:
                 f"reading at {reading.ts.isoformat()} is not after the last one fed "
                 f"({self._last.ts.isoformat()}); replay the history instead"
             )
-        events = [] if self._last is None else self._hold(self._last, until=reading.ts)
+        last = self._last
+        if self._episode is None and last is not None and self._quiet(last.c) and self._quiet(reading.c):
+            # Nothing was held in breach and nothing changes: every breach clock is at rest
+            # since the last reading (it interrupted them all), so only time moves on.
+            self._last = reading
+            return []
+        events = [] if last is None else self._hold(last, until=reading.ts)
         events += self._observe(reading)
         self._last = reading
         return events
+
+    def _quiet(self, c: float) -> bool:
+        """In range and short of every rule's threshold."""
+        return self._min_c <= c <= self._max_c and self._cold_to < c < self._hot_from
 
     def feed_batch(self, readings: Iterable[Reading]) -> list[Event]:
         """Evaluate a backlog in device-time order, whatever order it arrived in.
@@ -545,14 +567,21 @@ class Evaluator:
     # --- persistence ---
 
     def snapshot(self) -> dict[str, Any]:
-        """JSON-serialisable state; ``restore`` with the same rules and range rebuilds it."""
-        return self._settings() | {
+        """JSON-serialisable state; ``restore`` with the same rules and range rebuilds it.
+
+        Small, because a snapshot is saved per unit per batch: the settings travel as a
+        digest, and only the breach clocks that hold something are kept.
+        """
+        return {
+            "version": SNAPSHOT_VERSION,
+            "settings": self._settings_digest(),
             "last": None if self._last is None else {
                 "ts": self._last.ts.isoformat(),
                 "c": self._last.c,
             },
             "episode": None if self._episode is None else self._episode.to_dict(),
-            "clocks": [clock.to_dict() for clock in self._clocks],
+            "clocks": {str(index): clock.to_dict()
+                       for index, clock in enumerate(self._clocks) if not clock.at_rest},
         }
 
     @classmethod
@@ -571,8 +600,8 @@ class Evaluator:
         mean nothing under other rules, so the caller must replay the readings instead.
         """
         evaluator = cls(rules, min_c, max_c, max_gap_s=max_gap_s)
-        settings = evaluator._settings()
-        if any(snapshot.get(key) != value for key, value in settings.items()):
+        settings = evaluator._settings_digest()
+        if snapshot.get("version") != SNAPSHOT_VERSION or snapshot.get("settings") != settings:
             raise ValueError(
                 "snapshot was taken under other rules, range or gap; replay the readings instead"
             )
@@ -581,18 +610,26 @@ class Evaluator:
             evaluator._last = Reading(datetime.fromisoformat(last["ts"]), float(last["c"]))
         if snapshot["episode"] is not None:
             evaluator._episode = _Episode.from_dict(snapshot["episode"])
-        for clock, saved in zip(evaluator._clocks, snapshot["clocks"], strict=True):
-            clock.load(saved)
+        for index, saved in snapshot["clocks"].items():
+            evaluator._clocks[int(index)].load(saved)
         return evaluator
 
-    def _settings(self) -> dict[str, Any]:
-        return {
-            "version": 1,
-            "rules": [rule.to_dict() for rule in self._rules],
-            "min_c": self._min_c,
-            "max_c": self._max_c,
-            "max_gap_s": self._max_gap_s,
-        }
+
+    def _settings_digest(self) -> str:
+        """What a snapshot's counters mean: the rules, range and gap they were counted under."""
+        if self._digest is None:
+            settings = {
+                "rules": [rule.to_dict() for rule in self._rules],
+                "min_c": self._min_c,
+                "max_c": self._max_c,
+                "max_gap_s": self._max_gap_s,
+            }
+            encoded = json.dumps(settings, sort_keys=True).encode()
+            self._digest = hashlib.sha256(encoded).hexdigest()[:32]
+        return self._digest
+
+
+SNAPSHOT_VERSION = 2
 
 
 def in_reading_order(readings: Iterable[Reading]) -> list[Reading]:

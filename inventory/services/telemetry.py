@@ -79,7 +79,7 @@ def ingest(session: Session, now: datetime, batch: IngestBatch) -> IngestResult:
     result.rejected += len(batch.rejects)
 
     ids = {r.device_id for r in batch.readings} | set(batch.batteries) | set(batch.statuses)
-    devices = {d.id: d for d in session.scalars(select(Device).where(Device.id.in_(ids)))} if ids else {}
+    devices = _devices(session, ids)
 
     accepted: dict[tuple[str, datetime], IncomingReading] = {}
     for reading in batch.readings:
@@ -103,11 +103,12 @@ def ingest(session: Session, now: datetime, batch: IngestBatch) -> IngestResult:
     for device_id, level in batch.batteries.items():
         device = devices.get(device_id)
         if device is not None and not _device_problem(device):
-            _battery(session, now, device, level, result)
+            _battery(session, now, session.get(Device, device_id), level, result)
     for device_id, status in batch.statuses.items():
         if device_id in devices:
-            devices[device_id].connection = status
-            devices[device_id].last_heard_at = now
+            device = session.get(Device, device_id)
+            device.connection = status
+            device.last_heard_at = now
 
     by_unit: dict[int, list[engine.Reading]] = defaultdict(list)
     newest: dict[str, datetime] = {}
@@ -121,7 +122,17 @@ def ingest(session: Session, now: datetime, batch: IngestBatch) -> IngestResult:
     return result
 
 
-def _device_problem(device: Device | None) -> str | None:
+def _devices(session: Session, ids: set[str]) -> dict:
+    """What the hot path needs of each device, as plain rows: no objects to track per reading."""
+    if not ids:
+        return {}
+    table = Device.__table__
+    return {row.id: row for row in session.execute(
+        select(table.c.id, table.c.status, table.c.storage_unit_id, table.c.interval_s,
+               table.c.last_heard_at, table.c.last_reading_at).where(bulk.any_of(session, table.c.id, ids)))}
+
+
+def _device_problem(device) -> str | None:
     if device is None:
         return "unknown_device"
     if device.status != "active":
@@ -137,7 +148,7 @@ def _dead_letter(session: Session, now: datetime, reject: IncomingReject) -> Non
                            reason=code.strip()[:64], detail=detail.strip() or None, raw=reject.raw[:2000]))
 
 
-def _store_readings(session: Session, now: datetime, devices: dict[str, Device],
+def _store_readings(session: Session, now: datetime, devices: dict,
                     readings: list[IncomingReading]) -> list[IncomingReading]:
     """Insert, skipping any (device, ts) already stored; return the readings that were new."""
     if not readings:
@@ -147,7 +158,7 @@ def _store_readings(session: Session, now: datetime, devices: dict[str, Device],
     return [r for r in readings if (r.device_id, r.ts) in stored]
 
 
-def _heard(session: Session, now: datetime, heard: list[Device], newest: dict[str, datetime]) -> None:
+def _heard(session: Session, now: datetime, heard: list, newest: dict[str, datetime]) -> None:
     """Note when each device was last heard, in one statement for the batch, and end the
     silence of any device that had fallen silent."""
     if not heard:
@@ -188,7 +199,7 @@ def _rules(kind: str, min_c: float, max_c: float, product_ranges: tuple[tuple[fl
     return tuple(engine.rules_for(kind, min_c, max_c, product_ranges)), lo, hi
 
 
-def unit_rules(session: Session, unit: StorageUnit,
+def unit_rules(session: Session, unit,
                stored: list[tuple[int, str]] | None = None) -> tuple[tuple[engine.Rule, ...], float, float]:
     """The unit's rules: its kind's defaults against the strictest of its own range and the
     range of every product state stored in it (`stored`: (product id, state) pairs)."""
@@ -211,31 +222,58 @@ _evaluators: dict[int, tuple[int, tuple, engine.Evaluator]] = {}
 _EVALUATORS_MAX = 50_000
 
 
+def forget_evaluators() -> None:
+    """Drop this process's copies, as a restart would: the next batch restores snapshots."""
+    _evaluators.clear()
+
+
 def evaluate_units(session: Session, now: datetime, by_unit: dict[int, list[engine.Reading]],
                    result: IngestResult) -> None:
     unit_ids = sorted(by_unit)
-    units = {u.id: u for u in session.scalars(select(StorageUnit).where(StorageUnit.id.in_(unit_ids)))}
+    columns = StorageUnit.__table__.c
+    units = {u.id: u for u in session.execute(
+        select(columns.id, columns.kind, columns.min_c, columns.max_c).where(bulk.any_of(session, columns.id, unit_ids)))}
     # lock the evaluators of these units in a fixed order: two workers never interleave one unit
     table = UnitEvaluation.__table__
     states = {row.storage_unit_id: row for row in session.execute(
         select(table.c.storage_unit_id, table.c.version, table.c.last_ts)
-        .where(table.c.storage_unit_id.in_(unit_ids)).order_by(table.c.storage_unit_id).with_for_update())}
+        .where(bulk.any_of(session, table.c.storage_unit_id, unit_ids)).order_by(table.c.storage_unit_id).with_for_update())}
     stored: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for unit_id, product_id, state in session.execute(
         select(Carton.storage_unit_id, Carton.product_id, Carton.state).where(
-            Carton.storage_unit_id.in_(unit_ids), Carton.status.in_(STOCK_STATUSES)).distinct()):
+            bulk.any_of(session, Carton.storage_unit_id, unit_ids), Carton.status.in_(STOCK_STATUSES)).distinct()):
         stored[unit_id].append((product_id, state))
+    earliest = {unit_id: min(r.ts for r in by_unit[unit_id]) for unit_id in unit_ids}
+    feedable = [u for u in unit_ids if u in states and states[u].last_ts is not None
+                and earliest[u] > states[u].last_ts]
+    # what this process does not hold already, fetched for the whole batch at once
+    uncached = [u for u in feedable if _evaluators.get(u, (None,))[0] != states[u].version]
+    snapshots = dict(session.execute(
+        select(table.c.storage_unit_id, table.c.snapshot).where(bulk.any_of(session, table.c.storage_unit_id, uncached))
+    ).all()) if uncached else {}
+    unwatched = {u: earliest[u] for u in unit_ids if states.get(u) is None or states[u].last_ts is None}
+    with_history = bulk.units_with_readings_before(session, unwatched) if unwatched else set()
+
     inserts, updates = [], []
     for unit_id in unit_ids:
-        unit = units[unit_id]
-        rules, lo, hi = unit_rules(session, unit, stored[unit_id])
+        rules, lo, hi = unit_rules(session, units[unit_id], stored[unit_id])
         readings = by_unit[unit_id]
         state = states.get(unit_id)
-        evaluator, events, replayed_from = _advance(session, unit, rules, lo, hi, state, readings)
-        if replayed_from is not None:
-            _reconcile(session, unit, events, evaluator.open_excursions, replayed_from)
-        if events or evaluator.open_excursions:
-            _apply(session, now, unit, events, evaluator.open_excursions, result)
+        evaluator = None
+        if unit_id in feedable:
+            evaluator = _saved_evaluator(unit_id, rules, lo, hi, state.version, snapshots.get(unit_id))
+        elif unit_id in unwatched and unit_id not in with_history:
+            evaluator = engine.Evaluator(rules, lo, hi)  # a unit's first readings
+        if evaluator is not None:
+            events, replayed_from = evaluator.feed_batch(readings), None
+        else:
+            evaluator, events, replayed_from = _replay(session, unit_id, rules, lo, hi, earliest[unit_id])
+        if replayed_from is not None or events or evaluator.open_excursions:
+            unit = session.get(StorageUnit, unit_id)  # the rare case: rows to write
+            if replayed_from is not None:
+                _reconcile(session, unit, events, evaluator.open_excursions, replayed_from)
+            if events or evaluator.open_excursions:
+                _apply(session, now, unit, events, evaluator.open_excursions, result)
         version = secrets.randbits(31)
         row = {"uid": unit_id, "snapshot": evaluator.snapshot(), "last_ts": evaluator.last_ts, "version": version}
         (updates if state is not None else inserts).append(row)
@@ -245,37 +283,27 @@ def evaluate_units(session: Session, now: datetime, by_unit: dict[int, list[engi
     bulk.save_evaluations(session, inserts, updates)
 
 
-def _advance(session: Session, unit: StorageUnit, rules, lo: float, hi: float, state: UnitEvaluation | None,
-             readings: list[engine.Reading]):
-    """Feed the saved evaluator on when every reading is newer than what it has seen;
-    otherwise replay the unit's stored history from before the earliest new reading."""
-    earliest = min(r.ts for r in readings)
-    if state is not None and state.last_ts is not None and earliest > state.last_ts:
-        cached = _evaluators.get(unit.id)
-        if cached is not None and cached[0] == state.version and cached[1] == rules:
-            evaluator = cached[2]
-            return evaluator, evaluator.feed_batch(readings), None
-        try:
-            snapshot = session.scalar(select(UnitEvaluation.snapshot).where(UnitEvaluation.storage_unit_id == unit.id))
-            evaluator = engine.Evaluator.restore(rules, lo, hi, snapshot)
-            return evaluator, evaluator.feed_batch(readings), None
-        except ValueError:
-            pass  # the rules changed (stock with a stricter range moved in): replay
-    if state is None or state.last_ts is None:
-        evaluator = engine.Evaluator(rules, lo, hi)
-        if not _has_history_before(session, unit.id, earliest):
-            return evaluator, evaluator.feed_batch(readings), None
-    start = _replay_start(session, unit.id, earliest - REPLAY_LOOKBACK)
+def _saved_evaluator(unit_id: int, rules, lo: float, hi: float, version: int, snapshot: dict | None):
+    """The unit's evaluator as last saved: this process's copy if it is that version, else
+    the snapshot; None if the rules changed since (stock with a stricter range moved in)."""
+    cached = _evaluators.get(unit_id)
+    if cached is not None and cached[0] == version:
+        return cached[2] if cached[1] == rules else None
+    try:
+        return engine.Evaluator.restore(rules, lo, hi, snapshot) if snapshot is not None else None
+    except ValueError:
+        return None
+
+
+def _replay(session: Session, unit_id: int, rules, lo: float, hi: float, earliest: datetime):
+    """Evaluate the unit's stored history again from before its earliest new reading."""
+    start = _replay_start(session, unit_id, earliest - REPLAY_LOOKBACK)
     history = session.execute(
-        select(Reading.ts, Reading.c).where(Reading.storage_unit_id == unit.id, Reading.ts >= start)
+        select(Reading.ts, Reading.c).where(Reading.storage_unit_id == unit_id, Reading.ts >= start)
         .order_by(Reading.ts)
     ).all()
     evaluator = engine.Evaluator(rules, lo, hi)
     return evaluator, evaluator.feed_batch(engine.Reading(ts, c) for ts, c in history), start
-
-
-def _has_history_before(session: Session, unit_id: int, ts: datetime) -> bool:
-    return session.scalar(select(Reading.id).where(Reading.storage_unit_id == unit_id, Reading.ts < ts).limit(1)) is not None
 
 
 def _replay_start(session: Session, unit_id: int, start: datetime) -> datetime:

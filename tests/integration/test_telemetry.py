@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import date, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
 
 from inventory.db import unit_of_work
 from inventory.db.models import Carton
-from inventory.db.telemetry import Alert, DeadLetter, Excursion, Reading
+from inventory.db.telemetry import Alert, DeadLetter, Device, Excursion, Reading
 from inventory.services import custody, devices, telemetry
 from inventory.services.access import SYSTEM
 from inventory.services.telemetry import IncomingReading, IngestBatch
@@ -75,6 +75,24 @@ def test_the_same_readings_stored_twice_are_stored_once(fridge):
     with unit_of_work(factory) as session:
         assert session.scalar(select(func.count(Reading.id))) == len(HOT_SPELL)
         assert session.scalar(select(func.count(Alert.id))) == 3
+
+
+def test_readings_stored_by_any_path_are_one_reading_per_device_and_time(fridge):
+    # the hot path writes its rows itself: what it writes must be what the ORM writes and reads
+    factory, _ = fridge
+    odd_offset = timezone(timedelta(hours=2))
+    with unit_of_work(factory) as session:
+        unit_id = session.scalar(select(Device.storage_unit_id).where(Device.id == "logger-1"))
+        session.add(Reading(device_id="logger-1", storage_unit_id=unit_id, ts=T0 + timedelta(microseconds=250),
+                            c=5.0, received_at=T0))
+    again = ingest(factory, [IncomingReading("logger-1", (T0 + timedelta(microseconds=250)).astimezone(odd_offset), 5.0),
+                             IncomingReading("logger-1", T0 + timedelta(minutes=10), 5.1)])
+    assert (again.stored, again.duplicates) == (1, 1)
+    with unit_of_work(factory) as session:
+        stored = session.execute(select(Reading.ts, Reading.c).order_by(Reading.ts)).all()
+        heard = session.get(Device, "logger-1")
+        assert heard.last_reading_at == T0 + timedelta(minutes=10)
+    assert stored == [(T0 + timedelta(microseconds=250), 5.0), (T0 + timedelta(minutes=10), 5.1)]
 
 
 @pytest.mark.parametrize("seed", range(1, 9))
