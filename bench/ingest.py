@@ -27,7 +27,14 @@ each, one logger registered and attached per unit, and a thawed carton in a few 
     commit of the batch that put the carton on hold, checked in the database after);
     RSS of this process (worker, publisher and bookkeeping) at the start and end.
 
-Both drains run in this one process, one after the other, on the same machine and broker.
+(m) ingest, --processes N: N real workers as processes of their own (`python -m
+    devices.ingest`, distinct client ids, one `$share` group: how the service scales out),
+    on a database of their own set up the same way. They connect and subscribe before the
+    backlog is published, are paused (SIGSTOP) while it is, and resumed to drain it; stored
+    per second counts rows appearing in their database.
+
+The drains run one after the other, on the same machine and broker; (a), (p) and (b) in
+this one process.
 """
 
 from __future__ import annotations
@@ -35,7 +42,9 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -45,7 +54,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
@@ -261,6 +271,7 @@ class Figures:
     pipeline_rate: float = 0.0
     ingest_rate: float = 0.0
     ingest_batches: int = 0
+    multi_rate: float = 0.0
     live_published: int = 0
     live_stored: int = 0
     live_rate: float = 0.0
@@ -277,6 +288,10 @@ class Figures:
     @property
     def ratio(self) -> float:
         return self.ingest_rate / self.bare_rate if self.bare_rate else float("nan")
+
+    @property
+    def multi_ratio(self) -> float:
+        return self.multi_rate / self.bare_rate if self.bare_rate else float("nan")
 
 
 def make_worker(broker: MosquittoBroker, db: Database, args: argparse.Namespace, *,
@@ -307,7 +322,68 @@ def drain_with_worker(worker: IngestWorker, m: int, figures: Figures, what: str)
     return worker.stats["stored"] / elapsed
 
 
-def drain_backlog(broker: MosquittoBroker, db: Database, args: argparse.Namespace, figures: Figures) -> None:
+class WorkerProcesses:
+    """Ingest workers as separate processes sharing one subscription group."""
+
+    def __init__(self, broker: MosquittoBroker, db: Database, args: argparse.Namespace) -> None:
+        self.procs: list[subprocess.Popen[str]] = []
+        self.subscribed = [threading.Event() for _ in range(args.processes)]
+        for k in range(args.processes):
+            command = [sys.executable, "-m", "devices.ingest", "--url", broker.url, "--database-url", db.url,
+                       "--client-id", f"bench-multi-{k}", "--group", "multi",
+                       "--batch-size", str(args.batch_size), "--max-delay-ms", str(args.max_delay_ms)]
+            proc = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+            self.procs.append(proc)
+            threading.Thread(target=self._watch, args=(proc, self.subscribed[k]), daemon=True).start()
+
+    @staticmethod
+    def _watch(proc: subprocess.Popen[str], subscribed: threading.Event) -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:  # keep the pipe drained
+            if " subscribed to " in line:
+                subscribed.set()
+
+    def wait_subscribed(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        return all(event.wait(max(0.0, deadline - time.monotonic())) for event in self.subscribed)
+
+    def signal(self, sig: int) -> None:
+        for proc in self.procs:
+            proc.send_signal(sig)
+
+    def stop(self) -> None:
+        self.signal(signal.SIGCONT)
+        self.signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def stored_readings(db: Database) -> int:
+    with unit_of_work(db.factory) as session:
+        return session.scalar(select(func.count(Reading.id)))
+
+
+def drain_with_processes(workers: WorkerProcesses, db: Database, m: int, figures: Figures) -> float:
+    """Readings stored per second while the paused worker processes, resumed, drain m."""
+    before = stored_readings(db)
+    began = time.perf_counter()
+    workers.signal(signal.SIGCONT)
+    deadline = began + max(120.0, m / 500)
+    stored = 0
+    while stored < m:
+        if time.perf_counter() > deadline:
+            figures.notes.append(f"{len(workers.procs)} processes stored only {stored} of {m} in time")
+            break
+        time.sleep(0.02)
+        stored = stored_readings(db) - before
+    return stored / (time.perf_counter() - began)
+
+
+def drain_backlog(broker: MosquittoBroker, db: Database, args: argparse.Namespace, figures: Figures,
+                  multi_db: Database | None = None) -> None:
     n, m = args.devices, args.backlog
     # Both sessions exist (and are away) before the backlog is published: the broker
     # queues every reading for each of them.
@@ -324,6 +400,13 @@ def drain_backlog(broker: MosquittoBroker, db: Database, args: argparse.Namespac
     start = CLOCK.now() - timedelta(seconds=per_device * args.interval + 600)
     rng = random.Random(1)
     watch_units(db, n, start - timedelta(seconds=args.interval))
+    processes = None
+    if multi_db is not None:
+        watch_units(multi_db, n, start - timedelta(seconds=args.interval))
+        processes = WorkerProcesses(broker, multi_db, args)
+        if not processes.wait_subscribed(60):
+            figures.notes.append("worker processes did not subscribe in time")
+        processes.signal(signal.SIGSTOP)
     with Publisher(broker.url) as publisher:
         began = time.perf_counter()
         sent = 0
@@ -350,6 +433,11 @@ def drain_backlog(broker: MosquittoBroker, db: Database, args: argparse.Namespac
     worker = make_worker(broker, db, args)
     figures.ingest_rate = drain_with_worker(worker, m, figures, "ingest")
     figures.ingest_batches = worker.stats["batches"]
+    if processes is not None and multi_db is not None:
+        try:
+            figures.multi_rate = drain_with_processes(processes, multi_db, m, figures)
+        finally:
+            processes.stop()
 
 
 def watch_units(db: Database, n: int, at: datetime) -> None:
@@ -452,19 +540,27 @@ def run_backend(backend: str, args: argparse.Namespace) -> Figures:
           f"every {args.interval:g} s", flush=True)
     broker = QuietBroker(persistence=False).start()
     db = Database(backend, args.pg_url)
+    multi_db = Database(backend, args.pg_url) if args.processes > 1 else None
     try:
         began = time.perf_counter()
         hot = populate(db, args.devices, CLOCK.now())
+        if multi_db is not None:
+            populate(multi_db, args.devices, CLOCK.now())
         print(f"   set up in {time.perf_counter() - began:.1f} s", flush=True)
-        drain_backlog(broker, db, args, figures)
+        drain_backlog(broker, db, args, figures, multi_db)
         print(f"   backlog: published {figures.publish_rate:,.0f}/s; bare {figures.bare_rate:,.0f}/s; "
               f"pipeline {figures.pipeline_rate:,.0f}/s; ingest {figures.ingest_rate:,.0f}/s in "
               f"{figures.ingest_batches} batches ({figures.ratio:.0%})", flush=True)
+        if multi_db is not None:
+            print(f"   backlog, {args.processes} worker processes: {figures.multi_rate:,.0f}/s "
+                  f"({figures.multi_ratio:.0%})", flush=True)
         live_run(broker, db, args, hot, figures)
         print(f"   live: {figures.live_stored}/{figures.live_published} stored, "
               f"delay p50 {figures.delay_p50_ms:.0f} ms p99 {figures.delay_p99_ms:.0f} ms", flush=True)
     finally:
         db.close()
+        if multi_db is not None:
+            multi_db.close()
         broker.close()
     return figures
 
@@ -482,6 +578,10 @@ def report(all_figures: list[Figures], args: argparse.Namespace) -> None:
               f"{f.ratio:>9.0%}  {target:.0%} {verdict:<6}| {f.live_rate:>16,.1f} "
               f"{f.delay_p50_ms:>7.0f} {f.delay_p99_ms:>7.0f} {f.delay_max_ms:>7.0f}  {hold:>15}  "
               f"{f.rss_start_mb:.0f}/{f.rss_end_mb:.0f}/{f.rss_max_mb:.0f}")
+        if f.multi_rate:
+            verdict = "met" if f.multi_ratio >= target else "MISSED"
+            print(f"{'':<10} {'':>8} {'':>11} {args.processes:>7} procs {f.multi_rate:>16,.0f} "
+                  f"{f.multi_ratio:>9.0%}  {target:.0%} {verdict:<6}|")
         for note in f.notes:
             print(f"           note: {note}")
     print(f"\n{args.devices} devices every {args.interval:g} s for {args.minutes:g} min; batch size "
@@ -497,6 +597,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
                         help="an administrative URL: the run creates and drops its own database")
+    parser.add_argument("--processes", type=int, default=2,
+                        help="also drain the backlog with this many worker processes (1: skip)")
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--max-delay-ms", type=float, default=200.0)
     parser.add_argument("--quick", action="store_true",

@@ -1,14 +1,14 @@
 """The MQTT ingest worker: device readings and status in, stored through the telemetry service.
 
     python -m devices.ingest [--url mqtt://user:pass@host:1883] [--database-url URL]
-        [--client-id ingest-1] [--group ingest] [--batch-size 500] [--max-delay-ms 200]
+        [--client-id ingest-1] [--group NAME] [--batch-size 500] [--max-delay-ms 200]
 
 Defaults come from INVENTORY_MQTT_URL and INVENTORY_DATABASE_URL.
 
 Delivery guarantees
     The worker subscribes at QoS 1 with a stable client id and a persistent session
-    (clean_start False, a session expiry), through `$share/<group>/...` filters so that
-    several workers with different client ids split the stream. Messages are acknowledged
+    (clean_start False, a session expiry); with `--group NAME`, through `$share/NAME/...`
+    filters so that several workers with different client ids split the stream. Messages are acknowledged
     by hand, and only after the database commit of the batch that holds them: a worker
     that dies (even by SIGKILL) leaves its unacknowledged messages with the broker, which
     delivers them again when the worker comes back with the same client id. Readings are
@@ -18,10 +18,10 @@ Broker restarts and shared subscriptions
     Mosquitto 2.0 saves a persistent session's queue and its plain subscriptions over a
     restart, but not its `$share` subscriptions: until the worker has reconnected and
     subscribed again (it does so on every connect), readings that devices publish to the
-    restarted broker have no subscriber and are dropped by the broker. With one worker,
-    `--group ''` subscribes without `$share`; that subscription is kept over a restart,
-    so a broker restart loses nothing. Several workers need the shared group (and accept
-    that window), or a broker that persists shared subscriptions.
+    restarted broker have no subscriber and are dropped by the broker. So a single worker,
+    the default, subscribes without `$share`: that subscription is kept over a restart, and
+    a broker restart loses nothing. Several workers need a shared group (`--group ingest`)
+    and accept that window, or a broker that persists shared subscriptions.
 
 Threads
     paho's network thread only decodes each message (devices.codec) and queues it. One
@@ -90,7 +90,7 @@ log = logging.getLogger("devices.ingest")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CLIENT_ID = "ingest-1"
-DEFAULT_GROUP = "ingest"
+DEFAULT_GROUP = ""  # a plain subscription: see "Broker restarts" above
 DEFAULT_BATCH_SIZE = 500
 DEFAULT_MAX_DELAY_MS = 200
 # Unpublished alerts are looked for after every batch that raised one, and this often
@@ -567,8 +567,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--group",
         default=DEFAULT_GROUP,
-        help="shared-subscription group the workers split; '' for a plain subscription "
-        "(a single worker: then a broker restart loses nothing)",
+        help="shared-subscription group for several workers to split the stream "
+        "(default: none, a plain subscription for a single worker, which a broker restart "
+        "does not lose)",
     )
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     parser.add_argument("--max-delay-ms", type=float, default=DEFAULT_MAX_DELAY_MS)

@@ -638,6 +638,9 @@ def in_reading_order(readings: Iterable[Reading]) -> list[Reading]:
     The ingest stores one reading per (device, time); should two still share a time, the
     lower temperature is kept, so that the result never depends on arrival order.
     """
+    readings = list(readings)
+    if len(readings) < 2:
+        return readings
     ordered: list[Reading] = []
     for reading in sorted(readings, key=lambda r: (r.ts, r.c)):
         if not ordered or reading.ts != ordered[-1].ts:

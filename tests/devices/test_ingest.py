@@ -23,6 +23,7 @@ from sqlalchemy.exc import OperationalError
 
 from devices.broker_config import hash_password, write_broker_files
 from devices.codec import (
+    READINGS_TOPIC,
     RejectReason,
     decode_readings,
     encode_batch,
@@ -378,12 +379,30 @@ def assert_stream_stored_once(factory, base: datetime) -> None:
 
 
 @pytest.mark.mqtt
+def test_workers_in_one_group_split_the_stream_and_store_it_once(loggers, mosquitto, start_worker, now):
+    workers = [start_worker(mosquitto.url, loggers, group="ingest", client_id=f"ingest-split-{k}")
+               for k in range(2)]
+    assert all(w.filters[0].startswith("$share/ingest/") for w in workers)
+    base = now - timedelta(hours=2)
+    sent: list[int] = []
+    with Device_(mosquitto.url, "fr-1", persistent=True) as device:
+        stream(device, base, sent).join(20)
+        device.wait_acked(sent)
+        assert wait_until(lambda: sum(w.stats["stored"] for w in workers) >= N_STREAM, timeout=12)
+
+    assert all(w.stats["received"] > 0 for w in workers), "one worker took the whole stream"
+    assert sum(w.stats["received"] for w in workers) == N_STREAM
+    assert_stream_stored_once(loggers, base)
+
+
+@pytest.mark.mqtt
 def test_broker_restarted_mid_stream_loses_no_reading_and_stores_none_twice(
     loggers, mosquitto, start_worker, now
 ):
-    # A single worker on a plain subscription, which Mosquitto keeps over a restart (it
-    # keeps no $share subscription: see devices.ingest).
-    worker = start_worker(mosquitto.url, loggers, group="")
+    # The default single worker, on a plain subscription, which Mosquitto keeps over a
+    # restart (it keeps no $share subscription: see devices.ingest).
+    worker = start_worker(mosquitto.url, loggers)
+    assert worker.filters[0] == READINGS_TOPIC
     base = now - timedelta(hours=2)
     sent: list[int] = []
     with Device_(mosquitto.url, "fr-1", persistent=True) as device:
