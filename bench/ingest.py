@@ -1,8 +1,8 @@
 """The MQTT ingest under load, on SQLite and PostgreSQL; prints figures, asserts nothing.
 
-    python bench/ingest.py [--devices 5000] [--interval 10] [--minutes 2] [--backlog 10000]
+    python bench/ingest.py [--devices 5000] [--interval 10] [--minutes 2] [--backlog 50000]
         [--backend sqlite|postgresql|both] [--pg-url postgresql://postgres@127.0.0.1:5432/postgres]
-        [--batch-size 500] [--max-delay-ms 200] [--quick]
+        [--batch-size 500] [--max-delay-ms 200] [--processes 2] [--quick]
 
 Each backend gets its own Mosquitto (a throwaway broker on a free port) and its own
 database (a temporary SQLite file, or a PostgreSQL database created for the run and dropped
@@ -593,7 +593,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--devices", type=int, default=5000)
     parser.add_argument("--interval", type=float, default=10.0, help="seconds between a device's readings")
     parser.add_argument("--minutes", type=float, default=2.0, help="length of the live run")
-    parser.add_argument("--backlog", type=int, default=10_000, help="readings in the QoS 1 backlog")
+    parser.add_argument("--backlog", type=int, default=50_000,
+                        help="readings in the QoS 1 backlog (10 per device by default: a sustained rate)")
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
                         help="an administrative URL: the run creates and drops its own database")

@@ -40,6 +40,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, Literal
 
 DEFAULT_MAX_GAP_S = 3600.0
@@ -318,6 +319,8 @@ def rules_for(
 class _BreachClock:
     """The breach time one rule has seen, counted the way its kind says."""
 
+    __slots__ = ("rule", "run", "spans")
+
     def __init__(self, rule: Rule) -> None:
         self.rule = rule
         self.run = timedelta(0)  # consecutive: the current unbroken breach
@@ -439,16 +442,13 @@ class Evaluator:
         self._min_c = float(min_c)
         self._max_c = float(max_c)
         self._max_gap_s = float(max_gap_s)
-        _check_directions_exclusive(self._rules, self._min_c, self._max_c)
+        # Readings strictly between these are in range and breach nothing.
+        self._cold_to, self._hot_from = _direction_limits(self._rules)
+        _check_directions_exclusive(self._cold_to, self._hot_from, self._min_c, self._max_c)
         self._clocks = [_BreachClock(rule) for rule in self._rules]
         self._last: Reading | None = None
         self._episode: _Episode | None = None
         self._digest: str | None = None  # of the settings, for snapshots
-        # Readings strictly between these are in range and breach nothing.
-        self._cold_to = max((r.threshold_c for r in self._rules if r.direction is Direction.COLD),
-                            default=-math.inf)
-        self._hot_from = min((r.threshold_c for r in self._rules if r.direction is Direction.HOT),
-                             default=math.inf)
 
     @property
     def last_ts(self) -> datetime | None:
@@ -618,18 +618,22 @@ class Evaluator:
     def _settings_digest(self) -> str:
         """What a snapshot's counters mean: the rules, range and gap they were counted under."""
         if self._digest is None:
-            settings = {
-                "rules": [rule.to_dict() for rule in self._rules],
-                "min_c": self._min_c,
-                "max_c": self._max_c,
-                "max_gap_s": self._max_gap_s,
-            }
-            encoded = json.dumps(settings, sort_keys=True).encode()
-            self._digest = hashlib.sha256(encoded).hexdigest()[:32]
+            self._digest = _digest_of(self._rules, self._min_c, self._max_c, self._max_gap_s)
         return self._digest
 
 
 SNAPSHOT_VERSION = 2
+
+
+@lru_cache(maxsize=256)
+def _digest_of(rules: tuple[Rule, ...], min_c: float, max_c: float, max_gap_s: float) -> str:
+    settings = {
+        "rules": [rule.to_dict() for rule in rules],
+        "min_c": min_c,
+        "max_c": max_c,
+        "max_gap_s": max_gap_s,
+    }
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def in_reading_order(readings: Iterable[Reading]) -> list[Reading]:
@@ -663,12 +667,16 @@ def evaluate(
     return closed + evaluator.open_excursions
 
 
-def _check_directions_exclusive(rules: Sequence[Rule], min_c: float, max_c: float) -> None:
+@lru_cache(maxsize=256)
+def _direction_limits(rules: tuple[Rule, ...]) -> tuple[float, float]:
+    """The highest cold threshold and the lowest hot one."""
+    cold_to = max((r.threshold_c for r in rules if r.direction is Direction.COLD), default=-math.inf)
+    hot_from = min((r.threshold_c for r in rules if r.direction is Direction.HOT), default=math.inf)
+    return cold_to, hot_from
+
+
+def _check_directions_exclusive(cold_to: float, hot_from: float, min_c: float, max_c: float) -> None:
     """Refuse settings under which one reading could count as both hot and cold."""
-    hot = [rule.threshold_c for rule in rules if rule.direction is Direction.HOT]
-    cold = [rule.threshold_c for rule in rules if rule.direction is Direction.COLD]
-    hot_from = min(hot, default=math.inf)
-    cold_to = max(cold, default=-math.inf)
     if not (min_c <= max_c and cold_to < hot_from and cold_to <= max_c and hot_from >= min_c):
         raise ValueError(
             f"range {min_c}..{max_c} with cold rules up to {cold_to} and hot rules from "
