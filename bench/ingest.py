@@ -97,6 +97,34 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+class DelayHistogram:
+    """Delays counted in whole milliseconds: percentiles in constant memory, so that a long
+    run's bookkeeping does not show up as the worker's memory growing."""
+
+    def __init__(self) -> None:
+        self.counts: dict[int, int] = {}
+        self.n = 0
+
+    def add(self, seconds: float) -> None:
+        ms = int(seconds * 1000)
+        self.counts[ms] = self.counts.get(ms, 0) + 1
+        self.n += 1
+
+    def percentile(self, q: float) -> float:
+        if not self.n:
+            return float("nan")
+        rank = min(self.n - 1, round(q * (self.n - 1)))
+        seen = 0
+        for ms in sorted(self.counts):
+            seen += self.counts[ms]
+            if seen > rank:
+                return float(ms)
+        return float(max(self.counts))
+
+    def max(self) -> float:
+        return float(max(self.counts)) if self.counts else float("nan")
+
+
 def device_id(i: int) -> str:
     return f"bench-{i:05d}"
 
@@ -283,6 +311,7 @@ class Figures:
     rss_start_mb: float = float("nan")
     rss_end_mb: float = float("nan")
     rss_max_mb: float = float("nan")
+    rss_per_minute_mb: list[float] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -453,7 +482,7 @@ def live_run(broker: MosquittoBroker, db: Database, args: argparse.Namespace, ho
              figures: Figures) -> None:
     published: dict[tuple[str, datetime], float] = {}
     hot_published: dict[tuple[str, datetime], float] = {}
-    delays: list[float] = []
+    delays = DelayHistogram()
     hold_delays: list[float] = []
     lock = threading.Lock()
 
@@ -464,7 +493,7 @@ def live_run(broker: MosquittoBroker, db: Database, args: argparse.Namespace, ho
                 key = (reading.device_id, reading.ts)
                 sent = published.pop(key, None)
                 if sent is not None:
-                    delays.append(committed - sent)
+                    delays.add(committed - sent)
                 sent = hot_published.pop(key, None)
                 if sent is not None and result.holds:
                     hold_delays.append(committed - sent)
@@ -510,6 +539,8 @@ def live_run(broker: MosquittoBroker, db: Database, args: argparse.Namespace, ho
                 publisher.publish(device, encode_reading(ts, c))
             rounds += 1
             rss_max = max(rss_max, rss_mb())
+            if time.monotonic() - began >= 60 * len(figures.rss_per_minute_mb):
+                figures.rss_per_minute_mb.append(rss_mb())
         publisher.wait_all_acked()
         figures.live_published = publisher.sent
     deadline = time.monotonic() + 60
@@ -520,9 +551,9 @@ def live_run(broker: MosquittoBroker, db: Database, args: argparse.Namespace, ho
     worker.stop()
     figures.live_stored = worker.stats["stored"] - stored_before
     figures.live_rate = figures.live_stored / duration
-    figures.delay_p50_ms = percentile(delays, 0.50) * 1000
-    figures.delay_p99_ms = percentile(delays, 0.99) * 1000
-    figures.delay_max_ms = max(delays, default=float("nan")) * 1000
+    figures.delay_p50_ms = delays.percentile(0.50)
+    figures.delay_p99_ms = delays.percentile(0.99)
+    figures.delay_max_ms = delays.max()
     figures.hold_delays_ms = [d * 1000 for d in hold_delays]
     with unit_of_work(db.factory) as session:
         figures.holds_seen = session.scalar(select(func.count(Carton.id)).where(Carton.status == "held"))
@@ -582,6 +613,9 @@ def report(all_figures: list[Figures], args: argparse.Namespace) -> None:
             verdict = "met" if f.multi_ratio >= target else "MISSED"
             print(f"{'':<10} {'':>8} {'':>11} {args.processes:>7} procs {f.multi_rate:>16,.0f} "
                   f"{f.multi_ratio:>9.0%}  {target:.0%} {verdict:<6}|")
+        if f.rss_per_minute_mb:
+            print(f"           RSS each minute of the live run (MB): "
+                  f"{' '.join(f'{v:.0f}' for v in f.rss_per_minute_mb)}")
         for note in f.notes:
             print(f"           note: {note}")
     print(f"\n{args.devices} devices every {args.interval:g} s for {args.minutes:g} min; batch size "
