@@ -34,11 +34,16 @@ Constraints
     balance    i[s,k,t] = i[s,k,t-1] + a[s,k,t] - v[s,k,t]     (i[s,k,-1] = site stock)
     doses      sum_g (n[s,t,p,g] - u[s,t,p,g]) <= sum_{k: p_k = p} q_k v[s,k,t]
     served     u[s,t,p,g] <= n[s,t,p,g] r[s,t,p]
-               sum_{k: p_k = p} i[s,k,t] <= cap_s (1 - r[s,t,p])
+               sum_{k: p_k = p} i[s,k,t] <= M[s,p] (1 - r[s,t,p])
+               (M[s,p] = min(cap_s, vials of p at the pharmacy and at s): no more can be there)
                A site gives doses to whoever comes while it has any (as ``replay`` does, and
                as a vaccinator does): appointments go unmet only on a day the product runs
                out there. Doses kept for a later, more important appointment are kept at the
                pharmacy, never in a site's fridge past people who came for them.
+               Added lazily: the programme is solved without them, then again with them
+               at every site and day of each product p whose solution left people unmet
+               beside doses of p anywhere, until none does (each binary costs solver time;
+               a product runs short only now and then).
     capacity   sum_k (i[s,k,d] + v[s,k,d]) <= cap_s on delivery days (the fridge in the morning)
     safety     sum_{k: p_k = p} q_k (i[s,k,t] + v[s,k,t]) + short[s,t,p]
                    >= sum_g (n - u)[s,t,p,g] + z sqrt(mean)
@@ -59,8 +64,8 @@ Objective (in doses), minimised
       and a first-expiry-first-out preference (earlier L is cheaper to ship and to open).
 
 Model size: integers per (class, day), (site, cohort, delivery day) and (site, cohort, day
-with need), typically a handful of cohorts per site and product; one binary per (site, day
-with need, product).
+with need), typically a handful of cohorts per site and product; a binary per (site, day,
+product) of the products for which ``served`` had to be added.
 """
 
 from __future__ import annotations
@@ -310,17 +315,10 @@ def plan_optimal(req: PlanRequest) -> Plan:
     unmet_cols: dict[tuple[str, int, str], list[int]] = defaultdict(list)
     for (code, t, product), groups in need.items():
         row = {col: -q for col, q in opened.get((code, t, product), {}).items()}
-        stock_left = left_at_night.get((code, t, product), [])
-        runs_out = m.var(0.0, 1.0, True) if stock_left else None
         for group, n in groups.items():
             unmet = m.var(req.unmet_penalty * priority_weight(req.priority, group) + 1.0, n, False)
             row[unmet] = -1.0
             unmet_cols[(code, t, product)].append(unmet)
-            if runs_out is not None:
-                m.row({unmet: 1.0, runs_out: -float(n)}, -math.inf, 0.0)
-        if runs_out is not None:
-            m.row({**{col: 1.0 for col in stock_left}, runs_out: float(cap[code])},
-                  -math.inf, float(cap[code]))
         demand = sum(groups.values())
         constant -= demand
         m.row(row, -math.inf, -demand)
@@ -345,19 +343,53 @@ def plan_optimal(req: PlanRequest) -> Plan:
     if not m.cost:  # nothing to decide: no stock that any booking could use
         return plan_from_actions(req, "optimal", "optimal", (), (),
                                  time.perf_counter() - started, constant)
-    remaining = req.time_limit_s - (time.perf_counter() - started)
-    try:
-        result = m.solve(remaining) if remaining > 0 else None
-    except (ValueError, RuntimeError):
-        result = None
-    if result is None or result.x is None:
+    # the most vials of a product a site can hold: its fridge, or all there is, if less
+    supply: dict[str | tuple[str, str], int] = defaultdict(int)
+    for cls in classes:
+        supply[cls.product] += cls.vials
+    for (code, k), n in initial.items():
+        supply[(code, k[0])] += n
+
+    def served_first(key: tuple[str, int, str]) -> None:
+        """The rows ``served`` for one (site, day, product)."""
+        code, _, product = key
+        most = float(min(cap[code], supply[product] + supply[(code, product)]))
+        runs_out = m.var(0.0, 1.0, True)
+        for col, n in zip(unmet_cols[key], need[key].values()):
+            m.row({col: 1.0, runs_out: -float(n)}, -math.inf, 0.0)
+        m.row({**{col: 1.0 for col in left_at_night[key]}, runs_out: most}, -math.inf, most)
+
+    # ``served`` rows are added where a solution breaks them, and the programme solved again
+    # (lazy constraints): a product runs short only now and then, and each binary costs time
+    unenforced = {key for key in need if left_at_night.get(key)}
+    result, complete = None, False
+    while not complete:
+        remaining = req.time_limit_s - (time.perf_counter() - started)
+        try:
+            attempt = m.solve(remaining) if remaining > 0 else None
+        except (ValueError, RuntimeError):
+            attempt = None
+        if attempt is None or attempt.x is None:
+            break
+        result = attempt
+        short = {
+            product for (code, t, product) in unenforced
+            if sum(result.x[c] for c in unmet_cols[(code, t, product)]) > 1e-6
+            and sum(result.x[c] for c in left_at_night[(code, t, product)]) > 1e-6
+        }
+        broken = sorted(key for key in unenforced if key[2] in short)
+        for key in broken:
+            served_first(key)
+            unenforced.discard(key)
+        complete = not broken
+    if result is None:
         fallback = plan_fefo(req)
         return replace(fallback, status="fallback_fefo",
                        solve_seconds=time.perf_counter() - started)
 
     x = np.round(result.x).astype(int)
     shipments, thaws = _decode(horizon, classes, out, arrive, yields, x)
-    status = "optimal" if result.status == 0 else "time_limit"
+    status = "optimal" if result.status == 0 and complete else "time_limit"
     return plan_from_actions(
         req, "optimal", status, shipments, thaws, time.perf_counter() - started,
         float(result.fun) + constant,
