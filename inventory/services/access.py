@@ -4,8 +4,10 @@ MQTT side all ask the same question the same way.
 Roles:
 - admin: everything.
 - pharmacist: hospital pharmacy work (receipts, thaw, repack, ship, holds and their
-  decisions, recall). Scoped to a site: acts on its own site's stock and sees the stock of
-  the sites in its region; unscoped: acts and sees everywhere.
+  decisions, recall). Scoped to a site: acts on its own site's stock, holds and decides on
+  held stock at the sites its pharmacy supplies (the pharmacist decides release or discard
+  of what an excursion exposed there), and sees the stock of the sites in its region;
+  unscoped: acts and sees everywhere.
 - centre_manager: always scoped to one site; sees and acts on that site's stock only
   (requests, receiving shipments, use and waste, holds). Receives straight from SSI when its
   site is supplied by a supplier.
@@ -44,6 +46,10 @@ ACTIONS: dict[str, frozenset[str]] = {
 }
 
 
+# What a pharmacist scoped to a hospital pharmacy also does at the sites it supplies.
+SUPPLIED_SITE_ACTIONS = frozenset({"hold", "decide_hold"})
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who is asking: from an API token, or a system process (ingest, scheduler, CLI)."""
@@ -74,14 +80,17 @@ class Actor:
             return site.region == self.region
         return self.role in ("pharmacist", "coordinator")
 
-    def acts_at(self, site) -> bool:
+    def acts_at(self, site, action: str | None = None) -> bool:
         if self.role == "admin":
             return True
         if self.role in ("coordinator", "auditor"):
             return False
         if self.site_id is None:
             return self.role == "pharmacist"
-        return site.id == self.site_id
+        if site.id == self.site_id:
+            return True
+        return (self.role == "pharmacist" and action in SUPPLIED_SITE_ACTIONS
+                and site.supplied_by_id == self.site_id)
 
 
 def require(actor: Actor, action: str, site=None) -> None:
@@ -91,7 +100,7 @@ def require(actor: Actor, action: str, site=None) -> None:
         raise NotFound("not found")
     if not actor.may(action):
         raise Forbidden(f"role {actor.role} may not {action.replace('.', ' ')}")
-    if site is not None and not actor.acts_at(site):
+    if site is not None and not actor.acts_at(site, action):
         raise Forbidden(f"{actor.name} may not {action.replace('.', ' ')} at site {site.code}")
 
 

@@ -102,6 +102,18 @@ def pharmacy_release(client, admin, staff, manager):
     return lambda h: post(client, f"/cartons/{c['id']}/release", h, {"reason": "fine"})
 
 
+def centre_release(client, admin, staff, manager):
+    c = centre_carton(client, admin, staff, manager)
+    ok(hold(client, admin, c["id"]))
+    return lambda h: post(client, f"/cartons/{c['id']}/release", h, {"reason": "logger checked: fine"})
+
+
+def centre_discard(client, admin, staff, manager):
+    c = centre_carton(client, admin, staff, manager)
+    ok(hold(client, admin, c["id"]))
+    return lambda h: post(client, f"/cartons/{c['id']}/discard", h, {"reason": "frozen in the fridge"})
+
+
 def pharmacy_discard(client, admin, staff, manager):
     c = receive_flu(client, admin)
     return lambda h: post(client, f"/cartons/{c['id']}/discard", h, {"reason": "dropped"})
@@ -260,7 +272,10 @@ MATRIX: dict[str, Cell] = {
     "repack": Cell(pharmacy_repack, row(201, 201, 404, 403, 403)),
     "administer at the centre": Cell(centre_administer, row(200, 403, 200, 403, 403)),
     "waste at the centre": Cell(centre_waste, row(200, 403, 200, 403, 403)),
-    "hold at the centre": Cell(centre_hold, row(200, 403, 200, 403, 403)),
+    # the pharmacist of the pharmacy that supplies the centre holds and decides there
+    "hold at the centre": Cell(centre_hold, row(200, 200, 200, 403, 403)),
+    "release at the centre": Cell(centre_release, row(200, 200, 403, 403, 403)),
+    "discard at the centre": Cell(centre_discard, row(200, 200, 403, 403, 403)),
     "hold at the pharmacy": Cell(pharmacy_hold, row(200, 200, 404, 403, 403)),
     "hold in another region": Cell(act_in_other_region, row(200, 404, 404, 404, 403)),
     "release": Cell(pharmacy_release, row(200, 200, 404, 403, 403)),
