@@ -139,7 +139,8 @@ ASSUMPTIONS = (
     "up with probability = standby uptake (seeded per site/day/product); standby citizens "
     "only get doses left in vials opened that day for others, never open a vial, are never "
     "unmet, and are citizens not otherwise booked in the season (no later booking is "
-    "removed); the baseline publishes no offers",
+    "removed); those who come when no dose is left are sent home (counted, shown apart); "
+    "the baseline publishes no offers",
     "baseline-carton-thaw (sensitivity, not the target's baseline): the same, but the "
     "pharmacist splits frozen trays into 10-vial cartons and thaws a carton at a time",
     "foresight: plan_optimal once over the season with the realised attendance (no no-shows, "
@@ -386,6 +387,7 @@ def standby_takers(season: Season, offers, uptake: float) -> list[Demand]:
 class Score:
     used: int = 0
     standby: int = 0
+    standby_came: int = 0  # standby citizens who came; those not given a dose went home
     waste_bud: int = 0
     waste_open: int = 0
     unmet: int = 0
@@ -409,7 +411,8 @@ class Score:
             self.by_product[product][1] += w["open_vial"]
 
     def merge(self, other: "Score") -> None:
-        for name in ("used", "standby", "waste_bud", "waste_open", "unmet", "thawed_left"):
+        for name in ("used", "standby", "standby_came", "waste_bud", "waste_open", "unmet",
+                     "thawed_left"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.plan_seconds += other.plan_seconds
         for k, v in other.statuses.items():
@@ -473,8 +476,10 @@ def rolling(season: Season, method: str, time_limit: float, safety_z: float = 0.
         score.statuses[plan.status] += 1
         realised = season.realised_on(today, today + 1)
         if method == "optimal":
-            realised += standby_takers(
+            takers = standby_takers(
                 season, [f for f in plan.fill_the_vial if f.day == start], uptake)
+            score.standby_came += sum(d.booked for d in takers)
+            realised += takers
         outcome = execute_days(req, plan, realised, days=1)
         assert not outcome.violations, outcome.violations
         score.add(outcome)
@@ -497,10 +502,11 @@ def perfect_foresight(season: Season, time_limit: float, uptakes: list[float]
     plan = plan_optimal(req)
     scores = {}
     for uptake in uptakes:
-        realised = list(season.realised) + standby_takers(season, plan.fill_the_vial, uptake)
-        outcome = evaluate_plan(req, plan, realised)
+        takers = standby_takers(season, plan.fill_the_vial, uptake)
+        outcome = evaluate_plan(req, plan, list(season.realised) + takers)
         assert not outcome.violations, outcome.violations
-        score = Score(plan_seconds=[plan.solve_seconds])
+        score = Score(plan_seconds=[plan.solve_seconds],
+                      standby_came=sum(d.booked for d in takers))
         score.add(outcome)
         score.statuses[plan.status] += 1
         score.thawed_left = thawed_doses(outcome.pharmacy_stock) + sum(
@@ -524,9 +530,10 @@ def single_plan_timing(seed: int, time_limit: float, safety_z: float) -> None:
         Demand(c, d, p, g, len(made)) for (c, d, p, g), made in season.booking_days.items()
         if (d - SEASON_START).days < HORIZON
     )
-    for label, demand in (("bookings known on day 0", req.demand),
-                          ("all bookings of the 14 days", full)):
-        r = replace(req, demand=demand)
+    # all bookings made: none still to come, so no booking curve on top of them
+    for label, demand, pickup in (("bookings known on day 0", req.demand, req.booking_pickup),
+                                  ("all bookings of the 14 days", full, ())):
+        r = replace(req, demand=demand, booking_pickup=pickup)
         plan = plan_optimal(r)
         products = sorted({u.product for u in r.pharmacy_stock})
         print(f"  14-day plan, {region}, {label}: {len(r.sites)} sites, {len(products)} products, "
@@ -590,14 +597,15 @@ def main(argv: list[str] | None = None) -> None:
 
 def report(scores: dict[str, Score], uptakes: list[float]) -> None:
     print(f"  {'method@standby uptake':<22} {'waste':>7} {'(bud':>6} {'open)':>6} {'used':>8} "
-          f"{'standby':>7} {'used %':>7} {'unmet':>6} {'thawed left':>11} "
+          f"{'standby':>7} {'sent home':>9} {'used %':>7} {'unmet':>6} {'thawed left':>11} "
           f"{'plan s mean':>11} {'max':>6}  status")
     for name, s in scores.items():
         total = s.used + s.waste
         share = 100.0 * s.used / total if total else 0.0
         status = ",".join(f"{k}:{v}" for k, v in sorted(s.statuses.items()))
         print(f"  {name:<22} {s.waste:>7} {s.waste_bud:>6} {s.waste_open:>6} {s.used:>8} "
-              f"{s.standby:>7} {share:>6.1f}% {s.unmet:>6} {s.thawed_left:>11} "
+              f"{s.standby:>7} {s.standby_came - s.standby:>9} {share:>6.1f}% {s.unmet:>6} "
+              f"{s.thawed_left:>11} "
               f"{statistics.mean(s.plan_seconds):>11.2f} {max(s.plan_seconds):>6.2f}  {status}")
     print("  waste by product, bud/open:")
     for name, s in scores.items():
