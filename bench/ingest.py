@@ -371,7 +371,12 @@ class WorkerProcesses:
     @staticmethod
     def _watch(proc: subprocess.Popen[str], subscribed: threading.Event) -> None:
         assert proc.stderr is not None
+        log = os.environ.get("BENCH_WORKER_LOG")
+        out = open(f"{log}.{proc.pid}", "w") if log else None
         for line in proc.stderr:  # keep the pipe drained
+            if out:
+                out.write(line)
+                out.flush()
             if " subscribed to " in line:
                 subscribed.set()
 
