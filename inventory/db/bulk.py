@@ -1,6 +1,7 @@
 """Batch writes for the telemetry hot path. PostgreSQL gets one JSON document per statement
 (json_to_recordset: a handful of parameters whatever the batch size, and statement text that
-never changes); SQLite, in process, gets a plain executemany."""
+never changes); SQLite, in process, gets the driver's own cursor with rows already in the
+text form SQLAlchemy would store."""
 from __future__ import annotations
 
 import json
@@ -10,7 +11,7 @@ from sqlalchemy import any_, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from inventory.db.telemetry import Device, Reading, UnitEvaluation
+from inventory.db.telemetry import Reading, UnitEvaluation
 
 
 def _postgres(session: Session) -> bool:
