@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from functools import lru_cache
 
-from sqlalchemy import any_, bindparam, select, text
+from sqlalchemy import any_, bindparam, func, literal_column, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -19,12 +20,13 @@ def _postgres(session: Session) -> bool:
 
 
 def any_of(session: Session, column, values):
-    """``column IN (values)``. On PostgreSQL one array parameter instead of one per value, so
-    the statement's text stays the same whatever the batch size (psycopg caches short ones)."""
+    """``column IN (values)`` with one parameter whatever the number of values: an array on
+    PostgreSQL, a JSON array on SQLite. The statement's text never changes, so it is compiled
+    once (an expanding IN list is re-rendered for every batch) and psycopg keeps it prepared."""
     values = list(values)
     if _postgres(session):
         return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
-    return column.in_(values)
+    return column.in_(select(literal_column("value")).select_from(func.json_each(bindparam(None, json.dumps(values)))))
 
 
 def _sqlite_cursor(session: Session):
@@ -33,8 +35,10 @@ def _sqlite_cursor(session: Session):
     return session.connection().connection.driver_connection.cursor()
 
 
+@lru_cache(maxsize=8192)
 def sqlite_datetime(ts: datetime) -> str:
-    """A time as a UTC column stores it on SQLite (naive UTC text, as SQLAlchemy writes it)."""
+    """A time as a UTC column stores it on SQLite (naive UTC text, as SQLAlchemy writes it).
+    Cached: the readings of a batch share few distinct times (devices report on the second)."""
     return ts.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
@@ -64,13 +68,18 @@ def insert_new_readings(session: Session, rows: list[tuple[str, int, datetime, f
             "ON CONFLICT (device_id, ts) DO NOTHING RETURNING device_id, ts"
         ), {"rows": _json_rows(("d", "u", "t", "c"), rows), "received_at": received_at})
         return {(device_id, ts.astimezone(timezone.utc)) for device_id, ts in result.all()}
-    # SQLite runs in process: one short statement per row, each saying whether it was new
+    # SQLite: one statement over a JSON array too; RETURNING gives only the rows inserted
+    times = {}
+    for _, _, ts, _ in rows:
+        times[sqlite_datetime(ts)] = ts
     cursor = _sqlite_cursor(session)
-    received = sqlite_datetime(received_at)
-    insert = ("INSERT INTO readings (device_id, storage_unit_id, ts, c, received_at) VALUES (?, ?, ?, ?, ?) "
-              "ON CONFLICT (device_id, ts) DO NOTHING RETURNING 1")
-    return {(d, t) for d, u, t, c in rows
-            if cursor.execute(insert, (d, u, sqlite_datetime(t), c, received)).fetchone() is not None}
+    cursor.execute(
+        "INSERT INTO readings (device_id, storage_unit_id, ts, c, received_at) "
+        "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), "
+        "json_extract(value, '$[3]'), ? FROM json_each(?) WHERE true "
+        "ON CONFLICT (device_id, ts) DO NOTHING RETURNING device_id, ts",
+        (sqlite_datetime(received_at), json.dumps([(d, u, sqlite_datetime(t), c) for d, u, t, c in rows])))
+    return {(device_id, times[ts]) for device_id, ts in cursor.fetchall()}
 
 
 def units_with_readings_before(session: Session, before: dict[int, datetime]) -> set[int]:
@@ -86,18 +95,20 @@ def units_with_readings_before(session: Session, before: dict[int, datetime]) ->
 
 
 def mark_devices_heard(session: Session, heard_at: datetime, newest: dict[str, datetime]) -> None:
-    """Set last_heard_at and last_reading_at (device id -> newest reading time) in one go."""
+    """Set last_heard_at, and last_reading_at to the newest of its own and the given time
+    (device id -> newest reading time), in one go."""
     if not newest:
         return
     if _postgres(session):
         session.execute(text(
-            "UPDATE devices SET last_heard_at = :heard_at, last_reading_at = v.t "
+            "UPDATE devices SET last_heard_at = :heard_at, last_reading_at = GREATEST(last_reading_at, v.t) "
             "FROM json_to_recordset(CAST(:rows AS json)) AS v(id varchar, t timestamptz) WHERE devices.id = v.id"
         ), {"heard_at": heard_at, "rows": _json_rows(("id", "t"), newest.items())})
         return
     heard = sqlite_datetime(heard_at)
     _sqlite_cursor(session).executemany(
-        "UPDATE devices SET last_heard_at = ?, last_reading_at = ? WHERE id = ?",
+        # the stored text compares as the times do: one format throughout
+        "UPDATE devices SET last_heard_at = ?1, last_reading_at = max(coalesce(last_reading_at, ?2), ?2) WHERE id = ?3",
         [(heard, sqlite_datetime(ts), d) for d, ts in newest.items()])
 
 

@@ -141,6 +141,7 @@ class Alert(Base):
     __table_args__ = (
         UniqueConstraint("excursion_id", "kind", name="uq_alerts_excursion_kind"),
         Index("ix_alerts_site_state", "site_id", "state"),
+        Index("ix_alerts_kind_state", "kind", "state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -116,7 +116,7 @@ def ingest(session: Session, now: datetime, batch: IngestBatch) -> IngestResult:
         by_unit[devices[reading.device_id].storage_unit_id].append(engine.Reading(reading.ts, reading.c))
         if reading.device_id not in newest or reading.ts > newest[reading.device_id]:
             newest[reading.device_id] = reading.ts
-    _heard(session, now, [devices[d] for d in newest], newest)
+    _heard(session, now, newest)
     if by_unit:
         evaluate_units(session, now, by_unit, result)
     return result
@@ -128,8 +128,7 @@ def _devices(session: Session, ids: set[str]) -> dict:
         return {}
     table = Device.__table__
     return {row.id: row for row in session.execute(
-        select(table.c.id, table.c.status, table.c.storage_unit_id, table.c.interval_s,
-               table.c.last_heard_at, table.c.last_reading_at).where(bulk.any_of(session, table.c.id, ids)))}
+        select(table.c.id, table.c.status, table.c.storage_unit_id).where(bulk.any_of(session, table.c.id, ids)))}
 
 
 def _device_problem(device) -> str | None:
@@ -158,19 +157,15 @@ def _store_readings(session: Session, now: datetime, devices: dict,
     return [r for r in readings if (r.device_id, r.ts) in stored]
 
 
-def _heard(session: Session, now: datetime, heard: list, newest: dict[str, datetime]) -> None:
-    """Note when each device was last heard, in one statement for the batch, and end the
-    silence of any device that had fallen silent."""
-    if not heard:
+def _heard(session: Session, now: datetime, newest: dict[str, datetime]) -> None:
+    """Note when each device was last heard and its newest reading, in one statement for the
+    batch, and end the silence of any of them that had fallen silent."""
+    if not newest:
         return
-    may_have_been_silent = [d.id for d in heard if d.last_heard_at is None
-                            or now - d.last_heard_at >= timedelta(seconds=2 * d.interval_s)]
-    bulk.mark_devices_heard(session, now, {
-        d.id: max(newest[d.id], d.last_reading_at) if d.last_reading_at else newest[d.id] for d in heard})
-    if may_have_been_silent:
-        # heard again: the silence is over (the alarm keeps its record)
-        session.execute(update(Alert).where(Alert.device_id.in_(may_have_been_silent), Alert.kind == "device_silent",
-                                            Alert.state == "open").values(state="resolved"))
+    bulk.mark_devices_heard(session, now, newest)
+    # heard again: the silence is over (the alarm keeps its record)
+    session.execute(update(Alert).where(Alert.kind == "device_silent", Alert.state == "open",
+                                        bulk.any_of(session, Alert.device_id, newest)).values(state="resolved"))
 
 
 def _battery(session: Session, now: datetime, device: Device, level: float, result: IngestResult) -> None:
