@@ -23,21 +23,24 @@ Broker restarts and shared subscriptions
     a broker restart loses nothing. Several workers need a shared group (`--group ingest`)
     and accept that window, or a broker that persists shared subscriptions.
 
-Threads
-    paho's network thread only decodes each message (devices.codec) and queues it. One
-    worker thread takes batches off the queue (up to --batch-size messages, or whatever
-    arrived within --max-delay-ms of the oldest), ingests each batch in one unit of work,
-    commits, acknowledges its messages, then publishes pending alerts in a unit of work of
-    their own. A commit that fails for a database reason (down, locked, a serialization
+Processes and threads
+    The MQTT session lives in a receiver process of its own (devices.receiver), so that
+    paho's per-message work and the store run on two cores. It hands received messages
+    over in small lists; a listening thread here decodes each (devices.codec) and queues
+    it. One worker thread takes batches off the queue (up to --batch-size messages, or
+    whatever arrived within --max-delay-ms of the oldest), ingests each batch in one unit
+    of work, commits, has the receiver acknowledge its messages, then publishes pending
+    alerts (through the receiver) in a unit of work of their own. If the receiver dies, a
+    new one takes the session over; if this process dies, the receiver disconnects. A commit that fails for a database reason (down, locked, a serialization
     conflict) is retried with backoff, never acknowledged and never dropped. A batch that
     fails for any other reason is split until the message that breaks it is found; that
     message is kept as a dead letter ("ingest_error") so it cannot stall the stream.
 
 Acknowledgements and reconnects
     A message id is only meaningful on the connection it arrived on. Each message records
-    the connection it came on; after a reconnect, messages from the earlier connection are
-    not acknowledged (the broker delivers them again on the resumed session, and they are
-    then counted as duplicates).
+    the connection it came on (numbered across receivers); after a reconnect, messages from
+    the earlier connection are not acknowledged (the broker delivers them again on the
+    resumed session, and they are then counted as duplicates).
 
 SIGTERM / SIGINT: stop taking messages, store and acknowledge what was taken, disconnect.
 """
@@ -46,8 +49,11 @@ from __future__ import annotations
 
 import argparse
 import collections
+import itertools
 import logging
 import signal
+import socket
+import subprocess
 import sys
 import threading
 import time
@@ -58,17 +64,14 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-from paho.mqtt.subscribeoptions import SubscribeOptions
+from multiprocessing.connection import Connection
+
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from devices.codec import (
     MAX_RAW_CHARS,
-    READINGS_QOS,
     READINGS_TOPIC,
     STATUS_TOPIC,
     MqttUrl,
@@ -78,7 +81,6 @@ from devices.codec import (
     parse_topic,
     shared_subscription,
 )
-from devices.connection import connect, make_client
 from inventory.clock import Clock
 from inventory.config import from_environment
 from inventory.db import make_engine, make_session_factory, unit_of_work
@@ -99,6 +101,8 @@ ALERTS_EVERY_S = 5.0
 RETRY_MIN_S = 0.2
 RETRY_MAX_S = 10.0
 STATS_LOG_EVERY_S = 60.0
+RECEIVER_RESTART_S = 1.0
+PUBLISH_TIMEOUT_S = 5.0
 
 _TRANSIENT = (
     sa_exc.OperationalError,  # server down, connection lost, database locked, serialization
@@ -186,7 +190,8 @@ def _merge(a: IngestResult, b: IngestResult) -> IngestResult:
 
 
 class IngestWorker:
-    """One ingest worker: an MQTT client and a thread that stores batches.
+    """One ingest worker: a receiver process holding the MQTT session, and a thread here
+    that stores batches.
 
     worker = IngestWorker(url, session_factory).start()
     worker.wait_subscribed()
@@ -220,7 +225,7 @@ class IngestWorker:
         self.max_delay_s = max_delay_ms / 1000.0
         self.clock = clock or Clock()
         # How many unacknowledged messages the broker may have in flight to us: enough for
-        # the batch being stored and the next one filling up meanwhile.
+        # the batch being stored and the next ones filling up meanwhile.
         self.receive_maximum = min(65_535, receive_maximum or max(4 * batch_size, 100))
         self._ingest = ingest
         self._on_commit = on_commit
@@ -248,38 +253,51 @@ class IngestWorker:
         self._abandon = threading.Event()
         self._connected = threading.Event()
         self._subscribed = threading.Event()
-        # Bumped (under _ack_lock) whenever a connection ends or a new one begins, so a
-        # message is acknowledged only on the connection it arrived on.
+        # The receiver's current connection: a message is acknowledged only on the
+        # connection it arrived on (the receiver checks again).
         self._connection = 0
-        self._ack_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._alerts_due = time.monotonic()
 
-        client = make_client(self.url, client_id, persistent=True)
-        client.manual_ack_set(True)
-        client.suppress_exceptions = True  # belt and braces: our callbacks catch everything
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_pre_connect = self._on_pre_connect
-        client.on_subscribe = self._on_subscribe
-        client.on_message = self._on_message
-        self.client = client
+        self._epoch = 0
+        self._receiver: subprocess.Popen[bytes] | None = None
+        self._conn: Connection | None = None
+        self._send_lock = threading.Lock()
+        self._listener: threading.Thread | None = None
+        self._requests = itertools.count(1)
+        self._published: dict[int, list] = {}  # request -> [done event, error]
 
     # --- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> IngestWorker:
-        properties = Properties(PacketTypes.CONNECT)
-        properties.ReceiveMaximum = self.receive_maximum
         self._thread = threading.Thread(
             target=self._run, name=f"{self.client_id}-store", daemon=True
         )
         self._thread.start()
-        # Asynchronous: the network loop connects, and keeps retrying with backoff while
-        # the broker is unreachable.
-        connect(self.client, asynchronous=True, properties=properties)
-        self.client.loop_start()
+        self._start_receiver()
         log.info("ingest %s connecting to %s", self.client_id, self.url)
         return self
+
+    def _start_receiver(self) -> None:
+        """A receiver process for the session. It connects, and keeps retrying with backoff
+        while the broker is unreachable."""
+        ours, theirs = socket.socketpair()
+        self._epoch += 1
+        self._receiver = subprocess.Popen(
+            [sys.executable, "-m", "devices.receiver", "--fd", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()], cwd=PROJECT_ROOT,
+        )
+        theirs.close()
+        self._conn = Connection(ours.detach())
+        self._conn.send({
+            "url": self.url, "client_id": self.client_id, "filters": self.filters,
+            "receive_maximum": self.receive_maximum, "epoch": self._epoch,
+            "log_level": logging.getLevelName(log.getEffectiveLevel()),
+        })
+        self._listener = threading.Thread(
+            target=self._listen, args=(self._conn, self._receiver), name=f"{self.client_id}-listen", daemon=True
+        )
+        self._listener.start()
 
     def wait_subscribed(self, timeout: float = 10.0) -> bool:
         return self._subscribed.wait(timeout)
@@ -302,8 +320,22 @@ class IngestWorker:
                 log.warning("ingest %s: giving up on the batch being stored", self.client_id)
                 self._abandon.set()
                 self._thread.join(RETRY_MAX_S + 5)
-        self.client.disconnect()
-        self.client.loop_stop()
+        receiver = self._receiver
+        if receiver is not None:
+            try:
+                self._send("stop")
+            except OSError:
+                pass
+            try:
+                receiver.wait(10)
+            except subprocess.TimeoutExpired:
+                receiver.kill()
+                receiver.wait()
+        if self._listener is not None:
+            self._listener.join(5)
+        if self._conn is not None:
+            self._conn.close()
+        self._connected.clear()
         log.info("ingest %s stopped: %s", self.client_id, self._stats_line())
 
     def __enter__(self) -> IngestWorker:
@@ -312,75 +344,86 @@ class IngestWorker:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    # --- paho callbacks (network thread): none may raise ---------------------------------
+    # --- the receiver's side (listening thread): nothing may escape ---------------------
 
-    def _on_pre_connect(self, client: mqtt.Client, userdata: Any) -> None:
-        try:
-            with self._ack_lock:
-                self._connection += 1
-        except Exception:
-            log.exception("on_pre_connect failed")
+    def _send(self, *request: Any) -> None:
+        conn = self._conn
+        if conn is None:
+            raise OSError("no receiver")
+        with self._send_lock:
+            conn.send(request)
 
-    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
-        try:
-            if reason_code.is_failure:
-                log.error("ingest %s: connection refused: %s", self.client_id, reason_code)
-                return
+    def _listen(self, conn: Connection, receiver: subprocess.Popen[bytes]) -> None:
+        while True:
+            try:
+                event = conn.recv()
+            except (EOFError, OSError):
+                break
+            try:
+                self._on_event(event)
+            except Exception:
+                log.exception("ingest %s: could not take %s from the receiver", self.client_id, event[0])
+        self._connected.clear()
+        for waiting in list(self._published.values()):
+            waiting[1] = "the receiver is gone"
+            waiting[0].set()
+        if self._stopping:
+            return
+        # The receiver died under us: what it had not acknowledged stays with the broker,
+        # and a new receiver resumes the session.
+        receiver.wait()
+        log.error("ingest %s: receiver exited (%s); starting another", self.client_id, receiver.returncode)
+        time.sleep(RECEIVER_RESTART_S)
+        if not self._stopping:
+            conn.close()
+            self._start_receiver()
+
+    def _on_event(self, event: tuple) -> None:
+        kind = event[0]
+        if kind == "messages":
+            self._on_messages(event[1])
+        elif kind == "connected":
+            _, self._connection, session_present = event
             self.stats["connects"] += 1
             self._connected.set()
-            log.info(
-                "ingest %s connected (session present: %s)",
-                self.client_id,
-                bool(getattr(flags, "session_present", False)),
-            )
-            # Subscribing on every connect renews the subscriptions even if the broker lost
-            # the session; on a resumed session it changes nothing.
-            # Retained status messages are old news (a device's "online" from last week
-            # says nothing about now): never sent to us.
-            options = SubscribeOptions(
-                qos=READINGS_QOS, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND
-            )
-            client.subscribe([(f, options) for f in self.filters])
-        except Exception:
-            log.exception("on_connect failed")
-
-    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:  # type: ignore[no-untyped-def]
-        try:
-            failed = [str(rc) for rc in reason_codes if rc.is_failure]
-            if failed:
-                log.error("ingest %s: subscription refused: %s", self.client_id, failed)
+            log.info("ingest %s connected (session present: %s)", self.client_id, session_present)
+        elif kind == "subscribed":
+            if event[1]:
+                log.error("ingest %s: subscription refused: %s", self.client_id, event[1])
                 return
             log.info("ingest %s subscribed to %s", self.client_id, ", ".join(self.filters))
             self._subscribed.set()
-        except Exception:
-            log.exception("on_subscribe failed")
-
-    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
-        try:
-            with self._ack_lock:
-                self._connection += 1
+        elif kind == "disconnected":
             self._connected.clear()
-            if reason_code != 0 or not self._stopping:
-                log.warning("ingest %s disconnected: %s", self.client_id, reason_code)
-        except Exception:
-            log.exception("on_disconnect failed")
+            if not self._stopping:
+                log.warning("ingest %s disconnected: %s", self.client_id, event[1])
+        elif kind == "published":
+            waiting = self._published.get(event[1])
+            if waiting is not None:
+                waiting[1] = event[2]
+                waiting[0].set()
 
-    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        try:
-            if not self._accepting:
-                return  # not acknowledged: the broker delivers it again later
-            message = decode_message(msg.topic, msg.payload, self.clock.now())
-            message.mid, message.qos = msg.mid, msg.qos
-            message.connection = self._connection
-            message.arrived = time.monotonic()
-            with self._cond:
-                self._queue.append(message)
-                self.stats["received"] += 1
-                if len(self._queue) >= self.batch_size or len(self._queue) == 1:
-                    self._cond.notify()
-        except Exception:
-            # Unacknowledged, so it comes back after a reconnect; logged to be looked at.
-            log.exception("ingest %s: could not take message on %s", self.client_id, msg.topic)
+    def _on_messages(self, received: list[tuple]) -> None:
+        if not self._accepting:
+            return  # not acknowledged: the broker delivers them again later
+        now = self.clock.now()
+        arrived = time.monotonic()
+        messages = []
+        for topic, payload, mid, qos, connection in received:
+            try:
+                message = decode_message(topic, payload, now)
+            except Exception:
+                # Unacknowledged, so it comes back after a reconnect; logged to be looked at.
+                log.exception("ingest %s: could not take message on %s", self.client_id, topic)
+                continue
+            message.mid, message.qos, message.connection, message.arrived = mid, qos, connection, arrived
+            messages.append(message)
+        with self._cond:
+            was_empty = not self._queue
+            self._queue.extend(messages)
+            self.stats["received"] += len(messages)
+            if was_empty or len(self._queue) >= self.batch_size:
+                self._cond.notify()
 
     # --- the worker thread ----------------------------------------------------------------
 
@@ -502,16 +545,17 @@ class IngestWorker:
         return result
 
     def _ack(self, messages: list[_Message]) -> None:
-        acked = 0
-        with self._ack_lock:
-            current = self._connection
-            if not self._connected.is_set():
-                return
-            for message in messages:
-                if message.qos > 0 and message.connection == current:
-                    self.client.ack(message.mid, message.qos)
-                    acked += 1
-        self.stats["acked"] += acked
+        if not self._connected.is_set():
+            return
+        current = self._connection
+        acks = [(m.mid, m.qos, m.connection) for m in messages if m.qos > 0 and m.connection == current]
+        if not acks:
+            return
+        try:
+            self._send("ack", acks)
+        except OSError:
+            return  # the receiver is gone: the broker delivers them again
+        self.stats["acked"] += len(acks)
 
     def _publish_alerts(self) -> None:
         self._alerts_due = time.monotonic() + ALERTS_EVERY_S
@@ -527,11 +571,22 @@ class IngestWorker:
             )
 
     def _publish(self, topic: str, payload: bytes) -> None:
+        """Publish at QoS 1 through the receiver; raises ConnectionError if it could not."""
         if not self._connected.is_set():
             raise ConnectionError("not connected to the broker")
-        info = self.client.publish(topic, payload, qos=1)
-        if info.rc != mqtt.MQTT_ERR_SUCCESS:
-            raise ConnectionError(f"publish to {topic} failed: {mqtt.error_string(info.rc)}")
+        number = next(self._requests)
+        waiting: list = [threading.Event(), None]
+        self._published[number] = waiting
+        try:
+            self._send("publish", number, topic, payload)
+            if not waiting[0].wait(PUBLISH_TIMEOUT_S):
+                raise ConnectionError(f"publish to {topic}: no answer from the receiver")
+        except OSError as exc:
+            raise ConnectionError(f"publish to {topic}: {exc}") from exc
+        finally:
+            self._published.pop(number, None)
+        if waiting[1] is not None:
+            raise ConnectionError(waiting[1])
 
     def _stats_line(self) -> str:
         s = self.stats

@@ -1,0 +1,203 @@
+"""The ingest worker's MQTT side, a process of its own: it holds the broker session, hands
+the messages it receives to the worker, and acknowledges what the worker has committed.
+
+    python -m devices.receiver --fd N    (started by devices.ingest.IngestWorker, not by hand)
+
+Why a process: receiving is paho's Python work for every message, storing is the telemetry
+service's; in one process they take turns on one interpreter lock. Apart, the broker session
+is served on one core while batches are stored on the other, and still only messages whose
+batch is committed are acknowledged.
+
+The worker and this process talk over one socket (multiprocessing's Connection: pickled
+tuples). First the worker sends the settings; after that:
+
+    worker -> receiver: ("ack", [(mid, qos, connection), ...])  acknowledge, if still on that connection
+                        ("publish", request, topic, payload)     publish at QoS 1, answer "published"
+                        ("stop",)                                disconnect and exit
+    receiver -> worker: ("messages", [(topic, payload, mid, qos, connection), ...])
+                        ("connected", connection, session_present)
+                        ("subscribed", refused)                  refused: the filters the broker refused
+                        ("disconnected", reason)
+                        ("published", request, error)            error: None when sent
+
+A connection number is the worker's epoch for this process times CONNECTIONS_PER_EPOCH plus
+a count of this process's connections: a message id means something only on the connection
+it came on, so an acknowledgement for an earlier connection, or for a receiver that died and
+was replaced, is dropped (the broker delivers those messages again).
+
+If the worker dies (even by SIGKILL) the socket reaches end of file: this process
+disconnects and exits at once, leaving what was not acknowledged with the broker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import threading
+from multiprocessing.connection import Connection
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from devices.codec import READINGS_QOS
+from devices.connection import connect, make_client
+
+log = logging.getLogger("devices.receiver")
+
+CONNECTIONS_PER_EPOCH = 1_000_000
+# How long received messages wait to be handed over together: one pickled list per few
+# milliseconds instead of one per message.
+HAND_OVER_EVERY_S = 0.002
+
+
+class Receiver:
+    def __init__(self, conn: Connection, settings: dict[str, Any]) -> None:
+        self.conn = conn
+        self.filters: list[str] = settings["filters"]
+        self._connection = settings["epoch"] * CONNECTIONS_PER_EPOCH
+        self._connected = False
+        self._send_lock = threading.Lock()
+        self._received: list[tuple] = []
+        self._received_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._receive_maximum = settings["receive_maximum"]
+
+        client = make_client(settings["url"], settings["client_id"], persistent=True)
+        client.manual_ack_set(True)
+        client.suppress_exceptions = True  # belt and braces: the callbacks catch everything
+        client.on_pre_connect = self._on_pre_connect
+        client.on_connect = self._on_connect
+        client.on_subscribe = self._on_subscribe
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        self.client = client
+
+    def _send(self, *message: Any) -> None:
+        with self._send_lock:
+            self.conn.send(message)
+
+    # --- paho callbacks (network thread): none may raise -----------------------------------
+
+    def _on_pre_connect(self, client: mqtt.Client, userdata: Any) -> None:
+        self._connection += 1
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
+        try:
+            if reason_code.is_failure:
+                log.error("connection refused: %s", reason_code)
+                return
+            self._connected = True
+            self._send("connected", self._connection, bool(getattr(flags, "session_present", False)))
+            # Subscribing on every connect renews the subscriptions even if the broker lost
+            # the session. Retained status messages are old news: never sent to us.
+            options = SubscribeOptions(qos=READINGS_QOS, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND)
+            client.subscribe([(f, options) for f in self.filters])
+        except Exception:
+            log.exception("on_connect failed")
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:  # type: ignore[no-untyped-def]
+        try:
+            refused = [f"{f}: {rc}" for f, rc in zip(self.filters, reason_codes) if rc.is_failure]
+            self._send("subscribed", refused)
+        except Exception:
+            log.exception("on_subscribe failed")
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
+        try:
+            self._connection += 1
+            self._connected = False
+            self._send("disconnected", str(reason_code))
+        except Exception:
+            log.exception("on_disconnect failed")
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        try:
+            with self._received_lock:
+                self._received.append((msg.topic, msg.payload, msg.mid, msg.qos, self._connection))
+        except Exception:
+            # Unacknowledged, so it comes back after a reconnect.
+            log.exception("could not take a message")
+
+    # --- threads ---------------------------------------------------------------------------
+
+    def _hand_over(self) -> None:
+        while not self._stopping.wait(HAND_OVER_EVERY_S):
+            with self._received_lock:
+                received, self._received = self._received, []
+            if received:
+                try:
+                    self._send("messages", received)
+                except OSError:
+                    return  # the worker is gone; the main thread sees it too
+
+    def run(self) -> None:
+        properties = Properties(PacketTypes.CONNECT)
+        properties.ReceiveMaximum = self._receive_maximum
+        connect(self.client, asynchronous=True, properties=properties)
+        self.client.loop_start()
+        hand_over = threading.Thread(target=self._hand_over, name="hand-over", daemon=True)
+        hand_over.start()
+        try:
+            while True:
+                try:
+                    request = self.conn.recv()
+                except (EOFError, OSError):
+                    return  # the worker died: leave what is unacknowledged with the broker
+                if request[0] == "stop":
+                    return
+                self._handle(request)
+        finally:
+            self._stopping.set()
+            self.client.disconnect()
+            self.client.loop_stop()
+
+    def _handle(self, request: tuple) -> None:
+        try:
+            if request[0] == "ack":
+                current = self._connection
+                if self._connected:
+                    for mid, qos, connection in request[1]:
+                        if qos > 0 and connection == current:
+                            self.client.ack(mid, qos)
+            elif request[0] == "publish":
+                _, number, topic, payload = request
+                error = None
+                if not self._connected:
+                    error = "not connected to the broker"
+                else:
+                    info = self.client.publish(topic, payload, qos=1)
+                    if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                        error = f"publish to {topic} failed: {mqtt.error_string(info.rc)}"
+                self._send("published", number, error)
+        except OSError:
+            raise
+        except Exception:
+            log.exception("request %s failed", request[0])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devices.receiver", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--fd", type=int, required=True, help="the socket shared with the worker")
+    args = parser.parse_args(argv)
+    # Ctrl-C reaches the whole process group: the worker decides when this process stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    conn = Connection(args.fd)
+    try:
+        settings = conn.recv()
+    except (EOFError, OSError):
+        return 1
+    logging.basicConfig(level=settings.get("log_level", "WARNING"),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    Receiver(conn, settings).run()
+    conn.close()
+    return 0
+
+
+if __name__ == "__main__":
+    code = main()
+    os._exit(code)  # no interpreter teardown: daemon threads may still hold paho's locks
