@@ -449,6 +449,9 @@ class Evaluator:
         self._last: Reading | None = None
         self._episode: _Episode | None = None
         self._digest: str | None = None  # of the settings, for snapshots
+        # The episode and clock parts of the last snapshot; None once anything may have
+        # changed them (a quiet reading changes neither).
+        self._saved_state: tuple[dict | None, dict] | None = None
 
     @property
     def last_ts(self) -> datetime | None:
@@ -479,6 +482,7 @@ class Evaluator:
             # since the last reading (it interrupted them all), so only time moves on.
             self._last = reading
             return []
+        self._saved_state = None
         events = [] if last is None else self._hold(last, until=reading.ts)
         events += self._observe(reading)
         self._last = reading
@@ -572,6 +576,12 @@ class Evaluator:
         Small, because a snapshot is saved per unit per batch: the settings travel as a
         digest, and only the breach clocks that hold something are kept.
         """
+        if self._saved_state is None:
+            self._saved_state = (
+                None if self._episode is None else self._episode.to_dict(),
+                {str(index): clock.to_dict() for index, clock in enumerate(self._clocks) if not clock.at_rest},
+            )
+        episode, clocks = self._saved_state
         return {
             "version": SNAPSHOT_VERSION,
             "settings": self._settings_digest(),
@@ -579,9 +589,8 @@ class Evaluator:
                 "ts": self._last.ts.isoformat(),
                 "c": self._last.c,
             },
-            "episode": None if self._episode is None else self._episode.to_dict(),
-            "clocks": {str(index): clock.to_dict()
-                       for index, clock in enumerate(self._clocks) if not clock.at_rest},
+            "episode": episode,
+            "clocks": clocks,
         }
 
     @classmethod

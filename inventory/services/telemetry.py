@@ -239,8 +239,8 @@ def evaluate_units(session: Session, now: datetime, by_unit: dict[int, list[engi
             bulk.any_of(session, Carton.storage_unit_id, unit_ids), Carton.status.in_(STOCK_STATUSES)).distinct()):
         stored[unit_id].append((product_id, state))
     earliest = {unit_id: min(r.ts for r in by_unit[unit_id]) for unit_id in unit_ids}
-    feedable = [u for u in unit_ids if u in states and states[u].last_ts is not None
-                and earliest[u] > states[u].last_ts]
+    feedable = {u for u in unit_ids if u in states and states[u].last_ts is not None
+                and earliest[u] > states[u].last_ts}
     # what this process does not hold already, fetched for the whole batch at once
     uncached = [u for u in feedable if _evaluators.get(u, (None,))[0] != states[u].version]
     snapshots = dict(session.execute(
