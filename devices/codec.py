@@ -26,7 +26,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 TOPIC_ROOT = "coldchain/v1"
@@ -73,6 +73,8 @@ class RejectReason:
     IMPLAUSIBLE_TEMPERATURE = "implausible_temperature"
     INVALID_BATTERY = "invalid_battery"
     DEVICE_MISMATCH = "device_mismatch"
+    INVALID_TOPIC = "invalid_topic"
+    INVALID_STATUS = "invalid_status"
 
 
 # --- topics ---------------------------------------------------------------------------
@@ -132,14 +134,13 @@ def decode_status(payload: bytes) -> str | None:
 # --- readings ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Reading:
+# Named tuples, not dataclasses: made for every reading, and passed between processes.
+class Reading(NamedTuple):
     ts: datetime  # aware, UTC
     c: float
 
 
-@dataclass(frozen=True)
-class Rejected:
+class Rejected(NamedTuple):
     reason: str  # "<code>: <detail>", code from RejectReason
     raw: str  # the offending JSON fragment or payload text, at most MAX_RAW_CHARS
 
@@ -329,6 +330,37 @@ def decode_readings(payload: bytes, *, now: datetime, device_id: str | None = No
         except _Invalid as exc:
             rejected.append(Rejected(exc.reason, _fragment(item)))
     return Decoded(readings=readings, battery=battery, rejected=rejected)
+
+
+class Message(NamedTuple):
+    """What one MQTT message on a device topic brings."""
+
+    device_id: str | None  # None: not a device topic
+    readings: list[Reading]
+    rejected: list[Rejected]
+    battery: float | None = None
+    status: str | None = None  # online / offline, from the status topic
+
+
+def decode_message(topic: str, payload: bytes, now: datetime) -> Message:
+    """Readings, battery or status from any topic and payload, and what could not be used.
+    Never raises."""
+    parsed = parse_topic(topic)
+    if parsed is None:
+        return Message(None, [], [Rejected(f"{RejectReason.INVALID_TOPIC}: not a device topic", _raw(payload))])
+    device_id, kind = parsed
+    if kind == "status":
+        status = decode_status(payload)
+        if status is None:
+            reason = f"{RejectReason.INVALID_STATUS}: expected online or offline"
+            return Message(device_id, [], [Rejected(reason, _raw(payload))])
+        return Message(device_id, [], [], status=status)
+    decoded = decode_readings(payload, now=now, device_id=device_id)
+    return Message(device_id, decoded.readings, decoded.rejected, decoded.battery)
+
+
+def _raw(payload: bytes) -> str:
+    return bytes(payload[: MAX_RAW_CHARS * 4]).decode("utf-8", errors="replace")[:MAX_RAW_CHARS]
 
 
 def format_ts(ts: datetime) -> str:

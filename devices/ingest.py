@@ -59,7 +59,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -71,14 +71,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from devices.codec import (
-    MAX_RAW_CHARS,
     READINGS_TOPIC,
     STATUS_TOPIC,
     MqttUrl,
-    decode_readings,
-    decode_status,
+    _raw,
     parse_mqtt_url,
-    parse_topic,
     shared_subscription,
 )
 from inventory.clock import Clock
@@ -134,36 +131,16 @@ class _Message:
     status: str | None = None
 
 
-def _raw(payload: bytes) -> str:
-    return bytes(payload[: MAX_RAW_CHARS * 4]).decode("utf-8", errors="replace")[:MAX_RAW_CHARS]
-
-
-def decode_message(topic: str, payload: bytes, now: datetime) -> _Message:
-    """What a message brings: readings, battery, status, and what could not be used.
-    Never raises for any topic or payload."""
-    message = _Message(mid=0, qos=0, connection=0, arrived=0.0, topic=topic, payload=payload)
-    parsed = parse_topic(topic)
-    if parsed is None:
-        message.rejects.append(
-            IncomingReject(topic, None, "invalid_topic: not a device topic", _raw(payload))
-        )
-        return message
-    device_id, kind = parsed
-    message.device_id = device_id
-    if kind == "status":
-        message.status = decode_status(payload)
-        if message.status is None:
-            message.rejects.append(
-                IncomingReject(
-                    topic, device_id, "invalid_status: expected online or offline", _raw(payload)
-                )
-            )
-        return message
-    decoded = decode_readings(payload, now=now, device_id=device_id)
-    message.readings = [IncomingReading(device_id, r.ts, r.c) for r in decoded.readings]
-    message.rejects = [IncomingReject(topic, device_id, r.reason, r.raw) for r in decoded.rejected]
-    message.battery = decoded.battery
-    return message
+def _message(topic: str, payload: bytes, decoded: tuple) -> _Message:
+    """A decoded message (devices.codec.Message as the receiver sends it: plain tuples) in the
+    telemetry service's terms, waiting for its batch."""
+    device_id, readings, rejected, battery, status = decoded
+    return _Message(
+        mid=0, qos=0, connection=0, arrived=0.0, topic=topic, payload=payload, device_id=device_id,
+        readings=[IncomingReading(device_id, ts, c) for ts, c in readings],
+        rejects=[IncomingReject(topic, device_id, reason, raw) for reason, raw in rejected],
+        battery=battery, status=status,
+    )
 
 
 def build_batch(messages: Sequence[_Message]) -> IngestBatch:
@@ -292,6 +269,8 @@ class IngestWorker:
         self._conn.send({
             "url": self.url, "client_id": self.client_id, "filters": self.filters,
             "receive_maximum": self.receive_maximum, "epoch": self._epoch,
+            # the receiver judges readings from the future by the system clock, set as ours
+            "clock_offset": self.clock.now() - datetime.now(UTC),
             "log_level": logging.getLevelName(log.getEffectiveLevel()),
         })
         self._listener = threading.Thread(
@@ -406,12 +385,11 @@ class IngestWorker:
     def _on_messages(self, received: list[tuple]) -> None:
         if not self._accepting:
             return  # not acknowledged: the broker delivers them again later
-        now = self.clock.now()
         arrived = time.monotonic()
         messages = []
-        for topic, payload, mid, qos, connection in received:
+        for topic, payload, mid, qos, connection, decoded in received:
             try:
-                message = decode_message(topic, payload, now)
+                message = _message(topic, payload, decoded)
             except Exception:
                 # Unacknowledged, so it comes back after a reconnect; logged to be looked at.
                 log.exception("ingest %s: could not take message on %s", self.client_id, topic)

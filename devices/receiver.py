@@ -14,7 +14,8 @@ tuples). First the worker sends the settings; after that:
     worker -> receiver: ("ack", [(mid, qos, connection), ...])  acknowledge, if still on that connection
                         ("publish", request, topic, payload)     publish at QoS 1, answer "published"
                         ("stop",)                                disconnect and exit
-    receiver -> worker: ("messages", [(topic, payload, mid, qos, connection), ...])
+    receiver -> worker: ("messages", [(topic, payload, mid, qos, connection, decoded), ...])
+                                                                 decoded: devices.codec.Message as plain tuples
                         ("connected", connection, session_present)
                         ("subscribed", refused)                  refused: the filters the broker refused
                         ("disconnected", reason)
@@ -36,6 +37,7 @@ import logging
 import os
 import signal
 import threading
+from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -44,7 +46,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from devices.codec import READINGS_QOS
+from devices.codec import READINGS_QOS, Message, decode_message
 from devices.connection import connect, make_client
 
 log = logging.getLogger("devices.receiver")
@@ -66,6 +68,7 @@ class Receiver:
         self._received_lock = threading.Lock()
         self._stopping = threading.Event()
         self._receive_maximum = settings["receive_maximum"]
+        self._clock_offset = settings["clock_offset"]
 
         client = make_client(settings["url"], settings["client_id"], persistent=True)
         client.manual_ack_set(True)
@@ -126,12 +129,15 @@ class Receiver:
     # --- threads ---------------------------------------------------------------------------
 
     def _hand_over(self) -> None:
+        """Decode what arrived (devices.codec: the worker's own process then only stores)
+        and hand it over."""
         while not self._stopping.wait(HAND_OVER_EVERY_S):
             with self._received_lock:
                 received, self._received = self._received, []
             if received:
+                now = datetime.now(UTC) + self._clock_offset
                 try:
-                    self._send("messages", received)
+                    self._send("messages", [(*r, _plain(decode_message(r[0], r[1], now))) for r in received])
                 except OSError:
                     return  # the worker is gone; the main thread sees it too
 
@@ -178,6 +184,12 @@ class Receiver:
             raise
         except Exception:
             log.exception("request %s failed", request[0])
+
+
+def _plain(message: Message) -> tuple:
+    """The decoded message as plain tuples, which unpickle without a call per object."""
+    return (message.device_id, [(r.ts, r.c) for r in message.readings],
+            [(r.reason, r.raw) for r in message.rejected], message.battery, message.status)
 
 
 def main(argv: list[str] | None = None) -> int:

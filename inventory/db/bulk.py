@@ -48,7 +48,9 @@ def _json_rows(names: tuple[str, ...], rows) -> str:
     return json.dumps([dict(zip(names, row)) for row in rows], default=_iso)
 
 
+@lru_cache(maxsize=8192)
 def _iso(value: object) -> str:
+    """Cached: the readings of a batch share few distinct times, and isoformat is slow."""
     if isinstance(value, datetime):
         return value.isoformat()
     raise TypeError(f"cannot encode {type(value).__name__} as JSON")

@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import NamedTuple
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -35,8 +36,9 @@ BATTERY_OK = 0.3
 STOCK_STATUSES = ("available", "held", "expired", "in_transit")
 
 
-@dataclass(frozen=True)
-class IncomingReading:
+class IncomingReading(NamedTuple):
+    """A decoded reading, one of thousands a second: a named tuple is cheap to make."""
+
     device_id: str
     ts: datetime
     c: float
