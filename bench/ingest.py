@@ -66,6 +66,7 @@ from devices.broker_config import hash_password  # noqa: E402
 from devices.codec import READINGS_TOPIC, encode_reading, readings_topic, shared_subscription  # noqa: E402
 from devices.connection import connect, make_client  # noqa: E402
 from devices.ingest import IngestWorker  # noqa: E402
+from devices.receiver import tune_collector  # noqa: E402
 from inventory.clock import Clock  # noqa: E402
 from inventory.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
 from inventory.db.models import Carton, Site, StorageUnit  # noqa: E402
@@ -662,6 +663,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    tune_collector()  # this process stands for the worker's, which `python -m devices.ingest` tunes so
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     figures = [run_backend(backend, args) for backend in backends]
     report(figures, args)

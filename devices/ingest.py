@@ -78,6 +78,7 @@ from devices.codec import (
     parse_mqtt_url,
     shared_subscription,
 )
+from devices.receiver import tune_collector
 from inventory.clock import Clock
 from inventory.config import from_environment
 from inventory.db import make_engine, make_session_factory, unit_of_work
@@ -667,6 +668,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    tune_collector()
     run(
         args.url,
         args.database_url,

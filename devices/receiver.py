@@ -33,6 +33,7 @@ disconnects and exits at once, leaving what was not acknowledged with the broker
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import signal
@@ -186,6 +187,17 @@ class Receiver:
             log.exception("request %s failed", request[0])
 
 
+def tune_collector() -> None:
+    """For a process that mostly ingests (this one and the worker): the objects made at
+    start (modules, mappings) are set aside from the cyclic collector, which then runs far
+    less often. Batches allocate heavily but hardly ever in cycles (reference counting frees
+    them), while each full collection walks every object alive, the kept evaluators
+    included; at the default thresholds that cost about a fifth of the store's time."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 10, 10)
+
+
 def _plain(message: Message) -> tuple:
     """The decoded message as plain tuples, which unpickle without a call per object."""
     return (message.device_id, [(r.ts, r.c) for r in message.readings],
@@ -205,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     logging.basicConfig(level=settings.get("log_level", "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    tune_collector()
     Receiver(conn, settings).run()
     conn.close()
     return 0

@@ -9,7 +9,7 @@ holds by (carton, excursion).
 """
 from __future__ import annotations
 
-import secrets
+import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -216,6 +216,9 @@ def unit_rules(session: Session, unit,
 # Evaluators kept in this process between batches, keyed by unit and checked against the
 # random version written with each snapshot: a stale or foreign copy is never used.
 _evaluators: dict[int, tuple[int, tuple, engine.Evaluator]] = {}
+# Seeded from the system's randomness once per process; a draw per unit per batch must not
+# be a system call.
+_versions = random.Random()
 _EVALUATORS_MAX = 50_000
 
 
@@ -271,7 +274,7 @@ def evaluate_units(session: Session, now: datetime, by_unit: dict[int, list[engi
                 _reconcile(session, unit, events, evaluator.open_excursions, replayed_from)
             if events or evaluator.open_excursions:
                 _apply(session, now, unit, events, evaluator.open_excursions, result)
-        version = secrets.randbits(31)
+        version = _versions.getrandbits(31)
         row = {"uid": unit_id, "snapshot": evaluator.snapshot(), "last_ts": evaluator.last_ts, "version": version}
         (updates if state is not None else inserts).append(row)
         if len(_evaluators) >= _EVALUATORS_MAX:
