@@ -13,8 +13,9 @@ each, one logger registered and attached per unit, and a thawed carton in a few 
     a QoS 1 backlog of --backlog readings (published while it was away). The ceiling. Two
     such sessions drain it, one before the workers and one after them; the faster counts
     (the rate swings from run to run on a shared machine, and the higher is the harder bar).
-(p) pipeline: the worker with a null ingest (decode, batch, an empty commit, ack): what the
-    worker itself costs, apart from the telemetry service.
+(p) pipeline: the worker with a null ingest (receive and decode in its receiver process,
+    batch, an empty commit, ack): what the worker itself costs, apart from the telemetry
+    service.
 (b) ingest: the real worker (devices.ingest.IngestWorker: decode, batch, ingest through the
     telemetry service with dedupe and excursion evaluation, commit, ack) drains the same
     backlog, queued for its own session at the same time. Readings stored per second. The
@@ -36,7 +37,8 @@ each, one logger registered and attached per unit, and a thawed carton in a few 
     per second counts rows appearing in their database.
 
 The drains run one after the other, on the same machine and broker; (a), (p) and (b) in
-this one process.
+this one process (and, for (p) and (b), the worker's receiver process), which tunes its
+garbage collector as `python -m devices.ingest` does.
 """
 
 from __future__ import annotations
@@ -365,7 +367,9 @@ class WorkerProcesses:
             command = [sys.executable, "-m", "devices.ingest", "--url", broker.url, "--database-url", db.url,
                        "--client-id", f"bench-multi-{k}", "--group", "multi",
                        "--batch-size", str(args.batch_size), "--max-delay-ms", str(args.max_delay_ms)]
-            proc = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+            # a session of its own, so that a signal reaches the worker and its receiver
+            proc = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True,
+                                    start_new_session=True)
             self.procs.append(proc)
             threading.Thread(target=self._watch, args=(proc, self.subscribed[k]), daemon=True).start()
 
@@ -387,7 +391,7 @@ class WorkerProcesses:
 
     def signal(self, sig: int) -> None:
         for proc in self.procs:
-            proc.send_signal(sig)
+            os.killpg(proc.pid, sig)
 
     def stop(self) -> None:
         self.signal(signal.SIGCONT)

@@ -27,7 +27,9 @@ it came on, so an acknowledgement for an earlier connection, or for a receiver t
 was replaced, is dropped (the broker delivers those messages again).
 
 If the worker dies (even by SIGKILL) the socket reaches end of file: this process
-disconnects and exits at once, leaving what was not acknowledged with the broker.
+disconnects and exits at once, leaving what was not acknowledged with the broker. SIGINT
+and SIGTERM are ignored here: sent to the whole process group, they are the worker's to
+act on, and it stops this process once its last batch is acknowledged.
 """
 
 from __future__ import annotations
@@ -208,8 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devices.receiver", description=__doc__.split("\n\n")[0])
     parser.add_argument("--fd", type=int, required=True, help="the socket shared with the worker")
     args = parser.parse_args(argv)
-    # Ctrl-C reaches the whole process group: the worker decides when this process stops.
+    # Ctrl-C, or a service manager's SIGTERM, reaches the whole group: the worker decides
+    # when this process stops (after acknowledging what it stored), or its end does.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     conn = Connection(args.fd)
     try:
         settings = conn.recv()

@@ -419,6 +419,28 @@ def test_broker_restarted_mid_stream_loses_no_reading_and_stores_none_twice(
     assert worker.stats["stored"] == N_STREAM
 
 
+@pytest.mark.mqtt
+def test_receiver_process_killed_mid_stream_is_replaced_and_no_reading_is_lost(
+    loggers, mosquitto, start_worker, now
+):
+    worker = start_worker(mosquitto.url, loggers)
+    first = worker._receiver
+    base = now - timedelta(hours=2)
+    sent: list[int] = []
+    with Device_(mosquitto.url, "fr-1", persistent=True) as device:
+        publisher = stream(device, base, sent)
+        assert wait_until(lambda: worker.stats["stored"] >= N_STREAM // 4, every=0.005)
+        first.send_signal(signal.SIGKILL)
+        publisher.join(20)
+        device.wait_acked(sent)
+        assert wait_until(lambda: reading_count(loggers) >= N_STREAM, timeout=15), (
+            f"stored {reading_count(loggers)} of {N_STREAM}; worker {worker.stats}")
+
+    assert first.poll() is not None and worker._receiver is not first, "no new receiver"
+    assert worker.stats["connects"] >= 2
+    assert_stream_stored_once(loggers, base)
+
+
 class WorkerProcess:
     """`python -m devices.ingest` as its own process, configured by the environment."""
 
