@@ -87,8 +87,8 @@ TARGETS = {"postgresql": 0.60, "sqlite": 0.50}
 CLOCK = Clock()
 
 
-def rss_mb() -> float:
-    with open("/proc/self/status") as status:
+def rss_mb(pid: int | str = "self") -> float:
+    with open(f"/proc/{pid}/status") as status:
         for line in status:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
@@ -318,6 +318,7 @@ class Figures:
     rss_end_mb: float = float("nan")
     rss_max_mb: float = float("nan")
     rss_per_minute_mb: list[float] = field(default_factory=list)
+    receiver_rss_mb: list[float] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -530,6 +531,8 @@ def live_run(broker: MosquittoBroker, db: Database, args: argparse.Namespace, ho
 
     figures.rss_start_mb = rss_mb()
     rss_max = figures.rss_start_mb
+    receiver = worker.receiver_pid
+    figures.receiver_rss_mb.append(rss_mb(receiver))
     with Publisher(broker.url) as publisher:
         began = time.monotonic()
         schedule = sorted((phases[i], i) for i in range(n))
@@ -561,6 +564,7 @@ def live_run(broker: MosquittoBroker, db: Database, args: argparse.Namespace, ho
             rss_max = max(rss_max, rss_mb())
             if time.monotonic() - began >= 60 * len(figures.rss_per_minute_mb):
                 figures.rss_per_minute_mb.append(rss_mb())
+                figures.receiver_rss_mb.append(rss_mb(receiver))
         publisher.wait_all_acked()
         figures.live_published = publisher.sent
     deadline = time.monotonic() + 60
@@ -568,6 +572,7 @@ def live_run(broker: MosquittoBroker, db: Database, args: argparse.Namespace, ho
         time.sleep(0.05)
     figures.rss_end_mb = rss_mb()
     figures.rss_max_mb = max(rss_max, figures.rss_end_mb)
+    figures.receiver_rss_mb.append(rss_mb(receiver))
     worker.stop()
     figures.live_stored = worker.stats["stored"] - stored_before
     figures.live_rate = figures.live_stored / duration
@@ -636,7 +641,8 @@ def report(all_figures: list[Figures], args: argparse.Namespace) -> None:
                   f"{f.multi_ratio:>9.0%}  {target:.0%} {verdict:<6}|")
         if f.rss_per_minute_mb:
             print(f"           RSS each minute of the live run (MB): "
-                  f"{' '.join(f'{v:.0f}' for v in f.rss_per_minute_mb)}")
+                  f"{' '.join(f'{v:.0f}' for v in f.rss_per_minute_mb)}; the worker's receiver process: "
+                  f"{' '.join(f'{v:.0f}' for v in f.receiver_rss_mb)} (start, each minute, end)")
         for note in f.notes:
             print(f"           note: {note}")
     print(f"\n{args.devices} devices every {args.interval:g} s for {args.minutes:g} min; batch size "

@@ -286,6 +286,10 @@ class IngestWorker:
     def connected(self) -> bool:
         return self._connected.is_set()
 
+    @property
+    def receiver_pid(self) -> int | None:
+        return None if self._receiver is None else self._receiver.pid
+
     def stop(self, timeout: float = 30.0) -> None:
         """Stop taking messages, store and acknowledge those taken, then disconnect.
         After `timeout` a batch that still cannot be stored is left unacknowledged (the
