@@ -347,19 +347,20 @@ def decode_message(topic: str, payload: bytes, now: datetime) -> Message:
     Never raises."""
     parsed = parse_topic(topic)
     if parsed is None:
-        return Message(None, [], [Rejected(f"{RejectReason.INVALID_TOPIC}: not a device topic", _raw(payload))])
+        return Message(None, [], [Rejected(f"{RejectReason.INVALID_TOPIC}: not a device topic", payload_text(payload))])
     device_id, kind = parsed
     if kind == "status":
         status = decode_status(payload)
         if status is None:
             reason = f"{RejectReason.INVALID_STATUS}: expected online or offline"
-            return Message(device_id, [], [Rejected(reason, _raw(payload))])
+            return Message(device_id, [], [Rejected(reason, payload_text(payload))])
         return Message(device_id, [], [], status=status)
     decoded = decode_readings(payload, now=now, device_id=device_id)
     return Message(device_id, decoded.readings, decoded.rejected, decoded.battery)
 
 
-def _raw(payload: bytes) -> str:
+def payload_text(payload: bytes) -> str:
+    """A payload as text to keep with a rejection: decoded leniently, cut to MAX_RAW_CHARS."""
     return bytes(payload[: MAX_RAW_CHARS * 4]).decode("utf-8", errors="replace")[:MAX_RAW_CHARS]
 
 

@@ -74,7 +74,7 @@ from devices.codec import (
     READINGS_TOPIC,
     STATUS_TOPIC,
     MqttUrl,
-    _raw,
+    payload_text,
     parse_mqtt_url,
     shared_subscription,
 )
@@ -132,12 +132,13 @@ class _Message:
     status: str | None = None
 
 
-def _message(topic: str, payload: bytes, decoded: tuple) -> _Message:
-    """A decoded message (devices.codec.Message as the receiver sends it: plain tuples) in the
-    telemetry service's terms, waiting for its batch."""
-    device_id, readings, rejected, battery, status = decoded
+def _message(received: tuple, arrived: float) -> _Message:
+    """What the receiver handed over for one message, (topic, payload, mid, qos, connection,
+    decoded) with devices.codec.Message as plain tuples, in the telemetry service's terms."""
+    topic, payload, mid, qos, connection, (device_id, readings, rejected, battery, status) = received
     return _Message(
-        mid=0, qos=0, connection=0, arrived=0.0, topic=topic, payload=payload, device_id=device_id,
+        mid=mid, qos=qos, connection=connection, arrived=arrived, topic=topic, payload=payload,
+        device_id=device_id,
         readings=[IncomingReading(device_id, ts, c) for ts, c in readings],
         rejects=[IncomingReject(topic, device_id, reason, raw) for reason, raw in rejected],
         battery=battery, status=status,
@@ -392,15 +393,12 @@ class IngestWorker:
             return  # not acknowledged: the broker delivers them again later
         arrived = time.monotonic()
         messages = []
-        for topic, payload, mid, qos, connection, decoded in received:
+        for one in received:
             try:
-                message = _message(topic, payload, decoded)
+                messages.append(_message(one, arrived))
             except Exception:
                 # Unacknowledged, so it comes back after a reconnect; logged to be looked at.
-                log.exception("ingest %s: could not take message on %s", self.client_id, topic)
-                continue
-            message.mid, message.qos, message.connection, message.arrived = mid, qos, connection, arrived
-            messages.append(message)
+                log.exception("ingest %s: could not take message on %s", self.client_id, one[0])
         with self._cond:
             was_empty = not self._queue
             self._queue.extend(messages)
@@ -505,7 +503,7 @@ class IngestWorker:
         )
         exc = sys.exc_info()[1]
         reason = f"ingest_error: {type(exc).__name__}: {exc}" if exc else "ingest_error"
-        reject = IncomingReject(message.topic, message.device_id, reason, _raw(message.payload))
+        reject = IncomingReject(message.topic, message.device_id, reason, payload_text(message.payload))
         dead = IngestBatch(rejects=[reject])
         delay = RETRY_MIN_S
         while True:

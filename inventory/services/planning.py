@@ -483,6 +483,14 @@ def _supersede(session: Session, actor: Actor, now: datetime, old: Plan, new: Pl
     audit(session, actor, now, "plan.supersede", "plan", old.id, before={"status": "approved"},
           after={"status": "superseded", "by": new.id, "withdrawn_shipments": withdrawn,
                  "kept_shipments": kept, "cancelled_thaw_tasks": cancelled})
+    region_plan = old.region_plan
+    if region_plan is not None and region_plan.status == "approved" and new.region_plan_id is None:
+        # A pharmacy's own plan replaces its part of an approved region plan: the region plan
+        # no longer stands as a whole (its pharmacies' plans say which parts still hold). A
+        # region plan approved after it supersedes it as a whole instead.
+        region_plan.status, region_plan.superseded_at = "superseded", now
+        audit(session, actor, now, "region_plan.supersede", "region_plan", region_plan.id,
+              before={"status": "approved"}, after={"status": "superseded", "by_plan": new.id})
     return {"plan": old.id, "withdrawn_shipments": withdrawn, "kept_shipments": kept}
 
 

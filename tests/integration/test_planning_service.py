@@ -186,6 +186,20 @@ def test_a_region_plan_with_a_superseded_pharmacy_plan_is_not_approved(session):
     assert refused.value.code == "plan_superseded" and NORTH in refused.value.message
 
 
+def test_a_pharmacy_plan_approved_over_part_of_an_approved_region_plan_supersedes_the_region_plan(session):
+    receive(session, f"{NORTH}-F1", 10, product=FLU, state="thawed", lot="VT1")
+    book(session, HILL, TODAY + timedelta(days=1), 4, product=FLU)
+    region = planning.create_region_plan(session, SYSTEM, T0, region="Hovedstaden", start=TODAY, days=3)
+    planning.approve_region_plan(session, SYSTEM, T0, region.id)
+    south, north = region.plans
+    newer = planning.create_plan(session, SYSTEM, T0, pharmacy=NORTH, start=TODAY, days=3)
+    planning.approve_plan(session, SYSTEM, T0, newer.id)
+    assert north.status == "superseded" and north.superseded_by_id == newer.id
+    assert south.status == "approved"  # its part still holds
+    assert region.status == "superseded" and region.superseded_by_id is None
+    assert region not in planning.list_region_plans(session, SYSTEM, region="Hovedstaden", status="approved")
+
+
 def test_a_region_without_a_hospital_pharmacy_cannot_be_planned(session):
     with pytest.raises(InvalidInput) as unknown:
         planning.create_region_plan(session, SYSTEM, T0, region="Atlantis", start=TODAY, days=3)
