@@ -49,7 +49,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from devices.codec import READINGS_QOS, Message, decode_message
+from devices.codec import READINGS_QOS, decode_message, payload_text
 from devices.connection import connect, make_client
 
 log = logging.getLogger("devices.receiver")
@@ -90,7 +90,10 @@ class Receiver:
     # --- paho callbacks (network thread): none may raise -----------------------------------
 
     def _on_pre_connect(self, client: mqtt.Client, userdata: Any) -> None:
-        self._connection += 1
+        try:
+            self._connection += 1
+        except Exception:
+            log.exception("on_pre_connect failed")
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
         try:
@@ -140,9 +143,12 @@ class Receiver:
             if received:
                 now = datetime.now(UTC) + self._clock_offset
                 try:
-                    self._send("messages", [(*r, _plain(decode_message(r[0], r[1], now))) for r in received])
+                    self._send("messages", [(*r, _decoded(r[0], r[1], now)) for r in received])
                 except OSError:
                     return  # the worker is gone; the main thread sees it too
+                except Exception:
+                    # Unacknowledged, so they come back after a reconnect; logged to be looked at.
+                    log.exception("could not hand over %d messages", len(received))
 
     def run(self) -> None:
         properties = Properties(PacketTypes.CONNECT)
@@ -200,8 +206,14 @@ def tune_collector() -> None:
     gc.set_threshold(20_000, 10, 10)
 
 
-def _plain(message: Message) -> tuple:
-    """The decoded message as plain tuples, which unpickle without a call per object."""
+def _decoded(topic: str, payload: bytes, now: datetime) -> tuple:
+    """The decoded message as plain tuples, which unpickle without a call per object. The
+    codec never raises; should it all the same, the message is a dead letter, not a stall."""
+    try:
+        message = decode_message(topic, payload, now)
+    except Exception as exc:
+        log.exception("could not decode a message on %s", topic)
+        return None, [], [(f"ingest_error: {type(exc).__name__}: {exc}", payload_text(payload))], None, None
     return (message.device_id, [(r.ts, r.c) for r in message.readings],
             [(r.reason, r.raw) for r in message.rejected], message.battery, message.status)
 

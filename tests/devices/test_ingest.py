@@ -171,6 +171,18 @@ def test_payload_naming_another_device_than_its_topic_is_rejected_whole(now):
     assert [r.code for r in decoded.rejected] == [RejectReason.DEVICE_MISMATCH]
 
 
+def test_a_payload_the_codec_fails_on_becomes_a_dead_letter_not_a_stall(now, monkeypatch):
+    from devices import receiver
+
+    def broken(topic, payload, at):
+        raise RecursionError("deep")
+
+    monkeypatch.setattr(receiver, "decode_message", broken)
+    device_id, readings, rejected, battery, status = receiver._decoded(readings_topic("fr-1"), b'{"c": 1}', now)
+    assert device_id is None and readings == [] and battery is None and status is None
+    assert rejected == [("ingest_error: RecursionError: deep", '{"c": 1}')]
+
+
 def test_reading_naming_another_device_is_rejected_and_its_batch_kept(now):
     payload = json.dumps({"readings": [
         {"ts": "2026-11-20T10:00:00Z", "c": 4.0, "device": "fr-1"},
