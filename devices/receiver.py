@@ -1,5 +1,6 @@
-"""The ingest worker's MQTT side, a process of its own: it holds the broker session, hands
-the messages it receives to the worker, and acknowledges what the worker has committed.
+"""The ingest worker's MQTT side, a process of its own: it holds the broker session, decodes
+the messages it receives and hands them to the worker, and acknowledges what the worker has
+committed.
 
     python -m devices.receiver --fd N    (started by devices.ingest.IngestWorker, not by hand)
 
@@ -40,6 +41,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import Any
@@ -58,6 +60,7 @@ CONNECTIONS_PER_EPOCH = 1_000_000
 # How long received messages wait to be handed over together: one pickled list per few
 # milliseconds instead of one per message.
 HAND_OVER_EVERY_S = 0.002
+IDLE_CHECK_S = 0.5  # how often an idle hand-over looks whether it should stop
 
 
 class Receiver:
@@ -68,7 +71,7 @@ class Receiver:
         self._connected = False
         self._send_lock = threading.Lock()
         self._received: list[tuple] = []
-        self._received_lock = threading.Lock()
+        self._arrived = threading.Condition()  # guards _received; notified when it fills
         self._stopping = threading.Event()
         self._receive_maximum = settings["receive_maximum"]
         self._clock_offset = settings["clock_offset"]
@@ -126,8 +129,10 @@ class Receiver:
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         try:
-            with self._received_lock:
+            with self._arrived:
                 self._received.append((msg.topic, msg.payload, msg.mid, msg.qos, self._connection))
+                if len(self._received) == 1:
+                    self._arrived.notify()
         except Exception:
             # Unacknowledged, so it comes back after a reconnect.
             log.exception("could not take a message")
@@ -137,8 +142,13 @@ class Receiver:
     def _hand_over(self) -> None:
         """Decode what arrived (devices.codec: the worker's own process then only stores)
         and hand it over."""
-        while not self._stopping.wait(HAND_OVER_EVERY_S):
-            with self._received_lock:
+        while not self._stopping.is_set():
+            with self._arrived:
+                if not self._received:
+                    self._arrived.wait(IDLE_CHECK_S)
+                    continue
+            time.sleep(HAND_OVER_EVERY_S)  # let more arrive: one pickled list for them all
+            with self._arrived:
                 received, self._received = self._received, []
             if received:
                 now = datetime.now(UTC) + self._clock_offset
