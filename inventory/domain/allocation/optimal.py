@@ -40,10 +40,11 @@ Constraints
                as a vaccinator does): appointments go unmet only on a day the product runs
                out there. Doses kept for a later, more important appointment are kept at the
                pharmacy, never in a site's fridge past people who came for them.
-               Added lazily: the programme is solved without them, then again with them
-               at every site and day of each product p whose solution left people unmet
-               beside doses of p anywhere, until none does (each binary costs solver time;
-               a product runs short only now and then).
+               Added lazily: the programme is solved without them; if its solution left
+               people unmet beside doses of their product anywhere, it is solved once more
+               with them at every site, day and product (each binary costs solver time, and
+               most plans never run short; adding them product by product took a solve of
+               about the full programme's cost per product found short).
     capacity   sum_k (i[s,k,d] + v[s,k,d]) <= cap_s on delivery days (the fridge in the morning)
     safety     sum_{k: p_k = p} q_k (i[s,k,t] + v[s,k,t]) + short[s,t,p]
                    >= sum_g (n - u)[s,t,p,g] + z sqrt(mean)
@@ -65,7 +66,7 @@ Objective (in doses), minimised
 
 Model size: integers per (class, day), (site, cohort, delivery day) and (site, cohort, day
 with need), typically a handful of cohorts per site and product; a binary per (site, day,
-product) of the products for which ``served`` had to be added.
+product where ``served`` had to be added.
 """
 
 from __future__ import annotations
@@ -359,8 +360,8 @@ def plan_optimal(req: PlanRequest) -> Plan:
             m.row({col: 1.0, runs_out: -float(n)}, -math.inf, 0.0)
         m.row({**{col: 1.0 for col in left_at_night[key]}, runs_out: most}, -math.inf, most)
 
-    # ``served`` rows are added where a solution breaks them, and the programme solved again
-    # (lazy constraints): a product runs short only now and then, and each binary costs time
+    # ``served`` rows (a binary each) only if a first solution breaks them (lazy constraints):
+    # most plans never run short, and those that do are solved once more with all of them
     unenforced = {key for key in need if left_at_night.get(key)}
     result, complete = None, False
     while not complete:
@@ -372,15 +373,14 @@ def plan_optimal(req: PlanRequest) -> Plan:
         if attempt is None or attempt.x is None:
             break
         result = attempt
-        short = {
-            product for (code, t, product) in unenforced
-            if sum(result.x[c] for c in unmet_cols[(code, t, product)]) > 1e-6
-            and sum(result.x[c] for c in left_at_night[(code, t, product)]) > 1e-6
-        }
-        broken = sorted(key for key in unenforced if key[2] in short)
-        for key in broken:
-            served_first(key)
-            unenforced.discard(key)
+        broken = any(
+            sum(result.x[c] for c in unmet_cols[key]) > 1e-6 and sum(result.x[c] for c in left_at_night[key]) > 1e-6
+            for key in unenforced
+        )
+        if broken:
+            for key in sorted(unenforced):
+                served_first(key)
+            unenforced.clear()
         complete = not broken
     if result is None:
         fallback = plan_fefo(req)
