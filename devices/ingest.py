@@ -25,13 +25,14 @@ Broker restarts and shared subscriptions
 
 Processes and threads
     The MQTT session lives in a receiver process of its own (devices.receiver), so that
-    paho's per-message work and the store run on two cores. It hands received messages
-    over in small lists; a listening thread here decodes each (devices.codec) and queues
-    it. One worker thread takes batches off the queue (up to --batch-size messages, or
+    paho's per-message work and the store run on two cores. It decodes what it receives
+    (devices.codec) and hands it over in small lists, which a listening thread here
+    queues. One worker thread takes batches off the queue (up to --batch-size messages, or
     whatever arrived within --max-delay-ms of the oldest), ingests each batch in one unit
     of work, commits, has the receiver acknowledge its messages, then publishes pending
     alerts (through the receiver) in a unit of work of their own. If the receiver dies, a
-    new one takes the session over; if this process dies, the receiver disconnects. A commit that fails for a database reason (down, locked, a serialization
+    new one takes the session over; if this process dies, the receiver disconnects.
+    A commit that fails for a database reason (down, locked, a serialization
     conflict) is retried with backoff, never acknowledged and never dropped. A batch that
     fails for any other reason is split until the message that breaks it is found; that
     message is kept as a dead letter ("ingest_error") so it cannot stall the stream.
@@ -62,9 +63,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
-
 from multiprocessing.connection import Connection
+from typing import Any
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
@@ -358,10 +358,16 @@ class IngestWorker:
         # and a new receiver resumes the session.
         receiver.wait()
         log.error("ingest %s: receiver exited (%s); starting another", self.client_id, receiver.returncode)
-        time.sleep(RECEIVER_RESTART_S)
-        if not self._stopping:
-            conn.close()
-            self._start_receiver()
+        conn.close()
+        while True:
+            time.sleep(RECEIVER_RESTART_S)
+            if self._stopping:
+                return
+            try:
+                self._start_receiver()  # its own listening thread takes over from here
+                return
+            except Exception:
+                log.exception("ingest %s: could not start a receiver; trying again", self.client_id)
 
     def _on_event(self, event: tuple) -> None:
         kind = event[0]

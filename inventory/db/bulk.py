@@ -12,7 +12,7 @@ from sqlalchemy import any_, bindparam, func, literal_column, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from inventory.db.telemetry import Reading, UnitEvaluation
+from inventory.db.telemetry import UnitEvaluation
 
 
 def _postgres(session: Session) -> bool:
@@ -91,9 +91,12 @@ def units_with_readings_before(session: Session, before: dict[int, datetime]) ->
             "SELECT v.u FROM json_to_recordset(CAST(:rows AS json)) AS v(u integer, t timestamptz) "
             "WHERE EXISTS (SELECT 1 FROM readings r WHERE r.storage_unit_id = v.u AND r.ts < v.t)"
         ), {"rows": _json_rows(("u", "t"), before.items())}).all())
-    table = Reading.__table__
-    return {unit_id for unit_id, ts in before.items() if session.scalar(
-        select(table.c.id).where(table.c.storage_unit_id == unit_id, table.c.ts < ts).limit(1)) is not None}
+    cursor = _sqlite_cursor(session)
+    cursor.execute(
+        "SELECT json_extract(value, '$[0]') FROM json_each(?) WHERE EXISTS (SELECT 1 FROM readings r "
+        "WHERE r.storage_unit_id = json_extract(value, '$[0]') AND r.ts < json_extract(value, '$[1]'))",
+        (json.dumps([(u, sqlite_datetime(t)) for u, t in before.items()]),))
+    return {unit_id for (unit_id,) in cursor.fetchall()}
 
 
 def mark_devices_heard(session: Session, heard_at: datetime, newest: dict[str, datetime]) -> None:

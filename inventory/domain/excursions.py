@@ -623,7 +623,6 @@ class Evaluator:
             evaluator._clocks[int(index)].load(saved)
         return evaluator
 
-
     def _settings_digest(self) -> str:
         """What a snapshot's counters mean: the rules, range and gap they were counted under."""
         if self._digest is None:

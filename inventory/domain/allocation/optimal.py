@@ -65,8 +65,8 @@ Objective (in doses), minimised
       and a first-expiry-first-out preference (earlier L is cheaper to ship and to open).
 
 Model size: integers per (class, day), (site, cohort, delivery day) and (site, cohort, day
-with need), typically a handful of cohorts per site and product; a binary per (site, day,
-product where ``served`` had to be added.
+with need), typically a handful of cohorts per site and product; once ``served`` has to be
+added, a binary per (site, day, product).
 """
 
 from __future__ import annotations
