@@ -1,6 +1,8 @@
 """Flask commands: seed, create-token (and the long-running workers, registered by their modules)."""
 from __future__ import annotations
 
+import re
+
 import click
 from flask import Flask, current_app
 
@@ -79,6 +81,9 @@ def broker_config(out_dir: str, service_users: tuple[str, ...]) -> None:
 def import_appointments(path: str) -> None:
     """Import the booking system's CSV export (columns ref,site,day,slot,product,status,group).
 
+    The header names the columns in any order and case; commas, semicolons (a spreadsheet set
+    to Danish) and tabs are all read.
+
     Good rows are stored even when others are bad; each bad row is printed with its line
     number and field. Exits with status 1 if any row was bad, 0 otherwise.
     """
@@ -99,10 +104,17 @@ def _import_appointments(path: str) -> None:
     from inventory.services.access import Actor
 
     schema = AppointmentSchema()
+    needed = {"ref", "site", "day", "slot", "product"}
     rows, lines, problems = [], [], []
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"ref", "site", "day", "slot", "product"} - set(reader.fieldnames or [])
+    # Bytes that are not UTF-8 survive reading (as surrogates) so that only their row is refused.
+    with open(path, newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
+        header = handle.readline()
+        handle.seek(0)
+        # Spreadsheets set to Danish export with semicolons; the header says which is used.
+        delimiter = max(",;\t", key=lambda d: len(needed & set(_columns(header.split(d)))))
+        reader = csv.DictReader(handle, delimiter=delimiter)
+        reader.fieldnames = _columns(reader.fieldnames or [])
+        missing = needed - set(reader.fieldnames)
         if missing:
             raise click.ClickException(f"the header lacks the columns {', '.join(sorted(missing))}")
         for record in reader:
@@ -111,6 +123,10 @@ def _import_appointments(path: str) -> None:
             raw = {k: v for k, v in raw.items() if v != "" or k in ("ref", "site", "day", "slot", "product")}
             if None in record:
                 problems.append((line, "_row", ["more fields than the header names"]))
+                continue
+            not_utf8 = sorted(k for k, v in raw.items() if _NOT_UTF8.search(v))
+            if not_utf8:
+                problems.extend((line, k, ["not UTF-8 text: export the file as CSV UTF-8"]) for k in not_utf8)
                 continue
             try:
                 data = schema.load({k: v for k, v in raw.items() if k in schema.fields})
@@ -132,3 +148,11 @@ def _import_appointments(path: str) -> None:
     click.echo(", ".join(f"{k} {v}" for k, v in summary.items()) + f", rejected {len({p[0] for p in problems})}")
     if problems:
         raise SystemExit(1)
+
+
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+
+
+def _columns(names) -> list[str]:
+    """Header names as the schema spells them, whatever the export's case and spacing."""
+    return [name.strip().lower() for name in names]

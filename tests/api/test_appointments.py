@@ -131,6 +131,31 @@ def test_a_clean_csv_imports_and_exits_zero_and_a_second_run_changes_nothing(app
     assert again.exit_code == 0 and "cancelled 1, unchanged 4" in again.output
 
 
+def test_a_spreadsheet_export_with_semicolons_and_its_own_header_case_imports(app, seeded, db, tmp_path):
+    text = "Ref; Site;Day;Slot;Product;Status;Group\n" + "\n".join(
+        f"S{i};{CENTRE};{day(1)};11:{i:02d};{GREY};booked;65+" for i in range(3)) + "\n"
+    result = run_import(app, tmp_path, text)
+    assert result.exit_code == 0, result.output
+    assert "created 3" in result.output
+    assert stored(db)["S2"] == (CENTRE, day(1), "11:02", GREY, "booked", "65+")
+
+
+def test_a_row_that_is_not_utf8_is_reported_and_the_others_go_in(app, seeded, db, tmp_path):
+    path = tmp_path / "bookings.csv"
+    path.write_bytes("\n".join([
+        "ref,site,day,slot,product,status,group",
+        f"U1,{CENTRE},{day(1)},12:00,{GREY},booked,65+",
+        f"U2\xf8,{CENTRE},{day(1)},12:10,{GREY},booked,65+",  # cp1252 from a spreadsheet
+        f"U3,{CENTRE},{day(1)},12:20,{GREY},booked,65+",
+        "",
+    ]).encode("latin-1"))
+    result = app.test_cli_runner().invoke(args=["import-appointments", str(path)])
+    assert result.exit_code == 1
+    assert "line 3: ref: not UTF-8 text" in result.output
+    assert "created 2" in result.output and "rejected 1" in result.output
+    assert set(stored(db)) == {"U1", "U3"}
+
+
 def test_a_csv_without_the_needed_columns_is_refused(app, seeded, tmp_path):
     result = run_import(app, tmp_path, "ref,site\nX,Y\n")
     assert result.exit_code != 0 and "lacks the columns" in result.output
