@@ -376,11 +376,17 @@ def standby_takers(season: Season, offers, uptake: float) -> list[Demand]:
     for f in offers:
         if f.doses_left <= 0:
             continue
-        key = f"{season.seed}|{f.site}|{f.day}|{f.product}".encode()
-        n = int(np.random.default_rng(zlib.crc32(key)).binomial(f.doses_left, uptake))
+        n = standby_arrivals(season.seed, f.site, f.day, f.product, f.doses_left, uptake)
         if n:
             takers.append(Demand(f.site, f.day, f.product, STANDBY_GROUP, n))
     return takers
+
+
+def standby_arrivals(seed: int, site: str, day: date, product: str, offered: int,
+                     uptake: float) -> int:
+    """How many of ``offered`` standby slots are taken up (seeded per site, day and product)."""
+    key = f"{seed}|{site}|{day}|{product}".encode()
+    return int(np.random.default_rng(zlib.crc32(key)).binomial(offered, uptake))
 
 
 @dataclass
@@ -441,9 +447,10 @@ def split_frozen(units: list[StockUnit]) -> list[StockUnit]:
 
 
 def rolling(season: Season, method: str, time_limit: float, safety_z: float = 0.0,
-            uptake: float = 0.0) -> Score:
+            uptake: float = 0.0, observe=None) -> Score:
     """One plan a day over 14 days, its first day carried out. ``method`` "fefo" is the
-    baseline fed with the sites' own orders; "optimal" publishes its offers as standby slots."""
+    baseline fed with the sites' own orders; "optimal" publishes its offers as standby slots.
+    ``observe(req, plan, realised)``, if given, sees each day's plan and who came."""
     score = Score()
     deliveries = season.deliveries
     pharmacy = list(season.stock)
@@ -480,6 +487,8 @@ def rolling(season: Season, method: str, time_limit: float, safety_z: float = 0.
                 season, [f for f in plan.fill_the_vial if f.day == start], uptake)
             score.standby_came += sum(d.booked for d in takers)
             realised += takers
+        if observe is not None:
+            observe(req, plan, realised)
         outcome = execute_days(req, plan, realised, days=1)
         assert not outcome.violations, outcome.violations
         score.add(outcome)
