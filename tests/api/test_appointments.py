@@ -96,9 +96,9 @@ def test_appointment_counts_carry_no_references(client, admin):
 
 # ------------------------------------------------------------------ CSV import
 
-def run_import(app, tmp_path, text: str):
+def run_import(app, tmp_path, text: str | bytes):
     path = tmp_path / "bookings.csv"
-    path.write_text(text, encoding="utf-8")
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
     return app.test_cli_runner().invoke(args=["import-appointments", str(path)])
 
 
@@ -141,15 +141,13 @@ def test_a_spreadsheet_export_with_semicolons_and_its_own_header_case_imports(ap
 
 
 def test_a_row_that_is_not_utf8_is_reported_and_the_others_go_in(app, seeded, db, tmp_path):
-    path = tmp_path / "bookings.csv"
-    path.write_bytes("\n".join([
+    result = run_import(app, tmp_path, "\n".join([
         "ref,site,day,slot,product,status,group",
         f"U1,{CENTRE},{day(1)},12:00,{GREY},booked,65+",
         f"U2\xf8,{CENTRE},{day(1)},12:10,{GREY},booked,65+",  # cp1252 from a spreadsheet
         f"U3,{CENTRE},{day(1)},12:20,{GREY},booked,65+",
         "",
     ]).encode("latin-1"))
-    result = app.test_cli_runner().invoke(args=["import-appointments", str(path)])
     assert result.exit_code == 1
     assert "line 3: ref: not UTF-8 text" in result.output
     assert "created 2" in result.output and "rejected 1" in result.output
