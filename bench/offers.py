@@ -11,7 +11,8 @@ standby draws as ``season.py``: doses wasted in opened vials, and standby citize
 for an offer and found no dose ("sent home"). Offering more always wastes less and sends more
 people home; which balance is right is the programme's choice.
 
-Rules (attendance modelled as Poisson around the plan's expectation):
+Rules (attendance modelled as the plan expects it: each booked citizen comes with the site's
+show rate, and walk-ins are a Poisson count around the site's expected walk-ins):
 
 - ``today``: the plan's own offers, the doses left if the expected number of people come
   (rounded up), as ``plan_optimal`` publishes them;
@@ -30,14 +31,15 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from scipy.stats import poisson
+import numpy as np
+from scipy.stats import binom, poisson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import season as S  # noqa: E402
 
-from inventory.domain.allocation.needs import expected_attendance  # noqa: E402
+from inventory.domain.allocation.needs import WALK_IN_GROUP, expected_attendance  # noqa: E402
 from inventory.domain.allocation.replay import replay  # noqa: E402
 
 
@@ -47,9 +49,21 @@ class Session:
     day: date
     product: str
     doses_per_vial: int
-    expected: float  # people the plan expected
+    booked: float    # bookings the plan expected (grossed up by the booking curve)
+    show_rate: float
+    walk_ins: float  # walk-ins the plan expected
     offered: int     # the plan's offer
     left: int        # doses actually left in the vials opened
+
+    @property
+    def expected(self) -> float:
+        return self.booked * self.show_rate + self.walk_ins
+
+    def turnout(self) -> np.ndarray:
+        """Probability of each number of people coming (index = people)."""
+        shows = binom.pmf(np.arange(round(self.booked) + 1), round(self.booked), self.show_rate)
+        top = int(self.walk_ins + 10 * math.sqrt(self.walk_ins) + 10)
+        return np.convolve(shows, poisson.pmf(np.arange(top), self.walk_ins))
 
 
 def sessions(season: S.Season, time_limit: float) -> list[Session]:
@@ -58,14 +72,17 @@ def sessions(season: S.Season, time_limit: float) -> list[Session]:
 
     def observe(req, plan, realised):
         today = req.start
-        expected = {(site, product): sum(shares.values())
+        show_rate = {s.code: 1.0 - s.no_show_rate for s in req.sites}
+        expected = {(site, product): shares
                     for (site, t, product), shares in expected_attendance(req).items() if t == 0}
         offered = {(f.site, f.product): f.doses_left for f in plan.fill_the_vial if f.day == today}
         left = {(f.site, f.product): f.doses_left for f in replay(req, plan, realised, 1).fill}
         for site, product in set(expected) | set(offered) | set(left):
             if dpv[product] > 1:
+                shares = dict(expected.get((site, product), {}))
+                walk_ins = shares.pop(WALK_IN_GROUP, 0.0)
                 found.append(Session(site, today, product, dpv[product],
-                                     expected.get((site, product), 0.0),
+                                     sum(shares.values()) / show_rate[site], show_rate[site], walk_ins,
                                      offered.get((site, product), 0), left.get((site, product), 0)))
 
     S.rolling(season, "optimal", time_limit, safety_z=1.0, observe=observe)
@@ -77,16 +94,15 @@ def leftover(people: int, dpv: int) -> int:
 
 
 def confident(theta: float):
-    """The most doses left in at least ``theta`` of the turnouts (Poisson around expected)."""
+    """The most doses left in at least ``theta`` of the turnouts."""
     def rule(s: Session) -> int:
         if s.expected <= 0:
             return 0
-        top = int(s.expected + 10 * math.sqrt(s.expected) + 20)
-        chance = [0.0] * s.doses_per_vial
-        for people in range(1, top):
-            p = poisson.pmf(people, s.expected)
-            for k in range(leftover(people, s.doses_per_vial) + 1):
-                chance[k] += p
+        chance = [0.0] * s.doses_per_vial  # chance[k]: probability that at least k are left
+        for people, p in enumerate(s.turnout()):
+            if people:
+                for k in range(leftover(people, s.doses_per_vial) + 1):
+                    chance[k] += p
         return max((k for k in range(s.doses_per_vial) if chance[k] >= theta), default=0)
     return rule
 
