@@ -14,12 +14,13 @@ people home; which balance is right is the programme's choice.
 Rules (attendance modelled as the plan expects it: each booked citizen comes with the site's
 show rate, and walk-ins are a Poisson count around the site's expected walk-ins):
 
-- ``today``: the plan's own offers, the doses left if the expected number of people come
-  (rounded up), as ``plan_optimal`` publishes them;
-- ``confident θ``: the most doses that are left in at least θ of likely turnouts
-  (θ = 0.5: the median leftover; a newsvendor rule when a dose wasted and a citizen sent
-  home weigh the same);
-- ``today, not for walk-ins``: the plan's offers, none where less than one person is expected;
+- ``doses left (expected)``: the doses left if the expected number of people come (rounded
+  up): the plan's ``doses_left``, which the offers were until 2026-11-21;
+- ``standby slots (plan)``: the plan's offer, ``standby_slots``: the most doses left in at least
+  half of the likely turnouts (the median leftover; a newsvendor rule when a dose wasted and a
+  citizen sent home weigh the same);
+- ``confident θ``: the same rule at other shares θ of the turnouts, computed here;
+- ``doses left, not for walk-ins``: ``doses_left``, none where less than one person is expected;
 - ``foresight``: offer exactly what will be left (perfect foresight's offers: the bound).
 """
 from __future__ import annotations
@@ -52,8 +53,9 @@ class Session:
     booked: float    # bookings the plan expected (grossed up by the booking curve)
     show_rate: float
     walk_ins: float  # walk-ins the plan expected
-    offered: int     # the plan's offer
-    left: int        # doses actually left in the vials opened
+    expected_left: int  # the plan's doses left for the expected turnout
+    slots: int          # the plan's standby slots
+    left: int           # doses actually left in the vials opened
 
     @property
     def expected(self) -> float:
@@ -75,7 +77,7 @@ def sessions(season: S.Season, time_limit: float) -> list[Session]:
         show_rate = {s.code: 1.0 - s.no_show_rate for s in req.sites}
         expected = {(site, product): shares
                     for (site, t, product), shares in expected_attendance(req).items() if t == 0}
-        offered = {(f.site, f.product): f.doses_left for f in plan.fill_the_vial if f.day == today}
+        offered = {(f.site, f.product): f for f in plan.fill_the_vial if f.day == today}
         left = {(f.site, f.product): f.doses_left for f in replay(req, plan, realised, 1).fill}
         for site, product in set(expected) | set(offered) | set(left):
             if dpv[product] > 1:
@@ -83,7 +85,9 @@ def sessions(season: S.Season, time_limit: float) -> list[Session]:
                 walk_ins = shares.pop(WALK_IN_GROUP, 0.0)
                 found.append(Session(site, today, product, dpv[product],
                                      sum(shares.values()) / show_rate[site], show_rate[site], walk_ins,
-                                     offered.get((site, product), 0), left.get((site, product), 0)))
+                                     getattr(offered.get((site, product)), "doses_left", 0),
+                                     getattr(offered.get((site, product)), "standby_slots", 0),
+                                     left.get((site, product), 0)))
 
     S.rolling(season, "optimal", time_limit, safety_z=1.0, observe=observe)
     return found
@@ -108,11 +112,11 @@ def confident(theta: float):
 
 
 RULES = {
-    "today": lambda s: s.offered,
+    "doses left (expected)": lambda s: s.expected_left,
+    "standby slots (plan)": lambda s: s.slots,
     "confident 0.6": confident(0.6),
-    "confident 0.5": confident(0.5),
     "confident 0.4": confident(0.4),
-    "today, not for walk-ins": lambda s: s.offered if s.expected >= 1 else 0,
+    "doses left, not walk-ins": lambda s: s.expected_left if s.expected >= 1 else 0,
     "foresight": lambda s: s.left,
 }
 

@@ -134,8 +134,9 @@ ASSUMPTIONS = (
     "optimal (plan_optimal): bookings known that day, grossed up by the same late-booking "
     "share as the hand orders (PlanRequest.booking_pickup), x (1 - no-show rate) + walk-ins, "
     "safety stock of safety_z standard deviations, vials thawed and shipped one by one (a tray may "
-    "be emptied a vial at a time); its fill-the-vial offers (doses left in the vials it "
-    "expects opened) are published as standby slots for the day; each offered slot is taken "
+    "be emptied a vial at a time); its fill-the-vial offers (standby slots: the doses left in "
+    "the vials it opens in at least half of the likely turnouts) are published for the day; "
+    "each offered slot is taken "
     "up with probability = standby uptake (seeded per site/day/product); standby citizens "
     "only get doses left in vials opened that day for others, never open a vial, are never "
     "unmet, and are citizens not otherwise booked in the season (no later booking is "
@@ -374,9 +375,9 @@ def standby_takers(season: Season, offers, uptake: float) -> list[Demand]:
     if uptake <= 0:
         return takers
     for f in offers:
-        if f.doses_left <= 0:
+        if f.standby_slots <= 0:
             continue
-        n = standby_arrivals(season.seed, f.site, f.day, f.product, f.doses_left, uptake)
+        n = standby_arrivals(season.seed, f.site, f.day, f.product, f.standby_slots, uptake)
         if n:
             takers.append(Demand(f.site, f.day, f.product, STANDBY_GROUP, n))
     return takers

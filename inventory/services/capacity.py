@@ -85,7 +85,7 @@ class DayLine:
     booked: int
     free: int          # more appointments the stock can serve that day
     overbooked: int    # booked appointments no dose is left for
-    standby: int = 0   # doses left in opened vials per the latest approved plan
+    standby: int = 0   # fill-the-vial offer of the latest approved plan (doses likely left)
 
 
 @dataclass(frozen=True)
@@ -250,11 +250,18 @@ def _chunks(ids: list[int], size: int = 500):
 
 
 def standby_slots(session: Session, first: date, last: date) -> dict[tuple[str, date, str], int]:
-    """Doses left in opened vials, per (site, day, product), by each pharmacy's approved plan."""
+    """Fill-the-vial offers (doses likely left in opened vials), per (site, day, product), by
+    each pharmacy's approved plan."""
     slots: dict[tuple[str, date, str], int] = {}
     for plan in session.scalars(select(Plan).where(Plan.status == "approved")):
         for offer in plan.result.get("fill_the_vial", []):
             day = date.fromisoformat(offer["day"])
-            if first <= day <= last and offer.get("doses_left", 0) > 0:
-                slots[(offer["site"], day, offer["product"])] = int(offer["doses_left"])
+            if first <= day <= last and standby_slots_of(offer) > 0:
+                slots[(offer["site"], day, offer["product"])] = standby_slots_of(offer)
     return slots
+
+
+def standby_slots_of(offer: dict) -> int:
+    """A stored fill-the-vial offer's standby slots (plans stored before they were
+    computed offered the doses left)."""
+    return int(offer.get("standby_slots", offer.get("doses_left", 0)))

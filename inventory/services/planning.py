@@ -50,7 +50,13 @@ from inventory.services.appointments import (
     priority_order,
     walk_ins_for,
 )
-from inventory.services.capacity import FROZEN, last_usable_day, thaw_lead_days, thawed_window_days
+from inventory.services.capacity import (
+    FROZEN,
+    last_usable_day,
+    standby_slots_of,
+    thaw_lead_days,
+    thawed_window_days,
+)
 from inventory.services.common import audit, carton_for_update, site_by_code
 
 METHODS = ("optimal", "fefo")
@@ -294,7 +300,7 @@ def _result_json(session: Session, inputs: PlanInput, plan: allocation.Plan) -> 
         ],
         "fill_the_vial": [
             {"site": f.site, "day": f.day.isoformat(), "product": f.product, "vials_opened": f.vials_opened,
-             "doses_left": f.doses_left}
+             "doses_left": f.doses_left, "standby_slots": f.standby_slots}
             for f in sorted(plan.fill_the_vial, key=lambda f: (f.day, f.site, f.product))
         ],
         "waste": {allocation.WASTE_EXPIRY_OR_BUD: 0.0, allocation.WASTE_OPEN_VIAL: 0.0, **waste,
@@ -383,7 +389,7 @@ def region_totals(region_plan: RegionPlan) -> dict:
     by_site: Counter[str] = Counter()
     by_site_group: Counter[tuple[str, str]] = Counter()
     doses_used = solve_seconds = 0.0
-    offers = vials_opened = doses_left = shipments_planned = 0
+    offers = vials_opened = doses_left = standby_slots = shipments_planned = 0
     for plan in region_plan.plans:
         result = plan.result
         for kind, doses in result.get("waste", {}).items():
@@ -398,6 +404,7 @@ def region_totals(region_plan: RegionPlan) -> dict:
             offers += 1
             vials_opened += f["vials_opened"]
             doses_left += f["doses_left"]
+            standby_slots += standby_slots_of(f)
         shipments_planned += len(result.get("shipments", []))
     return {
         "projected_waste": {kind: round(doses, 2) for kind, doses in waste.items()},
@@ -407,7 +414,8 @@ def region_totals(region_plan: RegionPlan) -> dict:
         "unmet_by_site": dict(sorted(by_site.items())),
         "unmet": [{"site": site, "group": group, "appointments": n}
                   for (site, group), n in sorted(by_site_group.items())],
-        "fill_the_vial": {"offers": offers, "vials_opened": vials_opened, "doses_left": doses_left},
+        "fill_the_vial": {"offers": offers, "vials_opened": vials_opened, "doses_left": doses_left,
+                          "standby_slots": standby_slots},
         "shipments": shipments_planned,
         "solve_seconds": round(solve_seconds, 3),
     }

@@ -74,6 +74,8 @@ def test_a_thawed_carton_is_shared_between_the_two_centres_that_need_it(client, 
     assert set(plan["projected_waste"]) >= {"expiry_or_bud", "open_vial", "total"}
     offers = {(f["site"], f["day"]): f for f in plan["fill_the_vial"]}
     assert offers[(OTHER_CENTRE, day(2))]["doses_left"] == 3 and offers[(OTHER_CENTRE, day(2))]["vials_opened"] == 2
+    # of 9 booked, 9 come with p .52, 8 with .35, 7 with .11: at least 3 left in half the turnouts, 4 in less
+    assert offers[(OTHER_CENTRE, day(2))]["standby_slots"] == 3
     again = ok(get(client, f"/plans/{plan['id']}", staff))
     assert again["shipments"] == plan["shipments"]
 
@@ -253,6 +255,7 @@ def summed(plans: list[dict]) -> dict:
     return {"waste": waste, "by_group": by_group, "by_site": by_site,
             "unmet": sum(p["unmet_appointments"] for p in plans),
             "doses_left": sum(f["doses_left"] for p in plans for f in p["fill_the_vial"]),
+            "standby_slots": sum(f["standby_slots"] for p in plans for f in p["fill_the_vial"]),
             "doses_used": sum(p["doses_used"] for p in plans)}
 
 
@@ -285,6 +288,7 @@ def test_a_region_plan_plans_every_pharmacy_of_the_region_and_sums_them(client, 
     assert totals["unmet_by_site"] == parts["by_site"] == {HILL: unmet}
     assert totals["unmet"] == [{"site": HILL, "group": "50+", "appointments": unmet}]
     assert totals["fill_the_vial"]["doses_left"] == parts["doses_left"]
+    assert totals["fill_the_vial"]["standby_slots"] == parts["standby_slots"]
     assert totals["fill_the_vial"]["offers"] == sum(len(p["fill_the_vial"]) for p in region["plans"])
 
 

@@ -89,7 +89,29 @@ def test_twenty_bookings_of_a_six_dose_product_open_four_vials_and_waste_four_do
     assert shipped(plan) == 4
     assert plan.waste_doses == {"expiry_or_bud": 0.0, "open_vial": 4.0}
     assert plan.doses_used == 20
-    assert plan.fill_the_vial == (FillTheVial("S1", day(0), "covid", 4, 4),)
+    assert plan.fill_the_vial == (FillTheVial("S1", day(0), "covid", 4, 4, 4),)
+
+
+@pytest.mark.parametrize("planner", PLANNERS)
+def test_the_standby_offer_is_the_leftover_in_at_least_half_of_the_likely_turnouts(planner):
+    # 20 booked, each comes with 90%: 18 expected, 3 six-dose vials, nothing left. But how
+    # many come is uncertain (binomial): 20 -> 4 left (p .12), 19 -> 5 (.27), 18 -> 0 (.29),
+    # 17 -> 1 (.19), 16 -> 2 (.09), 15 -> 3 (.03), 14 -> 4, 13 -> 5 (.01). At least 2 are left
+    # with p .52, at least 3 with p .43: 2 standby slots.
+    at_site = make_thawed(product="covid", dpv=6, vials=10, bud=day(20))
+    site = make_site(no_show_rate=0.1, stock=(at_site,))
+    plan = planner(make_request([], [site], [booking(product="covid", booked=20)], days=1))
+    assert plan.fill_the_vial == (FillTheVial("S1", day(0), "covid", 3, 0, 2),)
+
+
+@pytest.mark.parametrize("planner", PLANNERS)
+def test_a_vial_opened_for_a_walk_in_who_probably_will_not_come_is_not_offered(planner):
+    # 0.3 covid walk-ins expected on a day the site is open for influenza: a vial is opened
+    # for one person in the expected need, but nobody comes with p .74, so nothing is offered
+    at_site = make_thawed(product="covid", dpv=6, vials=10, bud=day(20))
+    site = make_site(walk_ins_per_day={"covid": 0.3}, stock=(at_site, make_thawed(id="T2", vials=10)))
+    plan = planner(make_request([], [site], [booking(product="flu", booked=3)], days=1))
+    assert FillTheVial("S1", day(0), "covid", 1, 5, 0) in plan.fill_the_vial
 
 
 def test_no_shows_and_walk_ins_shape_the_doses_needed():

@@ -150,13 +150,18 @@ class Unmet:
 
 @dataclass(frozen=True)
 class FillTheVial:
-    """Doses left in the vials a site will open: extra slots the booking side may offer."""
+    """Doses left in the vials a site will open: extra slots the booking side may offer.
+
+    ``vials_opened`` and ``doses_left`` are for the expected number of people;
+    ``standby_slots`` is the offer: the most doses left in at least half of the likely
+    turnouts (see ``replay``)."""
 
     site: str
     day: date
     product: str
     vials_opened: int
     doses_left: int
+    standby_slots: int
 
 
 @dataclass(frozen=True)

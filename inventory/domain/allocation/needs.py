@@ -13,6 +13,9 @@ Walk-ins come on the days a site is open (it has bookings for any product) and c
 unknown group ``""``. Standby citizens (``STANDBY_GROUP``) only fill vials opened for others,
 so they are no part of the need. The whole-dose total is shared among the groups by largest remainder,
 ties going to the more important group, so that scarcity can be rationed by priority.
+
+How many people actually come is uncertain: ``turnout`` gives its distribution, each booked
+citizen coming with the site's show rate and walk-ins a Poisson count around their expectation.
 """
 
 from __future__ import annotations
@@ -21,6 +24,10 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
+
+import numpy as np
+from scipy.special import gammaln
 
 from inventory.domain.errors import InvalidInput
 
@@ -106,6 +113,42 @@ def expected_attendance(
                 for t in days:
                     booked[(code, t, product)][WALK_IN_GROUP] += rate
     return {key: dict(shares) for key, shares in booked.items()}
+
+
+@lru_cache(maxsize=16384)
+def turnout(booked: int, show_rate: float, walk_ins: float) -> tuple[np.ndarray, np.ndarray]:
+    """People who may come and the probability of each: every one of ``booked`` comes with
+    ``show_rate``, and a Poisson number of walk-ins with mean ``walk_ins`` comes too. Outcomes
+    less likely than one in a billion are left out. Arrays are shared: do not write to them."""
+    shows_at, shows = _binomial(booked, show_rate)
+    walk_at, walk = _poisson(walk_ins)
+    p = np.convolve(shows, walk)
+    people = np.arange(shows_at + walk_at, shows_at + walk_at + len(p))
+    keep = p > 1e-9
+    people, p = people[keep], p[keep]
+    people.flags.writeable = p.flags.writeable = False
+    return people, p
+
+
+def _binomial(n: int, q: float) -> tuple[int, np.ndarray]:
+    """(first k, pmf from there) over the likely part of Binomial(n, q)."""
+    if n <= 0 or q <= 0.0:
+        return 0, np.ones(1)
+    if q >= 1.0:
+        return n, np.ones(1)
+    sd = math.sqrt(n * q * (1.0 - q))
+    lo, hi = max(0, math.floor(n * q - 9 * sd - 2)), min(n, math.ceil(n * q + 9 * sd + 2))
+    k = np.arange(lo, hi + 1)
+    log_p = (gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
+             + k * math.log(q) + (n - k) * math.log1p(-q))
+    return lo, np.exp(log_p)
+
+
+def _poisson(mean: float) -> tuple[int, np.ndarray]:
+    if mean <= 0:
+        return 0, np.ones(1)
+    k = np.arange(0, math.ceil(mean + 9 * math.sqrt(mean) + 4))
+    return 0, np.exp(-mean + k * math.log(mean) - gammaln(k + 1))
 
 
 def expected_need(

@@ -5,6 +5,13 @@ gives doses to the people who come, oldest stock first (earliest last-usable day
 whole vials; what is left in an opened vial is open-vial waste at the end of the day, and
 stock whose last usable day has come is expiry/BUD waste.
 
+Fill-the-vial offers: replayed against the expected need, each session's offer carries the
+vials opened and doses left if the expected number of people come, and ``standby_slots``: the
+most doses left in at least half of the likely turnouts (``needs.turnout``). A dose offered
+and not there sends a standby citizen home; a dose there and not offered is wasted; with the
+two weighed alike, the median leftover is the offer that loses least. When turnout is certain
+it is the doses left.
+
 Counted as expiry/BUD waste: unused doses at a site, and thawed doses at the pharmacy, whose
 last usable day falls within the replayed days. Frozen stock left frozen is never waste.
 People who come are served by priority (most important group first) while doses last.
@@ -24,6 +31,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
+import numpy as np
+
 from .model import (
     STANDBY_GROUP,
     THAWED,
@@ -38,15 +47,18 @@ from .model import (
     Unmet,
 )
 from .needs import (
+    WALK_IN_GROUP,
     Horizon,
     NeedKey,
     bud_after_thaw,
+    expected_attendance,
     expected_need,
     horizon_of,
     normalised_requests,
     plannable_at_pharmacy,
     priority_weight,
     realised_need,
+    turnout,
     usable_site_stock,
 )
 
@@ -100,6 +112,7 @@ def replay(
         last = horizon.index(r.until or r.day)
         planned_need.update((r.site, t, r.product) for t in range(horizon.index(r.day), last + 1))
     need = expected_need(req, horizon) if realised is None else realised_need(req, realised, horizon)
+    attendance = expected_attendance(req, horizon) if realised is None else None
     need_by_day: dict[int, list[tuple[str, str, dict[str, int]]]] = defaultdict(list)
     for (code, t, product), groups in sorted(need.items()):
         need_by_day[t].append((code, product, groups))
@@ -210,18 +223,16 @@ def replay(
             groups = dict(groups)
             standby = groups.pop(STANDBY_GROUP, 0)
             people = sum(groups.values())
-            remaining = people
-            opened = left = 0
-            for lot in lots:
-                if remaining == 0:
-                    break
-                k = min(lot.vials, math.ceil(remaining / lot.dpv))
-                given = min(k * lot.dpv, remaining)
+            offer = None
+            if attendance is not None and any(lot.dpv > 1 for lot in lots):
+                offer = _likely_left(lots, *_turnout_at(attendance.get((code, t, product), {}), sites[code]))
+            per_lot = _vials_to_open(lots, people)
+            ready = sum(k * lot.dpv for k, lot in zip(per_lot, lots))
+            for k, lot in zip(per_lot, lots):
                 lot.vials -= k
-                remaining -= given
-                opened += k
-                left += k * lot.dpv - given
-            served = people - remaining
+            opened = sum(per_lot)
+            served = min(people, ready)
+            left = ready - served
             filled = min(standby, left)
             left -= filled
             used += served + filled
@@ -229,7 +240,8 @@ def replay(
             waste[WASTE_OPEN_VIAL] += left
             by_product[product][WASTE_OPEN_VIAL] += left
             if opened:
-                fill.append(FillTheVial(code, day, product, opened, left))
+                fill.append(FillTheVial(code, day, product, opened, left,
+                                        left if offer is None else offer))
             for group in sorted(groups, key=lambda g: (-priority_weight(req.priority, g), g)):
                 got = min(groups[group], served)
                 served -= got
@@ -259,6 +271,43 @@ def replay(
         site_stock={code: _site_left(code, horizon, lots) for code, lots in at_site.items()},
     )
     return _Replay(outcome, unmet, fill)
+
+
+def _vials_to_open(lots: Sequence[_Lot], people: int) -> list[int]:
+    """Vials opened from each lot, in order, to give ``people`` doses (whole vials)."""
+    opened = []
+    for lot in lots:
+        k = min(lot.vials, math.ceil(people / lot.dpv)) if people > 0 else 0
+        opened.append(k)
+        people -= min(k * lot.dpv, people)
+    return opened
+
+
+def _turnout_at(shares: dict[str, float], site) -> tuple[np.ndarray, np.ndarray]:
+    """The turnout distribution behind an expected attendance (bookings grossed up by the
+    booking curve, shown at the site's rate, plus walk-ins)."""
+    shares = dict(shares)
+    walk_ins = shares.pop(WALK_IN_GROUP, 0.0)
+    show_rate = 1.0 - site.no_show_rate
+    booked = round(sum(shares.values()) / show_rate) if show_rate > 0 else 0
+    return turnout(booked, round(show_rate, 4), round(walk_ins, 3))
+
+
+def _likely_left(lots: Sequence[_Lot], people: np.ndarray, chance: np.ndarray) -> int:
+    """The most doses left in opened vials in at least half of the turnouts."""
+    doses = sum(lot.vials * lot.dpv for lot in lots)
+    sizes = {lot.dpv for lot in lots}
+    if len(sizes) == 1 and doses >= people[-1]:
+        dpv = sizes.pop()
+        left = np.where(people > 0, -people % dpv, 0)
+    else:  # too few doses for some turnouts, or vials of two sizes: open them as replay does
+        left = np.empty(len(people), dtype=int)
+        for i, n in enumerate(people):
+            per_lot = _vials_to_open(lots, int(n))
+            ready = sum(k * lot.dpv for k, lot in zip(per_lot, lots))
+            left[i] = ready - min(int(n), ready)
+    # P(left >= k) falls as k grows: the answer is how many k keep it at one half or more
+    return sum(1 for k in range(1, int(left.max(initial=0)) + 1) if chance[left >= k].sum() >= 0.5 - 1e-9)
 
 
 def _as_unit(uid: str, lot: _Lot, horizon: Horizon, n_days: int | None) -> StockUnit:
