@@ -105,6 +105,16 @@ def test_the_standby_offer_is_the_leftover_in_at_least_half_of_the_likely_turnou
 
 
 @pytest.mark.parametrize("planner", PLANNERS)
+def test_no_standby_slot_is_offered_from_vials_that_most_turnouts_empty(planner):
+    # the same 20 bookings, but the site holds only 3 vials (18 doses): 18 or more come with
+    # p .68 and use every dose; a dose is left only if 17 or fewer come (p .32)
+    at_site = make_thawed(product="covid", dpv=6, vials=3, bud=day(20))
+    site = make_site(no_show_rate=0.1, stock=(at_site,))
+    plan = planner(make_request([], [site], [booking(product="covid", booked=20)], days=1))
+    assert plan.fill_the_vial == (FillTheVial("S1", day(0), "covid", 3, 0, 0),)
+
+
+@pytest.mark.parametrize("planner", PLANNERS)
 def test_a_vial_opened_for_a_walk_in_who_probably_will_not_come_is_not_offered(planner):
     # 0.3 covid walk-ins expected on a day the site is open for influenza: a vial is opened
     # for one person in the expected need, but nobody comes with p .74, so nothing is offered

@@ -226,8 +226,7 @@ def replay(
             offer = None
             if attendance is not None and any(lot.dpv > 1 for lot in lots):
                 offer = _likely_left(lots, *_turnout_at(attendance.get((code, t, product), {}), sites[code]))
-            per_lot = _vials_to_open(lots, people)
-            ready = sum(k * lot.dpv for k, lot in zip(per_lot, lots))
+            per_lot, ready = _vials_to_open(lots, people)
             for k, lot in zip(per_lot, lots):
                 lot.vials -= k
             opened = sum(per_lot)
@@ -273,14 +272,16 @@ def replay(
     return _Replay(outcome, unmet, fill)
 
 
-def _vials_to_open(lots: Sequence[_Lot], people: int) -> list[int]:
-    """Vials opened from each lot, in order, to give ``people`` doses (whole vials)."""
-    opened = []
+def _vials_to_open(lots: Sequence[_Lot], people: int) -> tuple[list[int], int]:
+    """Vials opened from each lot, in order, to give ``people`` doses (whole vials), and the
+    doses in them."""
+    opened, doses = [], 0
     for lot in lots:
         k = min(lot.vials, math.ceil(people / lot.dpv)) if people > 0 else 0
         opened.append(k)
+        doses += k * lot.dpv
         people -= min(k * lot.dpv, people)
-    return opened
+    return opened, doses
 
 
 def _turnout_at(shares: dict[str, float], site) -> tuple[np.ndarray, np.ndarray]:
@@ -303,8 +304,7 @@ def _likely_left(lots: Sequence[_Lot], people: np.ndarray, chance: np.ndarray) -
     else:  # too few doses for some turnouts, or vials of two sizes: open them as replay does
         left = np.empty(len(people), dtype=int)
         for i, n in enumerate(people):
-            per_lot = _vials_to_open(lots, int(n))
-            ready = sum(k * lot.dpv for k, lot in zip(per_lot, lots))
+            ready = _vials_to_open(lots, int(n))[1]
             left[i] = ready - min(int(n), ready)
     # P(left >= k) falls as k grows: the answer is how many k keep it at one half or more
     return sum(1 for k in range(1, int(left.max(initial=0)) + 1) if chance[left >= k].sum() >= 0.5 - 1e-9)
