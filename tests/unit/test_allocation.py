@@ -105,6 +105,15 @@ def test_the_standby_offer_is_the_leftover_in_at_least_half_of_the_likely_turnou
 
 
 @pytest.mark.parametrize("planner", PLANNERS)
+def test_bookings_without_a_target_group_are_bookings_not_walk_ins(planner):
+    # 8 booked with no group, all come: 2 vials, 4 left, for certain (not a Poisson guess)
+    at_site = make_thawed(product="covid", dpv=6, vials=10, bud=day(20))
+    site = make_site(stock=(at_site,))
+    plan = planner(make_request([], [site], [booking(product="covid", group="", booked=8)], days=1))
+    assert plan.fill_the_vial == (FillTheVial("S1", day(0), "covid", 2, 4, 4),)
+
+
+@pytest.mark.parametrize("planner", PLANNERS)
 def test_no_standby_slot_is_offered_from_vials_that_most_turnouts_empty(planner):
     # the same 20 bookings, but the site holds only 3 vials (18 doses): 18 or more come with
     # p .68 and use every dose; a dose is left only if 17 or fewer come (p .32)

@@ -225,7 +225,8 @@ def replay(
             people = sum(groups.values())
             offer = None
             if attendance is not None and any(lot.dpv > 1 for lot in lots):
-                offer = _likely_left(lots, *_turnout_at(attendance.get((code, t, product), {}), sites[code]))
+                offer = _likely_left(lots, *_turnout_at(attendance.get((code, t, product), {}),
+                                                        sites[code], product))
             per_lot, ready = _vials_to_open(lots, people)
             for k, lot in zip(per_lot, lots):
                 lot.vials -= k
@@ -284,13 +285,14 @@ def _vials_to_open(lots: Sequence[_Lot], people: int) -> tuple[list[int], int]:
     return opened, doses
 
 
-def _turnout_at(shares: dict[str, float], site) -> tuple[np.ndarray, np.ndarray]:
+def _turnout_at(shares: dict[str, float], site, product: str) -> tuple[np.ndarray, np.ndarray]:
     """The turnout distribution behind an expected attendance (bookings grossed up by the
-    booking curve, shown at the site's rate, plus walk-ins)."""
-    shares = dict(shares)
-    walk_ins = shares.pop(WALK_IN_GROUP, 0.0)
+    booking curve, shown at the site's rate, plus walk-ins). Walk-ins share the unknown
+    group with bookings that name none, so they are told apart by the site's own rate."""
+    expected = sum(shares.values())
+    walk_ins = min(site.walk_ins_per_day.get(product, 0.0), shares.get(WALK_IN_GROUP, 0.0))
     show_rate = 1.0 - site.no_show_rate
-    booked = round(sum(shares.values()) / show_rate) if show_rate > 0 else 0
+    booked = round((expected - walk_ins) / show_rate) if show_rate > 0 else 0
     return turnout(booked, round(show_rate, 4), round(walk_ins, 3))
 
 
