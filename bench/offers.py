@@ -11,8 +11,8 @@ standby draws as ``season.py``: doses wasted in opened vials, and standby citize
 for an offer and found no dose ("sent home"). Offering more always wastes less and sends more
 people home; which balance is right is the programme's choice.
 
-Rules (attendance modelled as the plan expects it: each booked citizen comes with the site's
-show rate, and walk-ins are a Poisson count around the site's expected walk-ins):
+Rules (turnout as the plan models it, ``needs.turnout_of``: each booked citizen comes with the
+site's show rate, and walk-ins are a Poisson count around the site's expected walk-ins):
 
 - ``doses left (expected)``: the doses left if the expected number of people come (rounded
   up): the plan's ``doses_left``, which the offers were until 2026-11-21;
@@ -26,46 +26,37 @@ show rate, and walk-ins are a Poisson count around the site's expected walk-ins)
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import binom, poisson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import season as S  # noqa: E402
 
-from inventory.domain.allocation.needs import WALK_IN_GROUP, expected_attendance  # noqa: E402
-from inventory.domain.allocation.replay import replay  # noqa: E402
+from inventory.domain.allocation.needs import expected_attendance, turnout_of  # noqa: E402
+from inventory.domain.allocation.replay import likely_left, replay  # noqa: E402
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Session:
     site: str
     day: date
     product: str
     doses_per_vial: int
-    booked: float    # bookings the plan expected (grossed up by the booking curve)
-    show_rate: float
-    walk_ins: float  # walk-ins the plan expected
+    people: np.ndarray  # turnouts the plan deems possible ...
+    chance: np.ndarray  # ... and the probability of each
     expected_left: int  # the plan's doses left for the expected turnout
     slots: int          # the plan's standby slots
     left: int           # doses actually left in the vials opened
 
     @property
     def expected(self) -> float:
-        return self.booked * self.show_rate + self.walk_ins
-
-    def turnout(self) -> np.ndarray:
-        """Probability of each number of people coming (index = people)."""
-        shows = binom.pmf(np.arange(round(self.booked) + 1), round(self.booked), self.show_rate)
-        top = int(self.walk_ins + 10 * math.sqrt(self.walk_ins) + 10)
-        return np.convolve(shows, poisson.pmf(np.arange(top), self.walk_ins))
+        return float((self.people * self.chance).sum())
 
 
 def sessions(season: S.Season, time_limit: float) -> list[Session]:
@@ -74,17 +65,15 @@ def sessions(season: S.Season, time_limit: float) -> list[Session]:
 
     def observe(req, plan, realised):
         today = req.start
-        show_rate = {s.code: 1.0 - s.no_show_rate for s in req.sites}
+        sites = {s.code: s for s in req.sites}
         expected = {(site, product): shares
                     for (site, t, product), shares in expected_attendance(req).items() if t == 0}
         offered = {(f.site, f.product): f for f in plan.fill_the_vial if f.day == today}
         left = {(f.site, f.product): f.doses_left for f in replay(req, plan, realised, 1).fill}
         for site, product in set(expected) | set(offered) | set(left):
             if dpv[product] > 1:
-                shares = dict(expected.get((site, product), {}))
-                walk_ins = shares.pop(WALK_IN_GROUP, 0.0)
-                found.append(Session(site, today, product, dpv[product],
-                                     sum(shares.values()) / show_rate[site], show_rate[site], walk_ins,
+                people, chance = turnout_of(expected.get((site, product), {}), sites[site], product)
+                found.append(Session(site, today, product, dpv[product], people, chance,
                                      getattr(offered.get((site, product)), "doses_left", 0),
                                      getattr(offered.get((site, product)), "standby_slots", 0),
                                      left.get((site, product), 0)))
@@ -93,21 +82,11 @@ def sessions(season: S.Season, time_limit: float) -> list[Session]:
     return found
 
 
-def leftover(people: int, dpv: int) -> int:
-    return math.ceil(people / dpv) * dpv - people
-
-
 def confident(theta: float):
-    """The most doses left in at least ``theta`` of the turnouts."""
+    """The most doses left in at least ``theta`` of the turnouts, vials being enough for all."""
     def rule(s: Session) -> int:
-        if s.expected <= 0:
-            return 0
-        chance = [0.0] * s.doses_per_vial  # chance[k]: probability that at least k are left
-        for people, p in enumerate(s.turnout()):
-            if people:
-                for k in range(leftover(people, s.doses_per_vial) + 1):
-                    chance[k] += p
-        return max((k for k in range(s.doses_per_vial) if chance[k] >= theta), default=0)
+        left = np.where(s.people > 0, -s.people % s.doses_per_vial, 0)
+        return likely_left(left, s.chance, theta)
     return rule
 
 

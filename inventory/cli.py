@@ -120,7 +120,7 @@ def _import_appointments(path: str) -> None:
         for record in reader:
             line = reader.line_num
             raw = {k: (v or "").strip() for k, v in record.items() if k is not None}
-            raw = {k: v for k, v in raw.items() if v != "" or k in ("ref", "site", "day", "slot", "product")}
+            raw = {k: v for k, v in raw.items() if v != "" or k in needed}
             if None in record:
                 problems.append((line, "_row", ["more fields than the header names"]))
                 continue

@@ -130,6 +130,17 @@ def turnout(booked: int, show_rate: float, walk_ins: float) -> tuple[np.ndarray,
     return people, p
 
 
+def turnout_of(shares: dict[str, float], site: Site, product: str) -> tuple[np.ndarray, np.ndarray]:
+    """The turnout distribution behind an expected attendance (bookings grossed up by the
+    booking curve, shown at the site's rate, plus walk-ins). Walk-ins share the unknown
+    group with bookings that name none, so they are told apart by the site's own rate."""
+    expected = sum(shares.values())
+    walk_ins = min(site.walk_ins_per_day.get(product, 0.0), shares.get(WALK_IN_GROUP, 0.0))
+    show_rate = 1.0 - site.no_show_rate
+    booked = round((expected - walk_ins) / show_rate) if show_rate > 0 else 0
+    return turnout(booked, round(show_rate, 4), round(walk_ins, 3))
+
+
 def _binomial(n: int, q: float) -> tuple[int, np.ndarray]:
     """(first k, pmf from there) over the likely part of Binomial(n, q)."""
     if n <= 0 or q <= 0.0:

@@ -47,7 +47,6 @@ from .model import (
     Unmet,
 )
 from .needs import (
-    WALK_IN_GROUP,
     Horizon,
     NeedKey,
     bud_after_thaw,
@@ -58,7 +57,7 @@ from .needs import (
     plannable_at_pharmacy,
     priority_weight,
     realised_need,
-    turnout,
+    turnout_of,
     usable_site_stock,
 )
 
@@ -225,8 +224,8 @@ def replay(
             people = sum(groups.values())
             offer = None
             if attendance is not None and any(lot.dpv > 1 for lot in lots):
-                offer = _likely_left(lots, *_turnout_at(attendance.get((code, t, product), {}),
-                                                        sites[code], product))
+                offer = _likely_left(lots, *turnout_of(attendance.get((code, t, product), {}),
+                                                       sites[code], product))
             per_lot, ready = _vials_to_open(lots, people)
             for k, lot in zip(per_lot, lots):
                 lot.vials -= k
@@ -285,17 +284,6 @@ def _vials_to_open(lots: Sequence[_Lot], people: int) -> tuple[list[int], int]:
     return opened, doses
 
 
-def _turnout_at(shares: dict[str, float], site, product: str) -> tuple[np.ndarray, np.ndarray]:
-    """The turnout distribution behind an expected attendance (bookings grossed up by the
-    booking curve, shown at the site's rate, plus walk-ins). Walk-ins share the unknown
-    group with bookings that name none, so they are told apart by the site's own rate."""
-    expected = sum(shares.values())
-    walk_ins = min(site.walk_ins_per_day.get(product, 0.0), shares.get(WALK_IN_GROUP, 0.0))
-    show_rate = 1.0 - site.no_show_rate
-    booked = round((expected - walk_ins) / show_rate) if show_rate > 0 else 0
-    return turnout(booked, round(show_rate, 4), round(walk_ins, 3))
-
-
 def _likely_left(lots: Sequence[_Lot], people: np.ndarray, chance: np.ndarray) -> int:
     """The most doses left in opened vials in at least half of the turnouts."""
     doses = sum(lot.vials * lot.dpv for lot in lots)
@@ -308,8 +296,14 @@ def _likely_left(lots: Sequence[_Lot], people: np.ndarray, chance: np.ndarray) -
         for i, n in enumerate(people):
             ready = _vials_to_open(lots, int(n))[1]
             left[i] = ready - min(int(n), ready)
-    # P(left >= k) falls as k grows: the answer is how many k keep it at one half or more
-    return sum(1 for k in range(1, int(left.max(initial=0)) + 1) if chance[left >= k].sum() >= 0.5 - 1e-9)
+    return likely_left(left, chance)
+
+
+def likely_left(left: np.ndarray, chance: np.ndarray, share: float = 0.5) -> int:
+    """The most doses that are left (``left[i]`` with probability ``chance[i]``) in at least
+    ``share`` of the outcomes."""
+    # P(left >= k) falls as k grows: the answer is how many k keep it at ``share`` or more
+    return sum(1 for k in range(1, int(left.max(initial=0)) + 1) if chance[left >= k].sum() >= share - 1e-9)
 
 
 def _as_unit(uid: str, lot: _Lot, horizon: Horizon, n_days: int | None) -> StockUnit:
