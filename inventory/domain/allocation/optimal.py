@@ -41,10 +41,12 @@ Constraints
                out there. Doses kept for a later, more important appointment are kept at the
                pharmacy, never in a site's fridge past people who came for them.
                Added lazily: the programme is solved without them; if its solution left
-               people unmet beside doses of their product anywhere, it is solved once more
-               with them at every site, day and product (each binary costs solver time, and
-               most plans never run short; adding them product by product took a solve of
-               about the full programme's cost per product found short).
+               people unmet beside doses of their product, it is solved again with them at
+               every site and day for each product it left anyone unmet of, and, should
+               another product then break the rule, once more with them everywhere. Each
+               binary costs solver time and most plans never run short: late in a season
+               one or two products are short, and their rows cost a fraction of all of
+               them; adding products one solve at a time cost a full solve per product.
     capacity   sum_k (i[s,k,d] + v[s,k,d]) <= cap_s on delivery days (the fridge in the morning)
     safety     sum_{k: p_k = p} q_k (i[s,k,t] + v[s,k,t]) + short[s,t,p]
                    >= sum_g (n - u)[s,t,p,g] + z sqrt(mean)
@@ -360,10 +362,10 @@ def plan_optimal(req: PlanRequest) -> Plan:
             m.row({col: 1.0, runs_out: -float(n)}, -math.inf, 0.0)
         m.row({**{col: 1.0 for col in left_at_night[key]}, runs_out: most}, -math.inf, most)
 
-    # ``served`` rows (a binary each) only if a first solution breaks them (lazy constraints):
-    # most plans never run short, and those that do are solved once more with all of them
+    # ``served`` rows (a binary each) only if a solution breaks them (lazy constraints): first
+    # for the products it leaves anyone unmet of, then, if another product breaks them, for all
     unenforced = {key for key in need if left_at_night.get(key)}
-    result, complete = None, False
+    result, complete, first = None, False, True
     while not complete:
         remaining = req.time_limit_s - (time.perf_counter() - started)
         try:
@@ -373,15 +375,15 @@ def plan_optimal(req: PlanRequest) -> Plan:
         if attempt is None or attempt.x is None:
             break
         result = attempt
-        broken = any(
-            sum(result.x[c] for c in unmet_cols[key]) > 1e-6 and sum(result.x[c] for c in left_at_night[key]) > 1e-6
-            for key in unenforced
-        )
-        if broken:
-            for key in sorted(unenforced):
+        unmet = {key for key in need if sum(result.x[c] for c in unmet_cols[key]) > 1e-6}
+        complete = not any(sum(result.x[c] for c in left_at_night[key]) > 1e-6 for key in unmet & unenforced)
+        if not complete:
+            short = {key[2] for key in unmet}
+            enforce = {key for key in unenforced if key[2] in short} if first else set(unenforced)
+            for key in sorted(enforce):
                 served_first(key)
-            unenforced.clear()
-        complete = not broken
+            unenforced -= enforce
+            first = False
     if result is None:
         fallback = plan_fefo(req)
         return replace(fallback, status="fallback_fefo",
