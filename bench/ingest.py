@@ -47,7 +47,6 @@ import argparse
 import os
 import random
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -73,9 +72,12 @@ from inventory.clock import Clock  # noqa: E402
 from inventory.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
 from inventory.db.models import Carton, Site, StorageUnit  # noqa: E402
 from inventory.db.telemetry import Device, DeviceAttachment, Reading  # noqa: E402
-from inventory.services import custody, seed  # noqa: E402
+from inventory.services import (  # noqa: E402
+    custody,
+    seed,
+    telemetry,  # noqa: E402
+)
 from inventory.services.access import SYSTEM  # noqa: E402
-from inventory.services import telemetry  # noqa: E402
 from inventory.services.telemetry import IncomingReading, IngestBatch, IngestResult  # noqa: E402
 from tests.support.database import migrate  # noqa: E402
 from tests.support.mosquitto import MosquittoBroker  # noqa: E402
@@ -182,33 +184,69 @@ def populate(db: Database, devices: int, now: datetime) -> list[int]:
         seed.load_catalogue(session)
         sites = []
         for s in range((devices + UNITS_PER_SITE - 1) // UNITS_PER_SITE):
-            site = Site(code=f"BENCH-{s:03d}", name=f"Bench site {s}", kind="vaccination_centre",
-                        region="Bench")
+            site = Site(
+                code=f"BENCH-{s:03d}",
+                name=f"Bench site {s}",
+                kind="vaccination_centre",
+                region="Bench",
+            )
             session.add(site)
             sites.append(site)
         session.flush()
         unit_rows = [
-            {"code": f"BENCH-{i // UNITS_PER_SITE:03d}-F{i:05d}", "site_id": sites[i // UNITS_PER_SITE].id,
-             "kind": "fridge", "min_c": 2.0, "max_c": 8.0, "capacity_vials": 5000}
+            {
+                "code": f"BENCH-{i // UNITS_PER_SITE:03d}-F{i:05d}",
+                "site_id": sites[i // UNITS_PER_SITE].id,
+                "kind": "fridge",
+                "min_c": 2.0,
+                "max_c": 8.0,
+                "capacity_vials": 5000,
+            }
             for i in range(devices)
         ]
         session.execute(insert(StorageUnit), unit_rows)
         unit_ids = dict(session.execute(select(StorageUnit.code, StorageUnit.id)).all())
         attached = now - timedelta(days=1)
-        session.execute(insert(Device), [
-            {"id": device_id(i), "secret_hash": secret_hash, "storage_unit_id": unit_ids[row["code"]],
-             "interval_s": 10, "status": "active", "created_at": attached}
-            for i, row in enumerate(unit_rows)
-        ])
-        session.execute(insert(DeviceAttachment), [
-            {"device_id": device_id(i), "storage_unit_id": unit_ids[row["code"]], "attached_at": attached}
-            for i, row in enumerate(unit_rows)
-        ])
+        session.execute(
+            insert(Device),
+            [
+                {
+                    "id": device_id(i),
+                    "secret_hash": secret_hash,
+                    "storage_unit_id": unit_ids[row["code"]],
+                    "interval_s": 10,
+                    "status": "active",
+                    "created_at": attached,
+                }
+                for i, row in enumerate(unit_rows)
+            ],
+        )
+        session.execute(
+            insert(DeviceAttachment),
+            [
+                {
+                    "device_id": device_id(i),
+                    "storage_unit_id": unit_ids[row["code"]],
+                    "attached_at": attached,
+                }
+                for i, row in enumerate(unit_rows)
+            ],
+        )
         hot = list(range(min(HOT_UNITS, devices)))
         for i in hot:
-            custody.receive(session, SYSTEM, now - timedelta(hours=1), custody.ReceiptInput(
-                storage_unit=unit_rows[i]["code"], vials=50, state="thawed", product="vaxigriptetra",
-                lot=f"BENCH{i:03d}", expiry=(now + timedelta(days=200)).date()))
+            custody.receive(
+                session,
+                SYSTEM,
+                now - timedelta(hours=1),
+                custody.ReceiptInput(
+                    storage_unit=unit_rows[i]["code"],
+                    vials=50,
+                    state="thawed",
+                    product="vaxigriptetra",
+                    lot=f"BENCH{i:03d}",
+                    expiry=(now + timedelta(days=200)).date(),
+                ),
+            )
     return hot
 
 
@@ -223,7 +261,6 @@ class QuietBroker(MosquittoBroker):
         lines = super()._config().splitlines()
         kept = [line for line in lines if not line.startswith(("log_type", "connection_messages"))]
         return "\n".join(kept + ["log_type error", "log_type warning"]) + "\n"
-
 
 
 class BareSubscriber:
@@ -330,10 +367,24 @@ class Figures:
         return self.multi_rate / self.bare_rate if self.bare_rate else float("nan")
 
 
-def make_worker(broker: MosquittoBroker, db: Database, args: argparse.Namespace, *,
-                client_id: str = "bench-ingest", group: str = "ingest", **options) -> IngestWorker:
-    return IngestWorker(broker.url, db.factory, client_id=client_id, group=group,
-                        batch_size=args.batch_size, max_delay_ms=args.max_delay_ms, **options)
+def make_worker(
+    broker: MosquittoBroker,
+    db: Database,
+    args: argparse.Namespace,
+    *,
+    client_id: str = "bench-ingest",
+    group: str = "ingest",
+    **options,
+) -> IngestWorker:
+    return IngestWorker(
+        broker.url,
+        db.factory,
+        client_id=client_id,
+        group=group,
+        batch_size=args.batch_size,
+        max_delay_ms=args.max_delay_ms,
+        **options,
+    )
 
 
 def null_ingest(session, now, batch: IngestBatch) -> IngestResult:  # type: ignore[no-untyped-def]
@@ -353,8 +404,9 @@ def drain_with_worker(worker: IngestWorker, m: int, figures: Figures, what: str)
     elapsed = time.perf_counter() - began
     worker.stop()
     if worker.stats["rejected"] or worker.stats["duplicates"]:
-        figures.notes.append(f"{what}: {worker.stats['rejected']} rejected, "
-                             f"{worker.stats['duplicates']} duplicates")
+        figures.notes.append(
+            f"{what}: {worker.stats['rejected']} rejected, {worker.stats['duplicates']} duplicates"
+        )
     return worker.stats["stored"] / elapsed
 
 
@@ -365,14 +417,31 @@ class WorkerProcesses:
         self.procs: list[subprocess.Popen[str]] = []
         self.subscribed = [threading.Event() for _ in range(args.processes)]
         for k in range(args.processes):
-            command = [sys.executable, "-m", "devices.ingest", "--url", broker.url, "--database-url", db.url,
-                       "--client-id", f"bench-multi-{k}", "--group", "multi",
-                       "--batch-size", str(args.batch_size), "--max-delay-ms", str(args.max_delay_ms)]
+            command = [
+                sys.executable,
+                "-m",
+                "devices.ingest",
+                "--url",
+                broker.url,
+                "--database-url",
+                db.url,
+                "--client-id",
+                f"bench-multi-{k}",
+                "--group",
+                "multi",
+                "--batch-size",
+                str(args.batch_size),
+                "--max-delay-ms",
+                str(args.max_delay_ms),
+            ]
             # a session of its own, so that a signal reaches the worker and its receiver
-            proc = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True,
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                command, cwd=ROOT, stderr=subprocess.PIPE, text=True, start_new_session=True
+            )
             self.procs.append(proc)
-            threading.Thread(target=self._watch, args=(proc, self.subscribed[k]), daemon=True).start()
+            threading.Thread(
+                target=self._watch, args=(proc, self.subscribed[k]), daemon=True
+            ).start()
 
     @staticmethod
     def _watch(proc: subprocess.Popen[str], subscribed: threading.Event) -> None:
@@ -418,15 +487,22 @@ def drain_with_processes(workers: WorkerProcesses, db: Database, m: int, figures
     stored = 0
     while stored < m:
         if time.perf_counter() > deadline:
-            figures.notes.append(f"{len(workers.procs)} processes stored only {stored} of {m} in time")
+            figures.notes.append(
+                f"{len(workers.procs)} processes stored only {stored} of {m} in time"
+            )
             break
         time.sleep(0.02)
         stored = stored_readings(db) - before
     return stored / (time.perf_counter() - began)
 
 
-def drain_backlog(broker: MosquittoBroker, db: Database, args: argparse.Namespace, figures: Figures,
-                  multi_db: Database | None = None) -> None:
+def drain_backlog(
+    broker: MosquittoBroker,
+    db: Database,
+    args: argparse.Namespace,
+    figures: Figures,
+    multi_db: Database | None = None,
+) -> None:
     n, m = args.devices, args.backlog
     # Both sessions exist (and are away) before the backlog is published: the broker
     # queues every reading for each of them.
@@ -466,8 +542,9 @@ def drain_backlog(broker: MosquittoBroker, db: Database, args: argparse.Namespac
     figures.backlog = m
 
     figures.bare_rates.append(drain_bare(bares[0], m, figures))
-    pipeline = make_worker(broker, db, args, client_id="bench-pipeline", group="pipeline",
-                           ingest=null_ingest)
+    pipeline = make_worker(
+        broker, db, args, client_id="bench-pipeline", group="pipeline", ingest=null_ingest
+    )
     figures.pipeline_rate = drain_with_worker(pipeline, m, figures, "pipeline")
     worker = make_worker(broker, db, args)
     figures.ingest_rate = drain_with_worker(worker, m, figures, "ingest")
@@ -499,8 +576,13 @@ def watch_units(db: Database, n: int, at: datetime) -> None:
     telemetry.forget_evaluators()
 
 
-def live_run(broker: MosquittoBroker, db: Database, args: argparse.Namespace, hot_devices: list[int],
-             figures: Figures) -> None:
+def live_run(
+    broker: MosquittoBroker,
+    db: Database,
+    args: argparse.Namespace,
+    hot_devices: list[int],
+    figures: Figures,
+) -> None:
     published: dict[tuple[str, datetime], float] = {}
     hot_published: dict[tuple[str, datetime], float] = {}
     delays = DelayHistogram()
@@ -527,7 +609,9 @@ def live_run(broker: MosquittoBroker, db: Database, args: argparse.Namespace, ho
     rng = random.Random(2)
     phases = [rng.uniform(0, interval) for _ in range(n)]
     # each unit holding a carton gets one hot reading, spread over the middle of the run
-    hot_at = {i: duration * (0.2 + 0.6 * j / max(1, len(hot_devices))) for j, i in enumerate(hot_devices)}
+    hot_at = {
+        i: duration * (0.2 + 0.6 * j / max(1, len(hot_devices))) for j, i in enumerate(hot_devices)
+    }
 
     figures.rss_start_mb = rss_mb()
     rss_max = figures.rss_start_mb
@@ -568,7 +652,10 @@ def live_run(broker: MosquittoBroker, db: Database, args: argparse.Namespace, ho
         publisher.wait_all_acked()
         figures.live_published = publisher.sent
     deadline = time.monotonic() + 60
-    while worker.stats["stored"] - stored_before < figures.live_published and time.monotonic() < deadline:
+    while (
+        worker.stats["stored"] - stored_before < figures.live_published
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.05)
     figures.rss_end_mb = rss_mb()
     figures.rss_max_mb = max(rss_max, figures.rss_end_mb)
@@ -581,19 +668,28 @@ def live_run(broker: MosquittoBroker, db: Database, args: argparse.Namespace, ho
     figures.delay_max_ms = delays.max()
     figures.hold_delays_ms = [d * 1000 for d in hold_delays]
     with unit_of_work(db.factory) as session:
-        figures.holds_seen = session.scalar(select(func.count(Carton.id)).where(Carton.status == "held"))
+        figures.holds_seen = session.scalar(
+            select(func.count(Carton.id)).where(Carton.status == "held")
+        )
         live_rows = session.scalar(select(func.count(Reading.id)))
     if figures.holds_seen < len(hot_devices):
-        figures.notes.append(f"only {figures.holds_seen} of {len(hot_devices)} hot units' cartons held")
+        figures.notes.append(
+            f"only {figures.holds_seen} of {len(hot_devices)} hot units' cartons held"
+        )
     if figures.live_stored < figures.live_published:
-        figures.notes.append(f"live: {figures.live_published - figures.live_stored} readings not stored "
-                             f"within 60 s of the end ({live_rows} rows in all)")
+        figures.notes.append(
+            f"live: {figures.live_published - figures.live_stored} readings not stored "
+            f"within 60 s of the end ({live_rows} rows in all)"
+        )
 
 
 def run_backend(backend: str, args: argparse.Namespace) -> Figures:
     figures = Figures(backend)
-    print(f"\n== {backend}: {args.devices} devices, backlog {args.backlog}, live {args.minutes:g} min "
-          f"every {args.interval:g} s", flush=True)
+    print(
+        f"\n== {backend}: {args.devices} devices, backlog {args.backlog}, live {args.minutes:g} min "
+        f"every {args.interval:g} s",
+        flush=True,
+    )
     broker = QuietBroker(persistence=False).start()
     db = Database(backend, args.pg_url)
     multi_db = Database(backend, args.pg_url) if args.processes > 1 else None
@@ -604,16 +700,25 @@ def run_backend(backend: str, args: argparse.Namespace) -> Figures:
             populate(multi_db, args.devices, CLOCK.now())
         print(f"   set up in {time.perf_counter() - began:.1f} s", flush=True)
         drain_backlog(broker, db, args, figures, multi_db)
-        print(f"   backlog: published {figures.publish_rate:,.0f}/s; bare {figures.bare_rate:,.0f}/s "
-              f"(runs: {', '.join(f'{r:,.0f}' for r in figures.bare_rates)}); "
-              f"pipeline {figures.pipeline_rate:,.0f}/s; ingest {figures.ingest_rate:,.0f}/s in "
-              f"{figures.ingest_batches} batches ({figures.ratio:.0%})", flush=True)
+        print(
+            f"   backlog: published {figures.publish_rate:,.0f}/s; bare {figures.bare_rate:,.0f}/s "
+            f"(runs: {', '.join(f'{r:,.0f}' for r in figures.bare_rates)}); "
+            f"pipeline {figures.pipeline_rate:,.0f}/s; ingest {figures.ingest_rate:,.0f}/s in "
+            f"{figures.ingest_batches} batches ({figures.ratio:.0%})",
+            flush=True,
+        )
         if multi_db is not None:
-            print(f"   backlog, {args.processes} worker processes: {figures.multi_rate:,.0f}/s "
-                  f"({figures.multi_ratio:.0%})", flush=True)
+            print(
+                f"   backlog, {args.processes} worker processes: {figures.multi_rate:,.0f}/s "
+                f"({figures.multi_ratio:.0%})",
+                flush=True,
+            )
         live_run(broker, db, args, hot, figures)
-        print(f"   live: {figures.live_stored}/{figures.live_published} stored, "
-              f"delay p50 {figures.delay_p50_ms:.0f} ms p99 {figures.delay_p99_ms:.0f} ms", flush=True)
+        print(
+            f"   live: {figures.live_stored}/{figures.live_published} stored, "
+            f"delay p50 {figures.delay_p50_ms:.0f} ms p99 {figures.delay_p99_ms:.0f} ms",
+            flush=True,
+        )
     finally:
         db.close()
         if multi_db is not None:
@@ -623,48 +728,75 @@ def run_backend(backend: str, args: argparse.Namespace) -> Figures:
 
 
 def report(all_figures: list[Figures], args: argparse.Namespace) -> None:
-    print("\nbackend     backlog  bare msg/s  pipeline/s  ingest stored/s  real/bare  target |"
-          " live: readings/s  p50 ms  p99 ms  max ms  hold p99 ms (n)  RSS start/end/max MB")
+    print(
+        "\nbackend     backlog  bare msg/s  pipeline/s  ingest stored/s  real/bare  target |"
+        " live: readings/s  p50 ms  p99 ms  max ms  hold p99 ms (n)  RSS start/end/max MB"
+    )
     for f in all_figures:
         target = TARGETS[f.backend]
         verdict = "met" if f.ratio >= target else "MISSED"
-        hold = (f"{percentile(f.hold_delays_ms, 0.99):7.0f} ({len(f.hold_delays_ms)})"
-                if f.hold_delays_ms else "      - (0)")
-        print(f"{f.backend:<10} {f.backlog:>8,} {f.bare_rate:>11,.0f} {f.pipeline_rate:>11,.0f} "
-              f"{f.ingest_rate:>16,.0f} "
-              f"{f.ratio:>9.0%}  {target:.0%} {verdict:<6}| {f.live_rate:>16,.1f} "
-              f"{f.delay_p50_ms:>7.0f} {f.delay_p99_ms:>7.0f} {f.delay_max_ms:>7.0f}  {hold:>15}  "
-              f"{f.rss_start_mb:.0f}/{f.rss_end_mb:.0f}/{f.rss_max_mb:.0f}")
+        hold = (
+            f"{percentile(f.hold_delays_ms, 0.99):7.0f} ({len(f.hold_delays_ms)})"
+            if f.hold_delays_ms
+            else "      - (0)"
+        )
+        print(
+            f"{f.backend:<10} {f.backlog:>8,} {f.bare_rate:>11,.0f} {f.pipeline_rate:>11,.0f} "
+            f"{f.ingest_rate:>16,.0f} "
+            f"{f.ratio:>9.0%}  {target:.0%} {verdict:<6}| {f.live_rate:>16,.1f} "
+            f"{f.delay_p50_ms:>7.0f} {f.delay_p99_ms:>7.0f} {f.delay_max_ms:>7.0f}  {hold:>15}  "
+            f"{f.rss_start_mb:.0f}/{f.rss_end_mb:.0f}/{f.rss_max_mb:.0f}"
+        )
         if f.multi_rate:
             verdict = "met" if f.multi_ratio >= target else "MISSED"
-            print(f"{'':<10} {'':>8} {'':>11} {args.processes:>7} procs {f.multi_rate:>16,.0f} "
-                  f"{f.multi_ratio:>9.0%}  {target:.0%} {verdict:<6}|")
+            print(
+                f"{'':<10} {'':>8} {'':>11} {args.processes:>7} procs {f.multi_rate:>16,.0f} "
+                f"{f.multi_ratio:>9.0%}  {target:.0%} {verdict:<6}|"
+            )
         if f.rss_per_minute_mb:
-            print(f"           RSS each minute of the live run (MB): "
-                  f"{' '.join(f'{v:.0f}' for v in f.rss_per_minute_mb)}; the worker's receiver process: "
-                  f"{' '.join(f'{v:.0f}' for v in f.receiver_rss_mb)} (start, each minute, end)")
+            print(
+                f"           RSS each minute of the live run (MB): "
+                f"{' '.join(f'{v:.0f}' for v in f.rss_per_minute_mb)}; the worker's receiver process: "
+                f"{' '.join(f'{v:.0f}' for v in f.receiver_rss_mb)} (start, each minute, end)"
+            )
         for note in f.notes:
             print(f"           note: {note}")
-    print(f"\n{args.devices} devices every {args.interval:g} s for {args.minutes:g} min; batch size "
-          f"{args.batch_size}, max delay {args.max_delay_ms:g} ms; {os.cpu_count()} CPUs")
+    print(
+        f"\n{args.devices} devices every {args.interval:g} s for {args.minutes:g} min; batch size "
+        f"{args.batch_size}, max delay {args.max_delay_ms:g} ms; {os.cpu_count()} CPUs"
+    )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--devices", type=int, default=5000)
-    parser.add_argument("--interval", type=float, default=10.0, help="seconds between a device's readings")
+    parser.add_argument(
+        "--interval", type=float, default=10.0, help="seconds between a device's readings"
+    )
     parser.add_argument("--minutes", type=float, default=2.0, help="length of the live run")
-    parser.add_argument("--backlog", type=int, default=50_000,
-                        help="readings in the QoS 1 backlog (10 per device by default: a sustained rate)")
+    parser.add_argument(
+        "--backlog",
+        type=int,
+        default=50_000,
+        help="readings in the QoS 1 backlog (10 per device by default: a sustained rate)",
+    )
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
-                        help="an administrative URL: the run creates and drops its own database")
-    parser.add_argument("--processes", type=int, default=2,
-                        help="also drain the backlog with this many worker processes (1: skip)")
+    parser.add_argument(
+        "--pg-url",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="an administrative URL: the run creates and drops its own database",
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=2,
+        help="also drain the backlog with this many worker processes (1: skip)",
+    )
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--max-delay-ms", type=float, default=200.0)
-    parser.add_argument("--quick", action="store_true",
-                        help="500 devices every 5 s for 15 s, a 5,000 backlog")
+    parser.add_argument(
+        "--quick", action="store_true", help="500 devices every 5 s for 15 s, a 5,000 backlog"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.devices, args.interval, args.minutes, args.backlog = 500, 5.0, 0.25, 5_000

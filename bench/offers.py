@@ -23,6 +23,7 @@ site's show rate, and walk-ins are a Poisson count around the site's expected wa
 - ``doses left, not for walk-ins``: ``doses_left``, none where less than one person is expected;
 - ``foresight``: offer exactly what will be left (perfect foresight's offers: the bound).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,8 +52,8 @@ class Session:
     people: np.ndarray  # turnouts the plan deems possible ...
     chance: np.ndarray  # ... and the probability of each
     expected_left: int  # the plan's doses left for the expected turnout
-    slots: int          # the plan's standby slots
-    left: int           # doses actually left in the vials opened
+    slots: int  # the plan's standby slots
+    left: int  # doses actually left in the vials opened
 
     @property
     def expected(self) -> float:
@@ -66,17 +67,29 @@ def sessions(season: S.Season, time_limit: float) -> list[Session]:
     def observe(req, plan, realised):
         today = req.start
         sites = {s.code: s for s in req.sites}
-        expected = {(site, product): shares
-                    for (site, t, product), shares in expected_attendance(req).items() if t == 0}
+        expected = {
+            (site, product): shares
+            for (site, t, product), shares in expected_attendance(req).items()
+            if t == 0
+        }
         offered = {(f.site, f.product): f for f in plan.fill_the_vial if f.day == today}
         left = {(f.site, f.product): f.doses_left for f in replay(req, plan, realised, 1).fill}
         for site, product in set(expected) | set(offered) | set(left):
             if dpv[product] > 1:
                 people, chance = turnout_of(expected.get((site, product), {}), sites[site], product)
-                found.append(Session(site, today, product, dpv[product], people, chance,
-                                     getattr(offered.get((site, product)), "doses_left", 0),
-                                     getattr(offered.get((site, product)), "standby_slots", 0),
-                                     left.get((site, product), 0)))
+                found.append(
+                    Session(
+                        site,
+                        today,
+                        product,
+                        dpv[product],
+                        people,
+                        chance,
+                        getattr(offered.get((site, product)), "doses_left", 0),
+                        getattr(offered.get((site, product)), "standby_slots", 0),
+                        left.get((site, product), 0),
+                    )
+                )
 
     S.rolling(season, "optimal", time_limit, safety_z=1.0, observe=observe)
     return found
@@ -84,9 +97,11 @@ def sessions(season: S.Season, time_limit: float) -> list[Session]:
 
 def confident(theta: float):
     """The most doses left in at least ``theta`` of the turnouts, vials being enough for all."""
+
     def rule(s: Session) -> int:
         left = np.where(s.people > 0, -s.people % s.doses_per_vial, 0)
         return likely_left(left, s.chance, theta)
+
     return rule
 
 
@@ -122,17 +137,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--time-limit", type=float, default=10.0)
     args = parser.parse_args(argv)
     regions = args.region or ["Nordjylland", "Hovedstaden"]
-    print(f"offers.py seed={args.seed} weeks={args.weeks} uptake={args.uptake:.0%} "
-          f"regions={','.join(regions)}")
+    print(
+        f"offers.py seed={args.seed} weeks={args.weeks} uptake={args.uptake:.0%} "
+        f"regions={','.join(regions)}"
+    )
     found: list[Session] = []
     for region in regions:
         found += sessions(S.generate(region, args.weeks, args.seed), args.time_limit)
-    print(f"{len(found)} multi-dose sessions, {sum(s.left for s in found)} doses left in opened vials")
+    print(
+        f"{len(found)} multi-dose sessions, {sum(s.left for s in found)} doses left in opened vials"
+    )
     bound = score(found, args.seed, args.uptake, RULES["foresight"])[2]
-    print(f"  {'rule':<25} {'offered':>8} {'given':>7} {'wasted':>7} {'/foresight':>10} {'sent home':>9}")
+    print(
+        f"  {'rule':<25} {'offered':>8} {'given':>7} {'wasted':>7} {'/foresight':>10} {'sent home':>9}"
+    )
     for name, rule in RULES.items():
         offered, given, wasted, home = score(found, args.seed, args.uptake, rule)
-        print(f"  {name:<25} {offered:>8} {given:>7} {wasted:>7} {wasted / max(bound, 1):>10.3f} {home:>9}")
+        print(
+            f"  {name:<25} {offered:>8} {given:>7} {wasted:>7} {wasted / max(bound, 1):>10.3f} {home:>9}"
+        )
 
 
 if __name__ == "__main__":

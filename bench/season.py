@@ -87,15 +87,63 @@ class Product:
 
 COVID = {"85+": 0.1, "65+": 0.35, "50+": 0.3, "risk": 0.2, "staff": 0.05}
 PRODUCTS = (
-    Product("comirnaty-grey", 6, "ultra_frozen", 70, None, 0.0, 195, 10, 1, COVID,
-            SEASON_START, (150, 330)),
-    Product("comirnaty-purple", 6, "ultra_frozen", 31, None, 0.0, 195, 10, 1,
-            {"50+": 0.5, "risk": 0.5}, SEASON_START, (150, 330)),
+    Product(
+        "comirnaty-grey",
+        6,
+        "ultra_frozen",
+        70,
+        None,
+        0.0,
+        195,
+        10,
+        1,
+        COVID,
+        SEASON_START,
+        (150, 330),
+    ),
+    Product(
+        "comirnaty-purple",
+        6,
+        "ultra_frozen",
+        31,
+        None,
+        0.0,
+        195,
+        10,
+        1,
+        {"50+": 0.5, "risk": 0.5},
+        SEASON_START,
+        (150, 330),
+    ),
     Product("spikevax", 10, "frozen", 30, 14, 0.5, 10, 5, 0, COVID, SEASON_START, (90, 240)),
-    Product("influenza", 1, "thawed", None, None, 0.0, 100, 10, 0,
-            {"85+": 0.1, "65+": 0.5, "risk": 0.3, "staff": 0.1}, date(2024, 10, 1), (150, 300)),
-    Product("pneumococcal", 1, "thawed", None, None, 0.0, 10, 10, 0,
-            {"85+": 0.15, "65+": 0.6, "risk": 0.25}, date(2024, 10, 1), (300, 700)),
+    Product(
+        "influenza",
+        1,
+        "thawed",
+        None,
+        None,
+        0.0,
+        100,
+        10,
+        0,
+        {"85+": 0.1, "65+": 0.5, "risk": 0.3, "staff": 0.1},
+        date(2024, 10, 1),
+        (150, 300),
+    ),
+    Product(
+        "pneumococcal",
+        1,
+        "thawed",
+        None,
+        None,
+        0.0,
+        10,
+        10,
+        0,
+        {"85+": 0.15, "65+": 0.6, "risk": 0.25},
+        date(2024, 10, 1),
+        (300, 700),
+    ),
 )
 BY_CODE = {p.code: p for p in PRODUCTS}
 CARTONS = {p.code: p.carton_vials for p in PRODUCTS}
@@ -190,9 +238,14 @@ class Season:
             self._came[(code, d, product)] += n
         # how bookings for a day grow after k days before it: known k days ahead x pickup[k]
         # is the final count on average (the booking curve a pharmacist knows from experience)
-        ahead = np.concatenate([
-            (d - SEASON_START).days - made for (code, d, _, _), made in self.booking_days.items()
-            if "-M" not in code] or [np.zeros(1)])
+        ahead = np.concatenate(
+            [
+                (d - SEASON_START).days - made
+                for (code, d, _, _), made in self.booking_days.items()
+                if "-M" not in code
+            ]
+            or [np.zeros(1)]
+        )
         self._pickup = [1.0 / max(float(np.mean(ahead >= k)), 0.05) for k in range(15)]
 
     def order(self, site: Site, delivery: int) -> tuple[OpenRequest, ...]:
@@ -201,24 +254,35 @@ class Season:
         if key in self._orders:
             return self._orders[key]
         placed = delivery - ORDER_LEAD
-        until = next(u for u in range(delivery + 1, delivery + 8)
-                     if site.receives_on(self.day(u))) - 1
+        until = (
+            next(u for u in range(delivery + 1, delivery + 8) if site.receives_on(self.day(u))) - 1
+        )
         period = range(delivery, until + 1)
         requests = []
         for product in self.products_at[site.code]:
             known = sum(
                 int(np.searchsorted(made, placed, side="right")) * self._pickup[t - placed]
-                for t in period for made in self._booked.get((site.code, self.day(t), product), ())
+                for t in period
+                for made in self._booked.get((site.code, self.day(t), product), ())
             )
-            open_days = sum(1 for t in period if any(
-                (site.code, self.day(t), p) in self._booked for p in self.products_at[site.code]))
+            open_days = sum(
+                1
+                for t in period
+                if any(
+                    (site.code, self.day(t), p) in self._booked for p in self.products_at[site.code]
+                )
+            )
             known += site.walk_ins_per_day.get(product, 0.0) * open_days
-            given = sum(self._came.get((site.code, self.day(t), product), 0)
-                        for t in range(placed - len(period), placed) if t >= 0)
+            given = sum(
+                self._came.get((site.code, self.day(t), product), 0)
+                for t in range(placed - len(period), placed)
+                if t >= 0
+            )
             doses = math.ceil(max(known, given) * (1 + ORDER_MARGIN))
             if doses > 0:
-                requests.append(OpenRequest(site.code, product, doses, self.day(delivery),
-                                            self.day(until)))
+                requests.append(
+                    OpenRequest(site.code, product, doses, self.day(delivery), self.day(until))
+                )
         self._orders[key] = tuple(requests)
         return self._orders[key]
 
@@ -237,13 +301,24 @@ def generate(region: str, weeks: int, seed: int) -> Season:
         volume[code] = rng.uniform(120, 300)
         tau[code] = rng.uniform(10, 20)
         opening[code] = (0, 1, 2, 3, 4, 5)
-        mix[code] = {"comirnaty-grey": 1.0, "comirnaty-purple": 0.04, "influenza": 1.2,
-                     "pneumococcal": 0.15}
-        sites.append(Site(code, capacity_vials=int(rng.integers(1200, 2000)),
-                          delivery_days=frozenset({0, 1, 2, 3, 4}),
-                          no_show_rate=round(float(rng.uniform(0.05, 0.10)), 3),
-                          walk_ins_per_day={"comirnaty-grey": float(rng.uniform(1, 5)),
-                                            "influenza": float(rng.uniform(2, 8))}))
+        mix[code] = {
+            "comirnaty-grey": 1.0,
+            "comirnaty-purple": 0.04,
+            "influenza": 1.2,
+            "pneumococcal": 0.15,
+        }
+        sites.append(
+            Site(
+                code,
+                capacity_vials=int(rng.integers(1200, 2000)),
+                delivery_days=frozenset({0, 1, 2, 3, 4}),
+                no_show_rate=round(float(rng.uniform(0.05, 0.10)), 3),
+                walk_ins_per_day={
+                    "comirnaty-grey": float(rng.uniform(1, 5)),
+                    "influenza": float(rng.uniform(2, 8)),
+                },
+            )
+        )
     for n in range(gps):
         code = f"{region[:3].upper()}-G{n + 1:03d}"
         volume[code] = rng.uniform(3, 20)
@@ -252,19 +327,29 @@ def generate(region: str, weeks: int, seed: int) -> Season:
         covid = "spikevax" if rng.random() < 0.25 else "comirnaty-grey"
         mix[code] = {covid: 1.0, "influenza": 1.2, "pneumococcal": 0.15}
         first = int(rng.integers(0, 5))
-        sites.append(Site(code, capacity_vials=int(rng.integers(40, 100)),
-                          delivery_days=frozenset({first, (first + 3) % 5} if n % 3 else {first}),
-                          no_show_rate=round(float(rng.uniform(0.05, 0.10)), 3),
-                          walk_ins_per_day={covid: float(rng.uniform(0, 0.5)),
-                                            "influenza": float(rng.uniform(0, 1.5))}))
+        sites.append(
+            Site(
+                code,
+                capacity_vials=int(rng.integers(40, 100)),
+                delivery_days=frozenset({first, (first + 3) % 5} if n % 3 else {first}),
+                no_show_rate=round(float(rng.uniform(0.05, 0.10)), 3),
+                walk_ins_per_day={
+                    covid: float(rng.uniform(0, 0.5)),
+                    "influenza": float(rng.uniform(0, 1.5)),
+                },
+            )
+        )
     for n in range(mobiles):
         code = f"{region[:3].upper()}-M{n + 1:02d}"
         volume[code] = rng.uniform(10, 35)
         tau[code] = rng.uniform(7, 12)
         opening[code] = (0, 1, 2, 3, 4)
         mix[code] = {"comirnaty-grey": 1.0, "influenza": 0.8}
-        sites.append(Site(code, capacity_vials=60, delivery_days=frozenset({0, 1, 2, 3, 4}),
-                          no_show_rate=0.02))
+        sites.append(
+            Site(
+                code, capacity_vials=60, delivery_days=frozenset({0, 1, 2, 3, 4}), no_show_rate=0.02
+            )
+        )
 
     booking_days: dict[tuple[str, date, str, str], np.ndarray] = {}
     attended: dict[tuple[str, date, str, str], int] = defaultdict(int)
@@ -312,20 +397,36 @@ def generate(region: str, weeks: int, seed: int) -> Season:
     stock: list[StockUnit] = []
     serial = 0
 
-    def units_of(product: Product, doses: float, arrival: date, expiry: date, lot: str,
-                 window: int | None, held: bool = False) -> list[StockUnit]:
+    def units_of(
+        product: Product,
+        doses: float,
+        arrival: date,
+        expiry: date,
+        lot: str,
+        window: int | None,
+        held: bool = False,
+    ) -> list[StockUnit]:
         nonlocal serial
         units = []
         per_unit = product.doses_per_vial * product.ssi_unit_vials
         for _ in range(int(np.ceil(doses / per_unit))):
             serial += 1
-            units.append(StockUnit(
-                id=f"{region[:3].upper()}-{product.code[:3]}{product.code[-3:]}-{serial:05d}",
-                product=product.code, lot=lot, state=product.state,
-                vials=product.ssi_unit_vials, doses_per_vial=product.doses_per_vial,
-                expiry=expiry, bud=None, thawed_window_days=window,
-                thaw_lead_days=product.thaw_lead_days,
-                available_from=arrival if arrival > SEASON_START else None, held=held))
+            units.append(
+                StockUnit(
+                    id=f"{region[:3].upper()}-{product.code[:3]}{product.code[-3:]}-{serial:05d}",
+                    product=product.code,
+                    lot=lot,
+                    state=product.state,
+                    vials=product.ssi_unit_vials,
+                    doses_per_vial=product.doses_per_vial,
+                    expiry=expiry,
+                    bud=None,
+                    thawed_window_days=window,
+                    thaw_lead_days=product.thaw_lead_days,
+                    available_from=arrival if arrival > SEASON_START else None,
+                    held=held,
+                )
+            )
         return units
 
     for (week, product_code), doses in sorted(weekly.items()):
@@ -342,28 +443,68 @@ def generate(region: str, weeks: int, seed: int) -> Season:
             if units and p.window_days is not None and p.code != "comirnaty-purple":
                 # one unit of the main covid products was thawed the day before
                 thawed_on = SEASON_START - timedelta(days=1)
-                units[0] = replace(units[0], state="thawed",
-                                   bud=min(expiry, thawed_on + timedelta(days=window - 1)))
+                units[0] = replace(
+                    units[0],
+                    state="thawed",
+                    bud=min(expiry, thawed_on + timedelta(days=window - 1)),
+                )
             stock.extend(units)
         else:
             deliveries[arrival].extend(units)
     flu, grey = BY_CODE["influenza"], BY_CODE["comirnaty-grey"]
-    stock.extend(units_of(flu, 1500 * scale, SEASON_START, SEASON_START + timedelta(days=20),
-                          "FLU-LAST-SEASON", None))
-    stock.extend(units_of(grey, 1200 * scale, SEASON_START, SEASON_START + timedelta(days=200),
-                          "COM-HELD", grey.window_days, held=True))
+    stock.extend(
+        units_of(
+            flu,
+            1500 * scale,
+            SEASON_START,
+            SEASON_START + timedelta(days=20),
+            "FLU-LAST-SEASON",
+            None,
+        )
+    )
+    stock.extend(
+        units_of(
+            grey,
+            1200 * scale,
+            SEASON_START,
+            SEASON_START + timedelta(days=200),
+            "COM-HELD",
+            grey.window_days,
+            held=True,
+        )
+    )
     # centres hold thawed covid from the summer, part of it near its BUD
     sites = [
-        replace(s, stock=(StockUnit(f"{s.code}-summer", "comirnaty-grey", "COM-SUMMER",
-                                    "thawed", int(rng.integers(20, 80)), 6,
-                                    SEASON_START + timedelta(120),
-                                    SEASON_START + timedelta(days=int(rng.integers(3, 20)))),))
-        if "-C" in s.code else s
+        replace(
+            s,
+            stock=(
+                StockUnit(
+                    f"{s.code}-summer",
+                    "comirnaty-grey",
+                    "COM-SUMMER",
+                    "thawed",
+                    int(rng.integers(20, 80)),
+                    6,
+                    SEASON_START + timedelta(120),
+                    SEASON_START + timedelta(days=int(rng.integers(3, 20))),
+                ),
+            ),
+        )
+        if "-C" in s.code
+        else s
         for s in sites
     ]
-    season = Season(region, days, seed, tuple(sites), tuple(stock), dict(deliveries),
-                    booking_days, dict(attended),
-                    products_at={c: tuple(sorted(m)) for c, m in mix.items()})
+    season = Season(
+        region,
+        days,
+        seed,
+        tuple(sites),
+        tuple(stock),
+        dict(deliveries),
+        booking_days,
+        dict(attended),
+        products_at={c: tuple(sorted(m)) for c, m in mix.items()},
+    )
     season.realised = [Demand(c, d, p, g, n) for (c, d, p, g), n in attended.items() if n]
     season.index()
     return season
@@ -383,8 +524,9 @@ def standby_takers(season: Season, offers, uptake: float) -> list[Demand]:
     return takers
 
 
-def standby_arrivals(seed: int, site: str, day: date, product: str, offered: int,
-                     uptake: float) -> int:
+def standby_arrivals(
+    seed: int, site: str, day: date, product: str, offered: int, uptake: float
+) -> int:
     """How many of ``offered`` standby slots are taken up (seeded per site, day and product)."""
     key = f"{seed}|{site}|{day}|{product}".encode()
     return int(np.random.default_rng(zlib.crc32(key)).binomial(offered, uptake))
@@ -417,9 +559,16 @@ class Score:
             self.by_product[product][0] += w["expiry_or_bud"]
             self.by_product[product][1] += w["open_vial"]
 
-    def merge(self, other: "Score") -> None:
-        for name in ("used", "standby", "standby_came", "waste_bud", "waste_open", "unmet",
-                     "thawed_left"):
+    def merge(self, other: Score) -> None:
+        for name in (
+            "used",
+            "standby",
+            "standby_came",
+            "waste_bud",
+            "waste_open",
+            "unmet",
+            "thawed_left",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.plan_seconds += other.plan_seconds
         for k, v in other.statuses.items():
@@ -447,8 +596,14 @@ def split_frozen(units: list[StockUnit]) -> list[StockUnit]:
     return out
 
 
-def rolling(season: Season, method: str, time_limit: float, safety_z: float = 0.0,
-            uptake: float = 0.0, observe=None) -> Score:
+def rolling(
+    season: Season,
+    method: str,
+    time_limit: float,
+    safety_z: float = 0.0,
+    uptake: float = 0.0,
+    observe=None,
+) -> Score:
     """One plan a day over 14 days, its first day carried out. ``method`` "fefo" is the
     baseline fed with the sites' own orders; "optimal" publishes its offers as standby slots.
     ``observe(req, plan, realised)``, if given, sees each day's plan and who came."""
@@ -461,19 +616,31 @@ def rolling(season: Season, method: str, time_limit: float, safety_z: float = 0.
     sites = list(season.sites)
     for today in range(season.days):
         start = season.day(today)
-        upcoming = [u for d, units in deliveries.items()
-                    if start < d < start + timedelta(days=HORIZON) for u in units]
+        upcoming = [
+            u
+            for d, units in deliveries.items()
+            if start < d < start + timedelta(days=HORIZON)
+            for u in units
+        ]
         upcoming_ids = {u.id for u in upcoming}
         req = PlanRequest(
-            start=start, days=HORIZON, pharmacy_stock=tuple(pharmacy + upcoming),
-            sites=tuple(sites), demand=season.known_bookings(today, today + HORIZON),
-            priority=PRIORITY, time_limit_s=time_limit, carton_vials=CARTONS,
+            start=start,
+            days=HORIZON,
+            pharmacy_stock=tuple(pharmacy + upcoming),
+            sites=tuple(sites),
+            demand=season.known_bookings(today, today + HORIZON),
+            priority=PRIORITY,
+            time_limit_s=time_limit,
+            carton_vials=CARTONS,
             booking_pickup=tuple(season._pickup[:HORIZON]),
         )
         if method.startswith("fefo"):
             orders = tuple(
-                r for s in sites for t in range(today, today + ORDER_LEAD + 1)
-                if s.receives_on(season.day(t)) for r in season.order(s, t)
+                r
+                for s in sites
+                for t in range(today, today + ORDER_LEAD + 1)
+                if s.receives_on(season.day(t))
+                for r in season.order(s, t)
             )
             req = replace(req, open_requests=orders)
             plan = plan_fefo(req)
@@ -485,7 +652,8 @@ def rolling(season: Season, method: str, time_limit: float, safety_z: float = 0.
         realised = season.realised_on(today, today + 1)
         if method == "optimal":
             takers = standby_takers(
-                season, [f for f in plan.fill_the_vial if f.day == start], uptake)
+                season, [f for f in plan.fill_the_vial if f.day == start], uptake
+            )
             score.standby_came += sum(d.booked for d in takers)
             realised += takers
         if observe is not None:
@@ -501,13 +669,19 @@ def rolling(season: Season, method: str, time_limit: float, safety_z: float = 0.
     return score
 
 
-def perfect_foresight(season: Season, time_limit: float, uptakes: list[float]
-                      ) -> dict[float, Score]:
+def perfect_foresight(
+    season: Season, time_limit: float, uptakes: list[float]
+) -> dict[float, Score]:
     incoming = [u for units in season.deliveries.values() for u in units]
     sites = tuple(replace(s, no_show_rate=0.0, walk_ins_per_day={}) for s in season.sites)
     req = PlanRequest(
-        start=SEASON_START, days=season.days, pharmacy_stock=season.stock + tuple(incoming),
-        sites=sites, demand=tuple(season.realised), priority=PRIORITY, time_limit_s=time_limit,
+        start=SEASON_START,
+        days=season.days,
+        pharmacy_stock=season.stock + tuple(incoming),
+        sites=sites,
+        demand=tuple(season.realised),
+        priority=PRIORITY,
+        time_limit_s=time_limit,
     )
     plan = plan_optimal(req)
     scores = {}
@@ -515,12 +689,12 @@ def perfect_foresight(season: Season, time_limit: float, uptakes: list[float]
         takers = standby_takers(season, plan.fill_the_vial, uptake)
         outcome = evaluate_plan(req, plan, list(season.realised) + takers)
         assert not outcome.violations, outcome.violations
-        score = Score(plan_seconds=[plan.solve_seconds],
-                      standby_came=sum(d.booked for d in takers))
+        score = Score(plan_seconds=[plan.solve_seconds], standby_came=sum(d.booked for d in takers))
         score.add(outcome)
         score.statuses[plan.status] += 1
         score.thawed_left = thawed_doses(outcome.pharmacy_stock) + sum(
-            thawed_doses(units) for units in outcome.site_stock.values())
+            thawed_doses(units) for units in outcome.site_stock.values()
+        )
         scores[uptake] = score
     return scores
 
@@ -528,27 +702,42 @@ def perfect_foresight(season: Season, time_limit: float, uptakes: list[float]
 def single_plan_timing(seed: int, time_limit: float, safety_z: float) -> None:
     region = max(REGIONS, key=lambda r: sum(REGIONS[r][:3]))
     season = generate(region, 3, seed)
-    upcoming = [u for d, units in season.deliveries.items()
-                if d < SEASON_START + timedelta(days=HORIZON) for u in units]
+    upcoming = [
+        u
+        for d, units in season.deliveries.items()
+        if d < SEASON_START + timedelta(days=HORIZON)
+        for u in units
+    ]
     req = PlanRequest(
-        start=SEASON_START, days=HORIZON, pharmacy_stock=season.stock + tuple(upcoming),
-        sites=season.sites, demand=season.known_bookings(0, HORIZON) or (),
-        priority=PRIORITY, time_limit_s=time_limit, safety_z=safety_z, carton_vials=CARTONS,
+        start=SEASON_START,
+        days=HORIZON,
+        pharmacy_stock=season.stock + tuple(upcoming),
+        sites=season.sites,
+        demand=season.known_bookings(0, HORIZON) or (),
+        priority=PRIORITY,
+        time_limit_s=time_limit,
+        safety_z=safety_z,
+        carton_vials=CARTONS,
         booking_pickup=tuple(season._pickup[:HORIZON]),
     )
     full = tuple(
-        Demand(c, d, p, g, len(made)) for (c, d, p, g), made in season.booking_days.items()
+        Demand(c, d, p, g, len(made))
+        for (c, d, p, g), made in season.booking_days.items()
         if (d - SEASON_START).days < HORIZON
     )
     # all bookings made: none still to come, so no booking curve on top of them
-    for label, demand, pickup in (("bookings known on day 0", req.demand, req.booking_pickup),
-                                  ("all bookings of the 14 days", full, ())):
+    for label, demand, pickup in (
+        ("bookings known on day 0", req.demand, req.booking_pickup),
+        ("all bookings of the 14 days", full, ()),
+    ):
         r = replace(req, demand=demand, booking_pickup=pickup)
         plan = plan_optimal(r)
         products = sorted({u.product for u in r.pharmacy_stock})
-        print(f"  14-day plan, {region}, {label}: {len(r.sites)} sites, {len(products)} products, "
-              f"{len(r.pharmacy_stock)} units, {len(r.demand)} demand lines -> "
-              f"{plan.solve_seconds:.2f} s, status {plan.status}")
+        print(
+            f"  14-day plan, {region}, {label}: {len(r.sites)} sites, {len(products)} products, "
+            f"{len(r.pharmacy_stock)} units, {len(r.demand)} demand lines -> "
+            f"{plan.solve_seconds:.2f} s, status {plan.status}"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -556,23 +745,36 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--weeks", type=int, default=8)
     parser.add_argument("--region", choices=sorted(REGIONS), action="append")
-    parser.add_argument("--quick", action="store_true",
-                        help="one small region over 3 weeks (under 2 minutes)")
+    parser.add_argument(
+        "--quick", action="store_true", help="one small region over 3 weeks (under 2 minutes)"
+    )
     parser.add_argument("--time-limit", type=float, default=10.0)
-    parser.add_argument("--safety-z", type=float, default=1.0,
-                        help="safety stock of plan_optimal in the rolling runs (0: none)")
-    parser.add_argument("--standby-uptake", type=float, default=0.5,
-                        help="share of fill-the-vial offers taken up by standby citizens; "
-                             "figures are printed for 0 as well")
+    parser.add_argument(
+        "--safety-z",
+        type=float,
+        default=1.0,
+        help="safety stock of plan_optimal in the rolling runs (0: none)",
+    )
+    parser.add_argument(
+        "--standby-uptake",
+        type=float,
+        default=0.5,
+        help="share of fill-the-vial offers taken up by standby citizens; "
+        "figures are printed for 0 as well",
+    )
     parser.add_argument("--foresight-time-limit", type=float, default=120.0)
     args = parser.parse_args(argv)
     regions = args.region or (["Nordjylland"] if args.quick else list(REGIONS))
     weeks = min(args.weeks, 3) if args.quick else args.weeks
-    foresight_limit = min(args.foresight_time_limit, 30.0) if args.quick else args.foresight_time_limit
+    foresight_limit = (
+        min(args.foresight_time_limit, 30.0) if args.quick else args.foresight_time_limit
+    )
     uptakes = sorted({0.0, args.standby_uptake})
 
-    print(f"season.py seed={args.seed} weeks={weeks} regions={','.join(regions)} "
-          f"safety_z={args.safety_z} standby uptake={','.join(f'{u:.0%}' for u in uptakes)}")
+    print(
+        f"season.py seed={args.seed} weeks={weeks} regions={','.join(regions)} "
+        f"safety_z={args.safety_z} standby uptake={','.join(f'{u:.0%}' for u in uptakes)}"
+    )
     print("Assumptions:")
     for line in ASSUMPTIONS:
         print(f"  - {line}")
@@ -581,9 +783,11 @@ def main(argv: list[str] | None = None) -> None:
         season = generate(region, weeks, args.seed)
         booked = sum(len(v) for v in season.booking_days.values())
         came = sum(season.attended.values())
-        print(f"\n{region}: {len(season.sites)} sites, {booked} booked, {came} came, "
-              f"{len(season.stock) + sum(len(v) for v in season.deliveries.values())} units "
-              f"from SSI")
+        print(
+            f"\n{region}: {len(season.sites)} sites, {booked} booked, {came} came, "
+            f"{len(season.stock) + sum(len(v) for v in season.deliveries.values())} units "
+            f"from SSI"
+        )
         t0 = time.perf_counter()
         scores: dict[str, Score] = {
             "baseline": rolling(season, "fefo", args.time_limit),
@@ -592,7 +796,8 @@ def main(argv: list[str] | None = None) -> None:
         foresight = perfect_foresight(season, foresight_limit, uptakes)
         for uptake in uptakes:
             scores[f"optimal@{uptake:.0%}"] = rolling(
-                season, "optimal", args.time_limit, args.safety_z, uptake)
+                season, "optimal", args.time_limit, args.safety_z, uptake
+            )
             scores[f"foresight@{uptake:.0%}"] = foresight[uptake]
         report(scores, uptakes)
         print(f"  (region took {time.perf_counter() - t0:.0f} s)")
@@ -606,21 +811,27 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def report(scores: dict[str, Score], uptakes: list[float]) -> None:
-    print(f"  {'method@standby uptake':<22} {'waste':>7} {'(bud':>6} {'open)':>6} {'used':>8} "
-          f"{'standby':>7} {'sent home':>9} {'used %':>7} {'unmet':>6} {'thawed left':>11} "
-          f"{'plan s mean':>11} {'max':>6}  status")
+    print(
+        f"  {'method@standby uptake':<22} {'waste':>7} {'(bud':>6} {'open)':>6} {'used':>8} "
+        f"{'standby':>7} {'sent home':>9} {'used %':>7} {'unmet':>6} {'thawed left':>11} "
+        f"{'plan s mean':>11} {'max':>6}  status"
+    )
     for name, s in scores.items():
         total = s.used + s.waste
         share = 100.0 * s.used / total if total else 0.0
         status = ",".join(f"{k}:{v}" for k, v in sorted(s.statuses.items()))
-        print(f"  {name:<22} {s.waste:>7} {s.waste_bud:>6} {s.waste_open:>6} {s.used:>8} "
-              f"{s.standby:>7} {s.standby_came - s.standby:>9} {share:>6.1f}% {s.unmet:>6} "
-              f"{s.thawed_left:>11} "
-              f"{statistics.mean(s.plan_seconds):>11.2f} {max(s.plan_seconds):>6.2f}  {status}")
+        print(
+            f"  {name:<22} {s.waste:>7} {s.waste_bud:>6} {s.waste_open:>6} {s.used:>8} "
+            f"{s.standby:>7} {s.standby_came - s.standby:>9} {share:>6.1f}% {s.unmet:>6} "
+            f"{s.thawed_left:>11} "
+            f"{statistics.mean(s.plan_seconds):>11.2f} {max(s.plan_seconds):>6.2f}  {status}"
+        )
     print("  waste by product, bud/open:")
     for name, s in scores.items():
-        print(f"    {name:<20} " + "  ".join(
-            f"{p}: {bud}/{opened}" for p, (bud, opened) in sorted(s.by_product.items())))
+        print(
+            f"    {name:<20} "
+            + "  ".join(f"{p}: {bud}/{opened}" for p, (bud, opened) in sorted(s.by_product.items()))
+        )
 
     def ratio(a: int, b: int) -> str:
         return f"{a / b:.2f}" if b else ("1.00" if a == b else "inf")
@@ -628,11 +839,13 @@ def report(scores: dict[str, Score], uptakes: list[float]) -> None:
     base, carton = scores["baseline"], scores["baseline-carton-thaw"]
     for uptake in uptakes:
         opt, fore = scores[f"optimal@{uptake:.0%}"], scores[f"foresight@{uptake:.0%}"]
-        print(f"  standby uptake {uptake:.0%}: optimal/foresight waste "
-              f"{ratio(opt.waste, fore.waste)} (target <= 1.1), optimal/baseline waste "
-              f"{ratio(opt.waste, base.waste)} (target <= 0.5; vs carton-thaw baseline "
-              f"{ratio(opt.waste, carton.waste)}), optimal/baseline unmet "
-              f"{ratio(opt.unmet, base.unmet)} ({opt.unmet} vs {base.unmet}, target <= 1)")
+        print(
+            f"  standby uptake {uptake:.0%}: optimal/foresight waste "
+            f"{ratio(opt.waste, fore.waste)} (target <= 1.1), optimal/baseline waste "
+            f"{ratio(opt.waste, base.waste)} (target <= 0.5; vs carton-thaw baseline "
+            f"{ratio(opt.waste, carton.waste)}), optimal/baseline unmet "
+            f"{ratio(opt.unmet, base.unmet)} ({opt.unmet} vs {base.unmet}, target <= 1)"
+        )
 
 
 if __name__ == "__main__":

@@ -347,7 +347,11 @@ def decode_message(topic: str, payload: bytes, now: datetime) -> Message:
     Never raises."""
     parsed = parse_topic(topic)
     if parsed is None:
-        return Message(None, [], [Rejected(f"{RejectReason.INVALID_TOPIC}: not a device topic", payload_text(payload))])
+        return Message(
+            None,
+            [],
+            [Rejected(f"{RejectReason.INVALID_TOPIC}: not a device topic", payload_text(payload))],
+        )
     device_id, kind = parsed
     if kind == "status":
         status = decode_status(payload)

@@ -61,9 +61,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
 from types import FrameType
-from multiprocessing.connection import Connection
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
@@ -74,8 +74,8 @@ from devices.codec import (
     READINGS_TOPIC,
     STATUS_TOPIC,
     MqttUrl,
-    payload_text,
     parse_mqtt_url,
+    payload_text,
     shared_subscription,
 )
 from devices.receiver import tune_collector
@@ -135,13 +135,21 @@ class _Message:
 def _message(received: tuple, arrived: float) -> _Message:
     """What the receiver handed over for one message, (topic, payload, mid, qos, connection,
     decoded) with devices.codec.Message as plain tuples, in the telemetry service's terms."""
-    topic, payload, mid, qos, connection, (device_id, readings, rejected, battery, status) = received
+    topic, payload, mid, qos, connection, (device_id, readings, rejected, battery, status) = (
+        received
+    )
     return _Message(
-        mid=mid, qos=qos, connection=connection, arrived=arrived, topic=topic, payload=payload,
+        mid=mid,
+        qos=qos,
+        connection=connection,
+        arrived=arrived,
+        topic=topic,
+        payload=payload,
         device_id=device_id,
         readings=[IncomingReading(device_id, ts, c) for ts, c in readings],
         rejects=[IncomingReject(topic, device_id, reason, raw) for reason, raw in rejected],
-        battery=battery, status=status,
+        battery=battery,
+        status=status,
     )
 
 
@@ -264,19 +272,28 @@ class IngestWorker:
         self._epoch += 1
         self._receiver = subprocess.Popen(
             [sys.executable, "-m", "devices.receiver", "--fd", str(theirs.fileno())],
-            pass_fds=[theirs.fileno()], cwd=PROJECT_ROOT,
+            pass_fds=[theirs.fileno()],
+            cwd=PROJECT_ROOT,
         )
         theirs.close()
         self._conn = Connection(ours.detach())
-        self._conn.send({
-            "url": self.url, "client_id": self.client_id, "filters": self.filters,
-            "receive_maximum": self.receive_maximum, "epoch": self._epoch,
-            # the receiver judges readings from the future by the system clock, set as ours
-            "clock_offset": self.clock.now() - datetime.now(UTC),
-            "log_level": logging.getLevelName(log.getEffectiveLevel()),
-        })
+        self._conn.send(
+            {
+                "url": self.url,
+                "client_id": self.client_id,
+                "filters": self.filters,
+                "receive_maximum": self.receive_maximum,
+                "epoch": self._epoch,
+                # the receiver judges readings from the future by the system clock, set as ours
+                "clock_offset": self.clock.now() - datetime.now(UTC),
+                "log_level": logging.getLevelName(log.getEffectiveLevel()),
+            }
+        )
         self._listener = threading.Thread(
-            target=self._listen, args=(self._conn, self._receiver), name=f"{self.client_id}-listen", daemon=True
+            target=self._listen,
+            args=(self._conn, self._receiver),
+            name=f"{self.client_id}-listen",
+            daemon=True,
         )
         self._listener.start()
 
@@ -347,7 +364,9 @@ class IngestWorker:
             try:
                 self._on_event(event)
             except Exception:
-                log.exception("ingest %s: could not take %s from the receiver", self.client_id, event[0])
+                log.exception(
+                    "ingest %s: could not take %s from the receiver", self.client_id, event[0]
+                )
         self._connected.clear()
         for waiting in list(self._published.values()):
             waiting[1] = "the receiver is gone"
@@ -357,7 +376,9 @@ class IngestWorker:
         # The receiver died under us: what it had not acknowledged stays with the broker,
         # and a new receiver resumes the session.
         receiver.wait()
-        log.error("ingest %s: receiver exited (%s); starting another", self.client_id, receiver.returncode)
+        log.error(
+            "ingest %s: receiver exited (%s); starting another", self.client_id, receiver.returncode
+        )
         conn.close()
         while True:
             time.sleep(RECEIVER_RESTART_S)
@@ -509,7 +530,9 @@ class IngestWorker:
         )
         exc = sys.exc_info()[1]
         reason = f"ingest_error: {type(exc).__name__}: {exc}" if exc else "ingest_error"
-        reject = IncomingReject(message.topic, message.device_id, reason, payload_text(message.payload))
+        reject = IncomingReject(
+            message.topic, message.device_id, reason, payload_text(message.payload)
+        )
         dead = IngestBatch(rejects=[reject])
         delay = RETRY_MIN_S
         while True:
@@ -535,7 +558,9 @@ class IngestWorker:
         if not self._connected.is_set():
             return
         current = self._connection
-        acks = [(m.mid, m.qos, m.connection) for m in messages if m.qos > 0 and m.connection == current]
+        acks = [
+            (m.mid, m.qos, m.connection) for m in messages if m.qos > 0 and m.connection == current
+        ]
         if not acks:
             return
         try:

@@ -104,10 +104,14 @@ class Receiver:
                 log.error("connection refused: %s", reason_code)
                 return
             self._connected = True
-            self._send("connected", self._connection, bool(getattr(flags, "session_present", False)))
+            self._send(
+                "connected", self._connection, bool(getattr(flags, "session_present", False))
+            )
             # Subscribing on every connect renews the subscriptions even if the broker lost
             # the session. Retained status messages are old news: never sent to us.
-            options = SubscribeOptions(qos=READINGS_QOS, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND)
+            options = SubscribeOptions(
+                qos=READINGS_QOS, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND
+            )
             client.subscribe([(f, options) for f in self.filters])
         except Exception:
             log.exception("on_connect failed")
@@ -223,13 +227,26 @@ def _decoded(topic: str, payload: bytes, now: datetime) -> tuple:
         message = decode_message(topic, payload, now)
     except Exception as exc:
         log.exception("could not decode a message on %s", topic)
-        return None, [], [(f"ingest_error: {type(exc).__name__}: {exc}", payload_text(payload))], None, None
-    return (message.device_id, [(r.ts, r.c) for r in message.readings],
-            [(r.reason, r.raw) for r in message.rejected], message.battery, message.status)
+        return (
+            None,
+            [],
+            [(f"ingest_error: {type(exc).__name__}: {exc}", payload_text(payload))],
+            None,
+            None,
+        )
+    return (
+        message.device_id,
+        [(r.ts, r.c) for r in message.readings],
+        [(r.reason, r.raw) for r in message.rejected],
+        message.battery,
+        message.status,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devices.receiver", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m devices.receiver", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--fd", type=int, required=True, help="the socket shared with the worker")
     args = parser.parse_args(argv)
     # Ctrl-C, or a service manager's SIGTERM, reaches the whole group: the worker decides
@@ -241,8 +258,10 @@ def main(argv: list[str] | None = None) -> int:
         settings = conn.recv()
     except (EOFError, OSError):
         return 1
-    logging.basicConfig(level=settings.get("log_level", "WARNING"),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=settings.get("log_level", "WARNING"),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
     tune_collector()
     Receiver(conn, settings).run()
     conn.close()

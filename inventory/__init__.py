@@ -1,4 +1,5 @@
 """Cold-chain vaccine inventory and distribution service."""
+
 from __future__ import annotations
 
 from flask import Flask
@@ -15,7 +16,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.from_mapping(config)
     app.config.setdefault("CLOCK", Clock())
 
-    from inventory import web_db, cli
+    from inventory import cli, web_db
     from inventory.api import api, errors
     from inventory.web import public
 

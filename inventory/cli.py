@@ -1,4 +1,5 @@
 """Flask commands: seed, create-token (and the long-running workers, registered by their modules)."""
+
 from __future__ import annotations
 
 import re
@@ -19,7 +20,9 @@ def init_app(app: Flask) -> None:
 
 
 @click.command("seed")
-@click.option("--demo", is_flag=True, help="Also load the Danish-shaped network and a season's stock.")
+@click.option(
+    "--demo", is_flag=True, help="Also load the Danish-shaped network and a season's stock."
+)
 def seed(demo: bool) -> None:
     """Load the product catalogue (idempotent); with --demo, the network and stock too."""
     from inventory.services import seed as seeding
@@ -36,7 +39,11 @@ def seed(demo: bool) -> None:
 
 
 @click.command("create-token")
-@click.option("--role", required=True, type=click.Choice(["admin", "pharmacist", "centre_manager", "coordinator", "auditor"]))
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["admin", "pharmacist", "centre_manager", "coordinator", "auditor"]),
+)
 @click.option("--name", required=True, help="Who the token is for.")
 @click.option("--site", default=None, help="Scope the token to a site code.")
 @click.option("--region", default=None, help="Scope a coordinator to a region.")
@@ -47,16 +54,34 @@ def create_token(role: str, name: str, site: str | None, region: str | None) -> 
 
     try:
         with unit_of_work(session_factory()) as session:
-            _, raw = make(session, current_app.config["CLOCK"].now(), role=role, name=name, site=site, region=region)
+            _, raw = make(
+                session,
+                current_app.config["CLOCK"].now(),
+                role=role,
+                name=name,
+                site=site,
+                region=region,
+            )
     except DomainError as exc:
         raise click.ClickException(exc.message)
     click.echo(raw)
 
 
 @click.command("broker-config")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for passwd, acl, mosquitto.conf.")
-@click.option("--service-user", "service_users", multiple=True, metavar="NAME:PASSWORD",
-              help="An account for the service's own clients (ingest, scheduler); may repeat.")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder for passwd, acl, mosquitto.conf.",
+)
+@click.option(
+    "--service-user",
+    "service_users",
+    multiple=True,
+    metavar="NAME:PASSWORD",
+    help="An account for the service's own clients (ingest, scheduler); may repeat.",
+)
 def broker_config(out_dir: str, service_users: tuple[str, ...]) -> None:
     """Write Mosquitto's password and ACL files from the device registry."""
     from devices.broker_config import hash_password, write_broker_files
@@ -126,7 +151,9 @@ def _import_appointments(path: str) -> None:
                 continue
             not_utf8 = sorted(k for k, v in raw.items() if _NOT_UTF8.search(v))
             if not_utf8:
-                problems.extend((line, k, ["not UTF-8 text: export the file as CSV UTF-8"]) for k in not_utf8)
+                problems.extend(
+                    (line, k, ["not UTF-8 text: export the file as CSV UTF-8"]) for k in not_utf8
+                )
                 continue
             try:
                 data = schema.load({k: v for k, v in raw.items() if k in schema.fields})
@@ -138,14 +165,19 @@ def _import_appointments(path: str) -> None:
             lines.append(line)
     actor = Actor(name="import-appointments", role="admin")
     with unit_of_work(session_factory()) as session:
-        counts, errors = appointments.upsert_good_rows(session, actor, current_app.config["CLOCK"].now(), rows)
+        counts, errors = appointments.upsert_good_rows(
+            session, actor, current_app.config["CLOCK"].now(), rows
+        )
     for index, fields in errors.items():
         for name, messages in fields.items():
             problems.append((lines[index], name, messages))
     for line, name, messages in sorted(problems):
         click.echo(f"line {line}: {name}: {'; '.join(str(m) for m in messages)}", err=True)
     summary = counts.as_dict()
-    click.echo(", ".join(f"{k} {v}" for k, v in summary.items()) + f", rejected {len({p[0] for p in problems})}")
+    click.echo(
+        ", ".join(f"{k} {v}" for k, v in summary.items())
+        + f", rejected {len({p[0] for p in problems})}"
+    )
     if problems:
         raise SystemExit(1)
 

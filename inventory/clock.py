@@ -1,9 +1,10 @@
 """The one place that reads the time. Everything stored is aware UTC."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-UTC = timezone.utc
+UTC = UTC
 
 
 class Clock:

@@ -1,4 +1,5 @@
 """Settings from the environment: every variable is prefixed INVENTORY_."""
+
 from __future__ import annotations
 
 import os

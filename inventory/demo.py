@@ -7,6 +7,7 @@ an excursion, held stock and alerts show up within minutes.
 
     bin/demo [--port 5000] [--region Hovedstaden] [--interval 30] [--fresh]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,7 +38,9 @@ def free_port(preferred: int | None = None) -> int:
 
 
 def find_mosquitto() -> str | None:
-    return shutil.which("mosquitto") or next((p for p in ("/usr/sbin/mosquitto",) if Path(p).exists()), None)
+    return shutil.which("mosquitto") or next(
+        (p for p in ("/usr/sbin/mosquitto",) if Path(p).exists()), None
+    )
 
 
 def prepare(data: Path, region: str, env: dict) -> tuple[str, list[dict], str, str]:
@@ -46,13 +49,13 @@ def prepare(data: Path, region: str, env: dict) -> tuple[str, list[dict], str, s
 
     from inventory import create_app
     from inventory.db import unit_of_work
+    from inventory.db.migrate import upgrade
     from inventory.db.models import Carton, Site, StorageUnit
     from inventory.db.telemetry import Device
     from inventory.services import devices, seed
     from inventory.services.access import SYSTEM
     from inventory.services.tokens import create_token
     from inventory.web_db import session_factory
-    from inventory.db.migrate import upgrade
 
     upgrade(env["INVENTORY_DATABASE_URL"])
     app = create_app({"DATABASE_URL": env["INVENTORY_DATABASE_URL"]})
@@ -65,9 +68,13 @@ def prepare(data: Path, region: str, env: dict) -> tuple[str, list[dict], str, s
     with unit_of_work(factory) as session:
         _, token = create_token(session, now, role="admin", name="demo admin")
         registry = []
-        units = session.scalars(select(StorageUnit).join(Site).where(Site.region == region).order_by(StorageUnit.code)).all()
+        units = session.scalars(
+            select(StorageUnit).join(Site).where(Site.region == region).order_by(StorageUnit.code)
+        ).all()
         known = {d.id: d for d in session.scalars(select(Device))}
-        stocked = set(session.scalars(select(Carton.storage_unit_id).where(Carton.status == "available")))
+        stocked = set(
+            session.scalars(select(Carton.storage_unit_id).where(Carton.status == "available"))
+        )
         for unit in units:
             device_id = f"log-{unit.code}".lower()
             if device_id in known:
@@ -75,21 +82,33 @@ def prepare(data: Path, region: str, env: dict) -> tuple[str, list[dict], str, s
                 secret = secrets.token_urlsafe(24)
                 known[device_id].secret_hash = devices._hash(secret)
             else:
-                _, secret = devices.register_device(session, SYSTEM, now, device_id=device_id,
-                                                    storage_unit=unit.code, interval_s=30)
+                _, secret = devices.register_device(
+                    session, SYSTEM, now, device_id=device_id, storage_unit=unit.code, interval_s=30
+                )
             kind = "ultra_low_freezer" if unit.kind == "ultra_low_freezer" else unit.kind
-            registry.append({"id": device_id, "secret": secret, "kind": kind, "stocked": unit.id in stocked,
-                             "unit": unit.code})
+            registry.append(
+                {
+                    "id": device_id,
+                    "secret": secret,
+                    "kind": kind,
+                    "stocked": unit.id in stocked,
+                    "unit": unit.code,
+                }
+            )
     freezing = next(d for d in registry if d["kind"] == "fridge" and d["stocked"])
     silent = next(d for d in registry if d["kind"] == "fridge" and d is not freezing)
     return token, registry, freezing["id"], silent["id"]
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--port", type=int, default=5000)
     parser.add_argument("--region", default="Hovedstaden")
-    parser.add_argument("--interval", type=int, default=30, help="seconds between a logger's readings")
+    parser.add_argument(
+        "--interval", type=int, default=30, help="seconds between a logger's readings"
+    )
     parser.add_argument("--fresh", action="store_true", help="start from an empty database")
     parser.add_argument("--data", default=str(ROOT / "demo-data"))
     args = parser.parse_args(argv)
@@ -113,8 +132,11 @@ def main(argv: list[str] | None = None) -> None:
 
     service_password = secrets.token_urlsafe(18)
     broker_dir = data / "broker"
-    paths = write_broker_files(broker_dir, {d["id"]: hash_password(d["secret"]) for d in registry},
-                               {"inventory": hash_password(service_password)})
+    paths = write_broker_files(
+        broker_dir,
+        {d["id"]: hash_password(d["secret"]) for d in registry},
+        {"inventory": hash_password(service_password)},
+    )
     broker_port = free_port()
     conf = broker_dir / "demo.conf"
     conf.write_text(
@@ -126,7 +148,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     env["INVENTORY_MQTT_URL"] = f"mqtt://inventory:{service_password}@127.0.0.1:{broker_port}"
     devices_file = data / "devices.json"
-    devices_file.write_text(json.dumps([{k: d[k] for k in ("id", "secret", "kind")} for d in registry], indent=1))
+    devices_file.write_text(
+        json.dumps([{k: d[k] for k in ("id", "secret", "kind")} for d in registry], indent=1)
+    )
     api_port = free_port(args.port)
 
     logs = data / "logs"
@@ -135,20 +159,50 @@ def main(argv: list[str] | None = None) -> None:
 
     def start(name: str, command: list[str]) -> None:
         out = open(logs / f"{name}.log", "a")
-        children.append((name, subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                                start_new_session=True)))
+        children.append(
+            (
+                name,
+                subprocess.Popen(
+                    command,
+                    cwd=ROOT,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                ),
+            )
+        )
 
     start("mosquitto", [mosquitto, "-c", str(conf)])
     time.sleep(0.5)
     start("ingest", [PYTHON, "-m", "devices.ingest", "--client-id", "demo-ingest"])
     start("scheduler", [PYTHON, "-m", "flask", "--app", "wsgi", "scheduler"])
-    start("api", [PYTHON, "-m", "flask", "--app", "wsgi", "run", "--port", str(api_port), "--no-reload"])
-    start("simulator", [PYTHON, "-m", "devices.simulate", "--url", f"mqtt://127.0.0.1:{broker_port}",
-                        "--devices-file", str(devices_file), "--interval", str(args.interval),
-                        "--fault", f"freeze_event:{freezing}:0", "--fault", f"silent:{silent}:{args.interval * 4}"])
+    start(
+        "api",
+        [PYTHON, "-m", "flask", "--app", "wsgi", "run", "--port", str(api_port), "--no-reload"],
+    )
+    start(
+        "simulator",
+        [
+            PYTHON,
+            "-m",
+            "devices.simulate",
+            "--url",
+            f"mqtt://127.0.0.1:{broker_port}",
+            "--devices-file",
+            str(devices_file),
+            "--interval",
+            str(args.interval),
+            "--fault",
+            f"freeze_event:{freezing}:0",
+            "--fault",
+            f"silent:{silent}:{args.interval * 4}",
+        ],
+    )
 
     url = f"http://127.0.0.1:{api_port}"
-    print(f"""
+    print(
+        f"""
 The cold-chain service is running.
 
   API            {url}/api/v1   (browse: {url}/api/v1/docs)
@@ -166,7 +220,9 @@ Try:
 Logger {freezing} sits in a stocked fridge that is freezing: a warning within a few minutes,
 then the freeze alarm, and the stock in that fridge goes on hold. Logger {silent} falls silent
 after {args.interval * 4} s: a device-silent alarm follows. Ctrl-C stops everything.
-""", flush=True)
+""",
+        flush=True,
+    )
 
     def stop(*_):
         for name, process in reversed(children):
@@ -185,7 +241,10 @@ after {args.interval * 4} s: a device-silent alarm follows. Ctrl-C stops everyth
         time.sleep(2)
         for name, process in children:
             if process.poll() is not None:
-                print(f"{name} stopped (exit {process.returncode}); see {logs / (name + '.log')}", flush=True)
+                print(
+                    f"{name} stopped (exit {process.returncode}); see {logs / (name + '.log')}",
+                    flush=True,
+                )
                 stop()
 
 

@@ -1,14 +1,15 @@
 """Scheduled jobs: module-level functions on plain arguments (a session factory, a clock,
 settings), each opening its own unit of work, so the scheduler process, the CLI and the
 tests run them the same way. Each returns how much it did."""
+
 from __future__ import annotations
 
 import json
 import logging
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
 
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -39,6 +40,7 @@ def _iso(value: datetime | None) -> str | None:
 
 # ---------------------------------------------------------------- silent devices
 
+
 def check_silent_devices(factory: Factory, clock: Clock) -> int:
     """Raise one `device_silent` alarm per silence: an active device hanging in a storage
     unit that we have not heard from for three of its reporting intervals (counted from
@@ -58,11 +60,15 @@ def check_silent_devices(factory: Factory, clock: Clock) -> int:
                 silent.append((device, heard))
         if not silent:
             return 0
-        last_alerted = dict(session.execute(
-            select(Alert.device_id, func.max(Alert.created_at))
-            .where(Alert.kind == "device_silent", Alert.device_id.in_([d.id for d, _ in silent]))
-            .group_by(Alert.device_id)
-        ).all())
+        last_alerted = dict(
+            session.execute(
+                select(Alert.device_id, func.max(Alert.created_at))
+                .where(
+                    Alert.kind == "device_silent", Alert.device_id.in_([d.id for d, _ in silent])
+                )
+                .group_by(Alert.device_id)
+            ).all()
+        )
         for device, heard in silent:
             previous = last_alerted.get(device.id)
             if previous is not None and previous >= heard:
@@ -70,12 +76,22 @@ def check_silent_devices(factory: Factory, clock: Clock) -> int:
             unit = device.storage_unit
             became_silent = heard + timedelta(seconds=SILENT_AFTER_INTERVALS * device.interval_s)
             alerts.raise_alert(
-                session, now, kind="device_silent", site_id=unit.site_id, at=became_silent,
-                storage_unit_id=unit.id, device_id=device.id,
-                message=(f"logger {device.id} in {unit.code} silent since {_iso(heard)} "
-                         f"(expected every {device.interval_s} s)"),
-                details={"last_heard_at": _iso(device.last_heard_at), "last_reading_at": _iso(device.last_reading_at),
-                         "interval_s": device.interval_s},
+                session,
+                now,
+                kind="device_silent",
+                site_id=unit.site_id,
+                at=became_silent,
+                storage_unit_id=unit.id,
+                device_id=device.id,
+                message=(
+                    f"logger {device.id} in {unit.code} silent since {_iso(heard)} "
+                    f"(expected every {device.interval_s} s)"
+                ),
+                details={
+                    "last_heard_at": _iso(device.last_heard_at),
+                    "last_reading_at": _iso(device.last_reading_at),
+                    "interval_s": device.interval_s,
+                },
             )
             raised += 1
     if raised:
@@ -84,6 +100,7 @@ def check_silent_devices(factory: Factory, clock: Clock) -> int:
 
 
 # ---------------------------------------------------------------- beyond-use sweep
+
 
 def sweep_beyond_use(factory: Factory, clock: Clock, *, batch_size: int = EXPIRY_BATCH) -> int:
     """Mark available cartons whose beyond-use date has passed as expired, in batches of
@@ -96,12 +113,21 @@ def sweep_beyond_use(factory: Factory, clock: Clock, *, batch_size: int = EXPIRY
             cartons = session.scalars(
                 select(Carton)
                 .where(Carton.status == "available", Carton.bud <= now, Carton.id > last_id)
-                .order_by(Carton.id).limit(batch_size)
+                .order_by(Carton.id)
+                .limit(batch_size)
             ).all()
             for carton in cartons:
                 if custody.expire_if_due(carton, now):
-                    audit(session, SYSTEM, now, "carton.expire", "carton", carton.id,
-                          before={"status": "available"}, after={"status": "expired", "bud": _iso(carton.bud)})
+                    audit(
+                        session,
+                        SYSTEM,
+                        now,
+                        "carton.expire",
+                        "carton",
+                        carton.id,
+                        before={"status": "available"},
+                        after={"status": "expired", "bud": _iso(carton.bud)},
+                    )
                     expired += 1
         if len(cartons) < batch_size:
             break
@@ -113,10 +139,13 @@ def sweep_beyond_use(factory: Factory, clock: Clock, *, batch_size: int = EXPIRY
 
 # ---------------------------------------------------------------- escalation
 
+
 def escalate_alerts(factory: Factory, clock: Clock, after_minutes: int) -> int:
     """Alarms nobody acknowledged within `after_minutes` go up a level and are delivered again."""
     with unit_of_work(factory) as session:
-        escalated = alerts.escalate_unacknowledged(session, clock.now(), timedelta(minutes=after_minutes))
+        escalated = alerts.escalate_unacknowledged(
+            session, clock.now(), timedelta(minutes=after_minutes)
+        )
         count = len(escalated)
     if count:
         log.info("escalation: %d alert(s) escalated", count)
@@ -124,6 +153,7 @@ def escalate_alerts(factory: Factory, clock: Clock, after_minutes: int) -> int:
 
 
 # ---------------------------------------------------------------- readings roll-up
+
 
 def _floor_hour(value: datetime) -> datetime:
     return value.replace(minute=0, second=0, microsecond=0)
@@ -133,18 +163,28 @@ def _hour_bucket(session: Session):
     """The reading's hour as the backend can group by it (literals, not parameters, so the
     expression in SELECT and GROUP BY is the same one)."""
     if session.bind.dialect.name == "postgresql":
-        return func.date_trunc(literal_column("'hour'"), func.timezone(literal_column("'UTC'"), Reading.ts))
+        return func.date_trunc(
+            literal_column("'hour'"), func.timezone(literal_column("'UTC'"), Reading.ts)
+        )
     return func.strftime(literal_column("'%Y-%m-%d %H:00:00'"), Reading.ts)
 
 
 def _as_hour(value, like: datetime) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=like.tzinfo) if value.tzinfo is None else value.astimezone(like.tzinfo)
+    return (
+        value.replace(tzinfo=like.tzinfo) if value.tzinfo is None else value.astimezone(like.tzinfo)
+    )
 
 
-def roll_up_readings(factory: Factory, clock: Clock, *, settle: timedelta = HOUR, max_hours: int = 48,
-                     restate: timedelta = timedelta(hours=6)) -> int:
+def roll_up_readings(
+    factory: Factory,
+    clock: Clock,
+    *,
+    settle: timedelta = HOUR,
+    max_hours: int = 48,
+    restate: timedelta = timedelta(hours=6),
+) -> int:
     """Minimum, maximum and count per storage unit and hour, from the raw readings.
 
     An hour is rolled up once it ended at least `settle` ago. Each run continues after the
@@ -169,20 +209,31 @@ def roll_up_readings(factory: Factory, clock: Clock, *, settle: timedelta = HOUR
 
         bucket = _hour_bucket(session).label("hour")
         rows = session.execute(
-            select(Reading.storage_unit_id, bucket, func.min(Reading.c), func.max(Reading.c), func.count())
+            select(
+                Reading.storage_unit_id,
+                bucket,
+                func.min(Reading.c),
+                func.max(Reading.c),
+                func.count(),
+            )
             .where(Reading.ts >= start, Reading.ts < stop)
             .group_by(Reading.storage_unit_id, bucket)
         ).all()
         existing = {
             (r.storage_unit_id, r.hour): r
             for r in session.scalars(
-                select(ReadingRollup).where(ReadingRollup.hour >= start, ReadingRollup.hour < stop))
+                select(ReadingRollup).where(ReadingRollup.hour >= start, ReadingRollup.hour < stop)
+            )
         }
         for unit_id, hour, min_c, max_c, count in rows:
             hour = _as_hour(hour, now)
             rollup = existing.get((unit_id, hour))
             if rollup is None:
-                session.add(ReadingRollup(storage_unit_id=unit_id, hour=hour, min_c=min_c, max_c=max_c, count=count))
+                session.add(
+                    ReadingRollup(
+                        storage_unit_id=unit_id, hour=hour, min_c=min_c, max_c=max_c, count=count
+                    )
+                )
                 written += 1
             elif (rollup.min_c, rollup.max_c, rollup.count) != (min_c, max_c, count):
                 rollup.min_c, rollup.max_c, rollup.count = min_c, max_c, count
@@ -194,10 +245,15 @@ def roll_up_readings(factory: Factory, clock: Clock, *, settle: timedelta = HOUR
 
 # ---------------------------------------------------------------- alert delivery
 
+
 def post_json(url: str, body: bytes) -> None:
     """POST a JSON body; raise unless the receiver answers 2xx."""
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "application/json", "User-Agent": "coldchain-alerts"})
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "coldchain-alerts"},
+    )
     with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_S) as response:
         if not 200 <= response.status < 300:
             raise OSError(f"webhook answered {response.status}")
@@ -210,8 +266,13 @@ class Delivery:
     failed: int = 0
 
 
-def deliver_alerts(factory: Factory, clock: Clock, publish: Publish | None = None, webhook_url: str | None = None,
-                   post: Post | None = None) -> Delivery:
+def deliver_alerts(
+    factory: Factory,
+    clock: Clock,
+    publish: Publish | None = None,
+    webhook_url: str | None = None,
+    post: Post | None = None,
+) -> Delivery:
     """Send alerts to the sites' displays over MQTT (when a publish callable is given) and
     to the webhook (when a URL is given). A failed MQTT round is retried whole next time;
     a failed webhook POST is retried with exponential backoff until it is delivered."""
@@ -227,12 +288,16 @@ def deliver_alerts(factory: Factory, clock: Clock, publish: Publish | None = Non
     return result
 
 
-def _deliver_webhook(factory: Factory, clock: Clock, url: str, post: Post, result: Delivery) -> None:
+def _deliver_webhook(
+    factory: Factory, clock: Clock, url: str, post: Post, result: Delivery
+) -> None:
     # Read what is due and commit before the network calls; record each outcome afterwards,
     # unless the alert changed meanwhile (escalated: it is due again and will be sent again).
     with unit_of_work(factory) as session:
-        due = [(a.id, a.escalation_level, json.dumps(alerts.payload(a)).encode())
-               for a in alerts.webhook_due(session, clock.now())]
+        due = [
+            (a.id, a.escalation_level, json.dumps(alerts.payload(a)).encode())
+            for a in alerts.webhook_due(session, clock.now())
+        ]
     for alert_id, level, body in due:
         try:
             post(url, body)
@@ -241,7 +306,11 @@ def _deliver_webhook(factory: Factory, clock: Clock, url: str, post: Post, resul
             error = f"{type(exc).__name__}: {exc}"
         with unit_of_work(factory) as session:
             alert = session.get(Alert, alert_id)
-            if alert is None or alert.escalation_level != level or alert.webhook_delivered_at is not None:
+            if (
+                alert is None
+                or alert.escalation_level != level
+                or alert.webhook_delivered_at is not None
+            ):
                 continue
             alerts.webhook_result(alert, clock.now(), error)
         if error is None:

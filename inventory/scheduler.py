@@ -8,6 +8,7 @@ without giving it back, the second takes over once the lease expires. A holder t
 renew (the database says another holds it, or it could not reach the database for a whole
 lease period) stops its jobs and goes back to waiting.
 """
+
 from __future__ import annotations
 
 import logging
@@ -15,9 +16,9 @@ import os
 import signal
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
 
 import click
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -53,8 +54,14 @@ INTERVALS = {
 
 # ---------------------------------------------------------------- the lease
 
-def acquire_lease(factory: sessionmaker[Session], name: str, holder: str, now: datetime,
-                  ttl: timedelta = LEASE_TTL) -> bool:
+
+def acquire_lease(
+    factory: sessionmaker[Session],
+    name: str,
+    holder: str,
+    now: datetime,
+    ttl: timedelta = LEASE_TTL,
+) -> bool:
     """Take the lease if it is free, expired or already ours. Works alike on SQLite and
     PostgreSQL: a conditional UPDATE, or an INSERT when there is no row yet; losing the race
     to insert it (IntegrityError) means another process has it."""
@@ -77,23 +84,35 @@ def acquire_lease(factory: sessionmaker[Session], name: str, holder: str, now: d
         return False
 
 
-def renew_lease(factory: sessionmaker[Session], name: str, holder: str, now: datetime,
-                ttl: timedelta = LEASE_TTL) -> bool:
+def renew_lease(
+    factory: sessionmaker[Session],
+    name: str,
+    holder: str,
+    now: datetime,
+    ttl: timedelta = LEASE_TTL,
+) -> bool:
     """Extend our lease; False when it is no longer ours."""
     with unit_of_work(factory) as session:
-        return bool(session.execute(
-            update(Lease).where(Lease.name == name, Lease.holder == holder)
-            .values(expires_at=now + ttl).execution_options(synchronize_session=False)
-        ).rowcount)
+        return bool(
+            session.execute(
+                update(Lease)
+                .where(Lease.name == name, Lease.holder == holder)
+                .values(expires_at=now + ttl)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+        )
 
 
 def release_lease(factory: sessionmaker[Session], name: str, holder: str) -> bool:
     """Give the lease back (only if it is ours), so a successor need not wait for expiry."""
     with unit_of_work(factory) as session:
-        return bool(session.execute(
-            delete(Lease).where(Lease.name == name, Lease.holder == holder)
-            .execution_options(synchronize_session=False)
-        ).rowcount)
+        return bool(
+            session.execute(
+                delete(Lease)
+                .where(Lease.name == name, Lease.holder == holder)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+        )
 
 
 def lease_holder(factory: sessionmaker[Session], name: str) -> tuple[str, datetime] | None:
@@ -107,6 +126,7 @@ def default_holder() -> str:
 
 
 # ---------------------------------------------------------------- MQTT for alerts
+
 
 class MqttPublisher:
     """Publishes alert payloads at QoS 1 and raises unless the broker acknowledged them, so
@@ -155,6 +175,7 @@ class MqttPublisher:
 
 # ---------------------------------------------------------------- the process
 
+
 @dataclass
 class Settings:
     escalate_after_min: int = 30
@@ -163,18 +184,30 @@ class Settings:
 
     @classmethod
     def from_app(cls, app: Flask) -> Settings:
-        return cls(escalate_after_min=int(app.config.get("ALERT_ESCALATE_AFTER_MIN", 30)),
-                   mqtt_url=app.config.get("MQTT_URL", "") or "", webhook_url=app.config.get("WEBHOOK_URL", "") or "")
+        return cls(
+            escalate_after_min=int(app.config.get("ALERT_ESCALATE_AFTER_MIN", 30)),
+            mqtt_url=app.config.get("MQTT_URL", "") or "",
+            webhook_url=app.config.get("WEBHOOK_URL", "") or "",
+        )
 
 
 class SchedulerProcess:
     """Waits for the lease, runs the jobs while it holds it, renews it, gives it back on stop."""
 
-    def __init__(self, factory: sessionmaker[Session], clock: Clock, settings: Settings, *,
-                 holder: str | None = None, lease_name: str = LEASE_NAME, ttl: timedelta = LEASE_TTL,
-                 renew_every_s: float = RENEW_EVERY_S, retry_every_s: float = RETRY_EVERY_S,
-                 publisher_factory: Callable[[str], MqttPublisher] = MqttPublisher,
-                 wall_clock: Clock | None = None):
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        clock: Clock,
+        settings: Settings,
+        *,
+        holder: str | None = None,
+        lease_name: str = LEASE_NAME,
+        ttl: timedelta = LEASE_TTL,
+        renew_every_s: float = RENEW_EVERY_S,
+        retry_every_s: float = RETRY_EVERY_S,
+        publisher_factory: Callable[[str], MqttPublisher] = MqttPublisher,
+        wall_clock: Clock | None = None,
+    ):
         self.factory, self.clock, self.settings = factory, clock, settings
         self.holder = holder or default_holder()
         self.lease_name, self.ttl = lease_name, ttl
@@ -235,8 +268,12 @@ class SchedulerProcess:
             log.exception("could not reach the database to take the scheduler lease")
             return
         if not acquired:
-            log.info("scheduler lease held by %s until %s; %s waits and runs no jobs",
-                     held[0] if held else "?", held[1].isoformat() if held else "?", self.holder)
+            log.info(
+                "scheduler lease held by %s until %s; %s waits and runs no jobs",
+                held[0] if held else "?",
+                held[1].isoformat() if held else "?",
+                self.holder,
+            )
             return
         self._renewed_at = now
         log.info("scheduler %s took the lease; starting jobs", self.holder)
@@ -265,20 +302,41 @@ class SchedulerProcess:
             except Exception:
                 log.exception("alerts will not be published over MQTT: cannot set up the client")
         scheduler = BackgroundScheduler(
-            timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
+            timezone=UTC,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
+        )
         first = self.wall_clock.now()
         factory, clock = self.factory, self.clock
         plan: list[tuple[str, Callable, tuple, dict]] = [
             ("silent_devices", jobs.check_silent_devices, (factory, clock), {}),
             ("beyond_use_sweep", jobs.sweep_beyond_use, (factory, clock), {}),
-            ("escalate_alerts", jobs.escalate_alerts, (factory, clock, self.settings.escalate_after_min), {}),
+            (
+                "escalate_alerts",
+                jobs.escalate_alerts,
+                (factory, clock, self.settings.escalate_after_min),
+                {},
+            ),
             ("roll_up_readings", jobs.roll_up_readings, (factory, clock), {}),
-            ("deliver_alerts", jobs.deliver_alerts, (factory, clock),
-             {"publish": self.publisher, "webhook_url": self.settings.webhook_url or None}),
+            (
+                "deliver_alerts",
+                jobs.deliver_alerts,
+                (factory, clock),
+                {"publish": self.publisher, "webhook_url": self.settings.webhook_url or None},
+            ),
         ]
         for job_id, func, args, kwargs in plan:
-            scheduler.add_job(func, "interval", seconds=INTERVALS[job_id], id=job_id, name=job_id,
-                              args=args, kwargs=kwargs, coalesce=True, max_instances=1, next_run_time=first)
+            scheduler.add_job(
+                func,
+                "interval",
+                seconds=INTERVALS[job_id],
+                id=job_id,
+                name=job_id,
+                args=args,
+                kwargs=kwargs,
+                coalesce=True,
+                max_instances=1,
+                next_run_time=first,
+            )
         scheduler.start()
         self.scheduler = scheduler
 
@@ -294,7 +352,9 @@ class SchedulerProcess:
 def run_scheduler(app: Flask, *, blocking: bool = True, **options) -> SchedulerProcess:
     """Run the scheduler for this app. Blocking: in the foreground until SIGTERM or SIGINT.
     Otherwise in a background thread; call `.stop()` on what is returned."""
-    process = SchedulerProcess(session_factory(app), app.config["CLOCK"], Settings.from_app(app), **options)
+    process = SchedulerProcess(
+        session_factory(app), app.config["CLOCK"], Settings.from_app(app), **options
+    )
     if not blocking:
         return process.start()
 
@@ -315,7 +375,9 @@ def run_scheduler(app: Flask, *, blocking: bool = True, **options) -> SchedulerP
 def command() -> None:
     """Run the scheduled jobs (silent devices, beyond-use sweep, escalation, roll-up, alert
     delivery) until SIGTERM/SIGINT. Run one; a second waits for the lease."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     # one line per job run drowns what matters: APScheduler speaks up only when something is wrong
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     process = run_scheduler(current_app._get_current_object())

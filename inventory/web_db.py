@@ -1,4 +1,5 @@
 """The database as the web app sees it: one session per request, committed in one place."""
+
 from __future__ import annotations
 
 from flask import Flask, current_app, g

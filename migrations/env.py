@@ -1,4 +1,5 @@
 """Alembic environment: the only way any schema (tests, demo, production) is made."""
+
 from __future__ import annotations
 
 import os
@@ -31,8 +32,12 @@ def render_item(type_, obj, autogen_context):
 
 def run_offline() -> None:
     context.configure(
-        url=database_url(), target_metadata=Base.metadata, render_as_batch=True,
-        literal_binds=True, compare_type=True, render_item=render_item,
+        url=database_url(),
+        target_metadata=Base.metadata,
+        render_as_batch=True,
+        literal_binds=True,
+        compare_type=True,
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -54,8 +59,11 @@ def run_online() -> None:
 
 def _run(connection) -> None:
     context.configure(
-        connection=connection, target_metadata=Base.metadata,
-        render_as_batch=True, compare_type=True, render_item=render_item,
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=True,
+        compare_type=True,
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

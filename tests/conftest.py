@@ -1,7 +1,8 @@
 """Fixtures shared by every test: a migrated database, a fixed clock, the app and tokens."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -11,7 +12,7 @@ from inventory.db import make_engine, make_session_factory, unit_of_work
 from inventory.services.access import Actor
 from tests.support.database import empty_all_tables, migrate, test_database_url
 
-T0 = datetime(2026, 11, 21, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="session")
@@ -68,10 +69,18 @@ def token(db, clock):
     """make a bearer header for a role (optionally scoped to a site): token('pharmacist', site='RH-APO')"""
     from inventory.services.tokens import create_token
 
-    def make(role: str, site: str | None = None, region: str | None = None, name: str | None = None) -> dict:
+    def make(
+        role: str, site: str | None = None, region: str | None = None, name: str | None = None
+    ) -> dict:
         with unit_of_work(db) as session:
-            _, raw = create_token(session, clock.now(), role=role, name=name or f"{role}-{site or 'all'}",
-                                  site=site, region=region)
+            _, raw = create_token(
+                session,
+                clock.now(),
+                role=role,
+                name=name or f"{role}-{site or 'all'}",
+                site=site,
+                region=region,
+            )
         return {"Authorization": f"Bearer {raw}"}
 
     return make

@@ -1,5 +1,6 @@
 """The JSON API under /api/v1: bearer tokens, idempotent POSTs, and the one place a
 request's unit of work is committed (after the view succeeds, before the answer leaves)."""
+
 from __future__ import annotations
 
 import functools
@@ -7,10 +8,10 @@ import hashlib
 import json
 
 from flask import Blueprint, g, jsonify, request
-from werkzeug.routing import IntegerConverter
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.routing import IntegerConverter
 
 from inventory.api.errors import error_response, is_lock_conflict
 from inventory.db.models import IdempotencyRecord
@@ -32,12 +33,14 @@ class IdConverter(IntegerConverter):
 def _register_id_converter(state):
     state.app.url_map.converters["id"] = IdConverter
 
+
 PUBLIC_ENDPOINTS = {"api.health", "api.openapi", "api.docs"}
 
 
 def body(schema_class):
     """Load and validate the JSON body with a marshmallow schema; the view gets `data`.
     The schema is kept on the view so the OpenAPI spec can describe it."""
+
     def decorate(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
@@ -45,7 +48,9 @@ def body(schema_class):
             if payload is None:
                 payload = {} if not request.get_data() else None
             if payload is None:
-                return error_response(422, "invalid", "the body is not JSON", {"_body": ["not valid JSON"]})
+                return error_response(
+                    422, "invalid", "the body is not JSON", {"_body": ["not valid JSON"]}
+                )
             kwargs["data"] = schema_class().load(payload)
             return view(*args, **kwargs)
 
@@ -63,7 +68,11 @@ def authenticate():
 
     header = request.headers.get("Authorization", "")
     scheme, _, raw = header.partition(" ")
-    actor = actor_for(get_session(), raw.strip()) if scheme.lower() == "bearer" and raw.strip() else None
+    actor = (
+        actor_for(get_session(), raw.strip())
+        if scheme.lower() == "bearer" and raw.strip()
+        else None
+    )
     if actor is None:
         return error_response(401, "unauthorized", "a valid bearer token is required")
     g.actor = actor
@@ -85,15 +94,27 @@ def _replay_idempotent():
     if key is None:
         return None
     if len(key) > 200:
-        return error_response(422, "invalid", "Idempotency-Key is too long", {"Idempotency-Key": ["at most 200 characters"]})
+        return error_response(
+            422,
+            "invalid",
+            "Idempotency-Key is too long",
+            {"Idempotency-Key": ["at most 200 characters"]},
+        )
     record = get_session().scalar(
-        select(IdempotencyRecord).where(IdempotencyRecord.token_id == g.actor.token_id, IdempotencyRecord.key == key)
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.token_id == g.actor.token_id, IdempotencyRecord.key == key
+        )
     )
     if record is None:
         return None
-    if record.method != request.method or record.path != request.path or record.request_hash != _request_hash():
-        return error_response(422, "idempotency_key_reused",
-                              "this Idempotency-Key was used for a different request")
+    if (
+        record.method != request.method
+        or record.path != request.path
+        or record.request_hash != _request_hash()
+    ):
+        return error_response(
+            422, "idempotency_key_reused", "this Idempotency-Key was used for a different request"
+        )
     response = jsonify(record.body)
     response.status_code = record.status_code
     response.headers["Idempotent-Replay"] = "true"
@@ -111,11 +132,18 @@ def commit(response):
         return response
     key = _idempotency_key()
     if key is not None and response.is_json:
-        session.add(IdempotencyRecord(
-            token_id=g.actor.token_id, key=key, method=request.method, path=request.path,
-            request_hash=_request_hash(), status_code=response.status_code,
-            body=response.get_json(), created_at=now(),
-        ))
+        session.add(
+            IdempotencyRecord(
+                token_id=g.actor.token_id,
+                key=key,
+                method=request.method,
+                path=request.path,
+                request_hash=_request_hash(),
+                status_code=response.status_code,
+                body=response.get_json(),
+                created_at=now(),
+            )
+        )
     try:
         session.commit()
     except StaleDataError:
@@ -123,7 +151,10 @@ def commit(response):
         return _lost_race("someone else changed this stock at the same moment; reload and retry")
     except IntegrityError:
         session.rollback()
-        return _lost_race("the change conflicts with a simultaneous one (or a repeated Idempotency-Key)", "conflict")
+        return _lost_race(
+            "the change conflicts with a simultaneous one (or a repeated Idempotency-Key)",
+            "conflict",
+        )
     except DBAPIError as exc:
         session.rollback()
         if is_lock_conflict(exc):
@@ -149,4 +180,4 @@ def created(payload, status: int = 201):
     return jsonify(payload), status
 
 
-from inventory.api import catalogue, cartons, logistics, meta, planning, telemetry  # noqa: E402,F401  (routes)
+from inventory.api import cartons, catalogue, logistics, meta, planning, telemetry  # noqa: E402,F401  (routes)

@@ -1,4 +1,5 @@
 """Receipts and everything done to a carton."""
+
 from __future__ import annotations
 
 from flask import g, jsonify, request
@@ -6,7 +7,14 @@ from werkzeug.wrappers import Response
 
 from inventory.api import api, body, created
 from inventory.api.render import carton_detail_json, carton_json
-from inventory.api.schemas import DosesSchema, ReasonSchema, ReceiptSchema, RepackSchema, ThawSchema, WasteSchema
+from inventory.api.schemas import (
+    DosesSchema,
+    ReasonSchema,
+    ReceiptSchema,
+    RepackSchema,
+    ThawSchema,
+    WasteSchema,
+)
 from inventory.services import custody, stock
 from inventory.web import labels
 from inventory.web_db import get_session, now
@@ -29,8 +37,13 @@ def list_cartons():
     """Stock on hand, expiring soonest first (FEFO)."""
     args = request.args
     cartons = stock.list_cartons(
-        get_session(), g.actor, site=args.get("site"), storage_unit=args.get("storage_unit"),
-        product=args.get("product"), status=args.get("status"), state=args.get("state"),
+        get_session(),
+        g.actor,
+        site=args.get("site"),
+        storage_unit=args.get("storage_unit"),
+        product=args.get("product"),
+        status=args.get("status"),
+        state=args.get("state"),
     )
     at = now()
     return jsonify([carton_json(c, at) for c in cartons])
@@ -40,7 +53,9 @@ def list_cartons():
 def get_carton(carton_id):
     """One carton with its history and lineage."""
     session = get_session()
-    return jsonify(carton_detail_json(session, stock.get_carton(session, g.actor, carton_id), now()))
+    return jsonify(
+        carton_detail_json(session, stock.get_carton(session, g.actor, carton_id), now())
+    )
 
 
 @api.get("/cartons/<id:carton_id>/label")
@@ -65,7 +80,9 @@ def repack(carton_id, data):
     children = custody.repack(get_session(), g.actor, now(), carton_id, parts)
     at = now()
     parent = stock.get_carton(get_session(), g.actor, carton_id)
-    return created({"parent": carton_json(parent, at), "cartons": [carton_json(c, at) for c in children]})
+    return created(
+        {"parent": carton_json(parent, at), "cartons": [carton_json(c, at) for c in children]}
+    )
 
 
 @api.post("/cartons/<id:carton_id>/administer")
@@ -79,7 +96,11 @@ def administer(carton_id, data):
 @body(WasteSchema)
 def waste(carton_id, data):
     """Record doses wasted, with a reason."""
-    return _carton(custody.waste(get_session(), g.actor, now(), carton_id, data["doses"], data["reason"], data["note"]))
+    return _carton(
+        custody.waste(
+            get_session(), g.actor, now(), carton_id, data["doses"], data["reason"], data["note"]
+        )
+    )
 
 
 @api.post("/cartons/<id:carton_id>/hold")

@@ -1,4 +1,5 @@
 """Catalogue and network: admin writes, everyone with a token reads."""
+
 from __future__ import annotations
 
 from flask import g, jsonify, request
@@ -34,13 +35,17 @@ def get_product(code):
 @body(ProductPatchSchema)
 def update_product(code, data):
     """Change a product's fields or storage profile (admin; audited with before and after)."""
-    return jsonify(product_json(catalogue.update_product(get_session(), g.actor, now(), code, data)))
+    return jsonify(
+        product_json(catalogue.update_product(get_session(), g.actor, now(), code, data))
+    )
 
 
 @api.get("/sites")
 def list_sites():
     """List sites; filter by region and kind."""
-    sites = catalogue.list_sites(get_session(), region=request.args.get("region"), kind=request.args.get("kind"))
+    sites = catalogue.list_sites(
+        get_session(), region=request.args.get("region"), kind=request.args.get("kind")
+    )
     return jsonify([site_json(s) for s in sites])
 
 
@@ -62,4 +67,6 @@ def list_storage_units():
 @body(StorageUnitSchema)
 def create_storage_unit(data):
     """Add a storage unit at a site (admin)."""
-    return created(storage_unit_json(catalogue.create_storage_unit(get_session(), g.actor, now(), data)))
+    return created(
+        storage_unit_json(catalogue.create_storage_unit(get_session(), g.actor, now(), data))
+    )

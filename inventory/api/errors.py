@@ -1,5 +1,6 @@
 """Every error as JSON, mapped in one place: domain errors by their own status and code,
 validation as 422 with per-field messages, races as 409. Never a 500 for bad input."""
+
 from __future__ import annotations
 
 import logging
@@ -41,7 +42,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(StaleDataError)
     def stale(exc):
-        return error_response(409, "concurrent_update", "someone else changed this stock at the same moment; reload and retry")
+        return error_response(
+            409,
+            "concurrent_update",
+            "someone else changed this stock at the same moment; reload and retry",
+        )
 
     @app.errorhandler(IntegrityError)
     def integrity(exc):
@@ -55,7 +60,9 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DBAPIError)
     def dbapi(exc: DBAPIError):
         if is_lock_conflict(exc):
-            return error_response(409, "concurrent_update", "the stock is busy with another change; retry")
+            return error_response(
+                409, "concurrent_update", "the stock is busy with another change; retry"
+            )
         log.exception("database error on %s %s", request.method, request.path)
         return error_response(500, "internal", "internal error")
 

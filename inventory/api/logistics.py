@@ -1,4 +1,5 @@
 """Lots (recall, trace), stock requests, shipments, stock views."""
+
 from __future__ import annotations
 
 from flask import g, jsonify, request
@@ -18,15 +19,23 @@ from inventory.web_db import get_session, now
 
 
 def lot_json(lot) -> dict:
-    return {"id": lot.id, "product": lot.product.code, "number": lot.number, "expiry": iso(lot.expiry),
-            "manufactured_on": iso(lot.manufactured_on), "recalled_at": iso(lot.recalled_at),
-            "recall_reason": lot.recall_reason}
+    return {
+        "id": lot.id,
+        "product": lot.product.code,
+        "number": lot.number,
+        "expiry": iso(lot.expiry),
+        "manufactured_on": iso(lot.manufactured_on),
+        "recalled_at": iso(lot.recalled_at),
+        "recall_reason": lot.recall_reason,
+    }
 
 
 @api.get("/lots")
 def list_lots():
     """Find lots by product and number."""
-    found = lots.find_lots(get_session(), product=request.args.get("product"), number=request.args.get("number"))
+    found = lots.find_lots(
+        get_session(), product=request.args.get("product"), number=request.args.get("number")
+    )
     return jsonify([lot_json(lot) for lot in found])
 
 
@@ -43,22 +52,26 @@ def trace(lot_id):
     """Every unit of a lot, where it is, its state, and the doses administered where."""
     result = lots.trace(get_session(), g.actor, lot_id)
     at = now()
-    return jsonify({
-        "lot": lot_json(result["lot"]),
-        "doses_received": result["doses_received"],
-        "doses_on_hand": result["doses_on_hand"],
-        "doses_in_transit": result["doses_in_transit"],
-        "administered_by_site": result["administered_by_site"],
-        "wasted_by_site": result["wasted_by_site"],
-        "discarded_by_site": result["discarded_by_site"],
-        "cartons": [carton_json(c, at) for c in result["cartons"]],
-    })
+    return jsonify(
+        {
+            "lot": lot_json(result["lot"]),
+            "doses_received": result["doses_received"],
+            "doses_on_hand": result["doses_on_hand"],
+            "doses_in_transit": result["doses_in_transit"],
+            "administered_by_site": result["administered_by_site"],
+            "wasted_by_site": result["wasted_by_site"],
+            "discarded_by_site": result["discarded_by_site"],
+            "cartons": [carton_json(c, at) for c in result["cartons"]],
+        }
+    )
 
 
 @api.get("/stock-requests")
 def list_requests():
     """Stock requests; filter by site and status."""
-    found = shipments.list_requests(get_session(), g.actor, site=request.args.get("site"), status=request.args.get("status"))
+    found = shipments.list_requests(
+        get_session(), g.actor, site=request.args.get("site"), status=request.args.get("status")
+    )
     return jsonify([request_json(r) for r in found])
 
 
@@ -79,20 +92,30 @@ def get_request(request_id):
 @body(ApproveSchema)
 def approve_request(request_id, data):
     """Approve a request, possibly for fewer doses."""
-    return jsonify(request_json(shipments.approve_request(get_session(), g.actor, now(), request_id, data["doses"])))
+    return jsonify(
+        request_json(
+            shipments.approve_request(get_session(), g.actor, now(), request_id, data["doses"])
+        )
+    )
 
 
 @api.post("/stock-requests/<id:request_id>/reject")
 @body(ReasonSchema)
 def reject_request(request_id, data):
     """Reject a request with a reason."""
-    return jsonify(request_json(shipments.reject_request(get_session(), g.actor, now(), request_id, data["reason"])))
+    return jsonify(
+        request_json(
+            shipments.reject_request(get_session(), g.actor, now(), request_id, data["reason"])
+        )
+    )
 
 
 @api.get("/shipments")
 def list_shipments():
     """Shipments from or to a site."""
-    found = shipments.list_shipments(get_session(), g.actor, site=request.args.get("site"), status=request.args.get("status"))
+    found = shipments.list_shipments(
+        get_session(), g.actor, site=request.args.get("site"), status=request.args.get("status")
+    )
     return jsonify([shipment_json(s) for s in found])
 
 
@@ -120,8 +143,9 @@ def dispatch(shipment_id):
 def receive_shipment(shipment_id, data):
     """Receive at the destination with proof of delivery, carton by carton."""
     items = [shipments.DeliveryItem(**item) for item in data["items"]]
-    shipment = shipments.receive(get_session(), g.actor, now(), shipment_id,
-                                 storage_unit=data["storage_unit"], items=items)
+    shipment = shipments.receive(
+        get_session(), g.actor, now(), shipment_id, storage_unit=data["storage_unit"], items=items
+    )
     return jsonify(shipment_json(shipment))
 
 

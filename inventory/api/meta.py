@@ -1,4 +1,5 @@
 """Health, the OpenAPI 3 description of this API, and a page to browse it."""
+
 from __future__ import annotations
 
 import re
@@ -28,8 +29,12 @@ def health():
 
 
 def build_spec(app) -> dict:
-    spec = APISpec(title="Cold-chain vaccine inventory", version="1", openapi_version="3.0.3",
-                   plugins=[MarshmallowPlugin()])
+    spec = APISpec(
+        title="Cold-chain vaccine inventory",
+        version="1",
+        openapi_version="3.0.3",
+        plugins=[MarshmallowPlugin()],
+    )
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     paths: dict[str, dict] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
@@ -43,18 +48,29 @@ def build_spec(app) -> dict:
                 "summary": doc[0] if doc else rule.endpoint,
                 "operationId": f"{rule.endpoint}_{method.lower()}",
                 "tags": [path.split("/")[3] if path.startswith("/api/v1/") else "public"],
-                "responses": {"200": {"description": "success"}, "4XX": {"description": "error: {error: {code, message, fields}}"}},
-                "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-                               for p in re.findall(r"{([^}]+)}", path)],
+                "responses": {
+                    "200": {"description": "success"},
+                    "4XX": {"description": "error: {error: {code, message, fields}}"},
+                },
+                "parameters": [
+                    {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+                    for p in re.findall(r"{([^}]+)}", path)
+                ],
             }
             schema = getattr(view, "request_schema", None)
             if schema is not None:
                 name = schema.__name__.removesuffix("Schema")
                 if name not in spec.components.schemas:
                     spec.components.schema(name, schema=schema)
-                operation["requestBody"] = {"required": True, "content": {
-                    "application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
-            if rule.endpoint in ("api.health", "api.openapi", "api.docs") or path.startswith("/public"):
+                operation["requestBody"] = {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}
+                    },
+                }
+            if rule.endpoint in ("api.health", "api.openapi", "api.docs") or path.startswith(
+                "/public"
+            ):
                 operation["security"] = []
             paths.setdefault(path, {})[method.lower()] = operation
     for path, operations in paths.items():
@@ -102,4 +118,7 @@ fetch('openapi.json').then(r=>r.json()).then(spec=>{
 @api.get("/docs")
 def docs():
     """A page to browse and try the API."""
-    return Response(DOCS_PAGE.replace("fetch('openapi.json')", "fetch('/api/v1/openapi.json')"), mimetype="text/html")
+    return Response(
+        DOCS_PAGE.replace("fetch('openapi.json')", "fetch('/api/v1/openapi.json')"),
+        mimetype="text/html",
+    )

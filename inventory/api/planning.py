@@ -1,6 +1,7 @@
 """Doses meet appointments: appointments in, honest capacity out, per-site planning settings,
 allocation plans (for a hospital pharmacy, or region plans for all of a region's), their
 approval, and thaw tasks."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -35,8 +36,11 @@ class AppointmentSchema(Schema):
 
 
 class PrioritySchema(Schema):
-    priority = fields.List(fields.String(validate=validate.Length(max=32)), required=True,
-                           validate=validate.Length(max=50))
+    priority = fields.List(
+        fields.String(validate=validate.Length(max=32)),
+        required=True,
+        validate=validate.Length(max=50),
+    )
 
 
 def _walk_ins_per_day(value):
@@ -49,10 +53,15 @@ def _walk_ins_per_day(value):
 
 class SitePlanningSchema(Schema):
     no_show_rate = fields.Float(validate=validate.Range(min=0, max=0.9))
-    walk_ins = fields.Dict(keys=fields.String(validate=validate.OneOf(appointments.WEEKDAYS)),
-                           values=fields.Dict(validate=_walk_ins_per_day))
-    delivery_days = fields.List(fields.Integer(strict=True, validate=validate.Range(min=0, max=6)),
-                                allow_none=True, validate=validate.Length(min=1, max=7))
+    walk_ins = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(appointments.WEEKDAYS)),
+        values=fields.Dict(validate=_walk_ins_per_day),
+    )
+    delivery_days = fields.List(
+        fields.Integer(strict=True, validate=validate.Range(min=0, max=6)),
+        allow_none=True,
+        validate=validate.Length(min=1, max=7),
+    )
 
 
 class PlanSchema(Schema):
@@ -62,17 +71,27 @@ class PlanSchema(Schema):
     pharmacy = fields.String(validate=validate.Length(min=1, max=64))
     region = fields.String(validate=validate.Length(min=1, max=64))
     start = fields.Date(required=True)
-    days = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=planning.MAX_DAYS))
+    days = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=planning.MAX_DAYS)
+    )
     method = fields.String(load_default="optimal", validate=validate.OneOf(planning.METHODS))
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def pharmacy_or_region(self, data, original_data, **kwargs):
-        given = {name for name in ("pharmacy", "region") if isinstance(original_data, dict) and name in original_data}
+        given = {
+            name
+            for name in ("pharmacy", "region")
+            if isinstance(original_data, dict) and name in original_data
+        }
         if given == {"pharmacy", "region"}:
             raise ValidationError({"region": ["give a pharmacy or a region, not both"]})
         if not given:
-            raise ValidationError({"pharmacy": ["a hospital pharmacy, or a region instead"],
-                                   "region": ["a region, or a hospital pharmacy instead"]})
+            raise ValidationError(
+                {
+                    "pharmacy": ["a hospital pharmacy, or a region instead"],
+                    "region": ["a region, or a hospital pharmacy instead"],
+                }
+            )
 
 
 class ThawDoneSchema(Schema):
@@ -81,16 +100,25 @@ class ThawDoneSchema(Schema):
 
 # ---------------------------------------------------------------- appointments
 
+
 @api.put("/appointments")
 def put_appointments():
     """Batch upsert and cancellation of appointments: [{ref, site, day, slot, product, status, group}]."""
     payload = request.get_json(silent=True)
     if not isinstance(payload, list):
-        return error_response(422, "invalid", "the body is a JSON list of appointments",
-                              {"_body": ["a JSON list of appointments"]})
+        return error_response(
+            422,
+            "invalid",
+            "the body is a JSON list of appointments",
+            {"_body": ["a JSON list of appointments"]},
+        )
     if len(payload) > MAX_BATCH:
-        return error_response(422, "invalid", f"at most {MAX_BATCH} appointments per batch",
-                              {"_body": [f"at most {MAX_BATCH} rows"]})
+        return error_response(
+            422,
+            "invalid",
+            f"at most {MAX_BATCH} appointments per batch",
+            {"_body": [f"at most {MAX_BATCH} rows"]},
+        )
     appointments.require_writer(g.actor)
     schema = AppointmentSchema()
     rows, unreadable = [], {}
@@ -99,11 +127,15 @@ def put_appointments():
             data = schema.load(raw)
         except ValidationError as exc:
             messages = exc.messages if isinstance(exc.messages, dict) else {"_row": exc.messages}
-            unreadable[index] = {name: [str(m) for m in (v if isinstance(v, list) else [v])]
-                                 for name, v in messages.items()}
+            unreadable[index] = {
+                name: [str(m) for m in (v if isinstance(v, list) else [v])]
+                for name, v in messages.items()
+            }
             continue
         rows.append(appointments.AppointmentInput(**{**data, "group": data.get("group") or ""}))
-    counts = appointments.upsert(get_session(), g.actor, now(), rows, errors=unreadable, total=len(payload))
+    counts = appointments.upsert(
+        get_session(), g.actor, now(), rows, errors=unreadable, total=len(payload)
+    )
     return jsonify({**counts.as_dict(), "rows": len(payload)})
 
 
@@ -115,17 +147,24 @@ def list_appointments():
     """Appointment counts per site, day, product, status and group (no references)."""
     args = request.args
     session = get_session()
-    sites = capacity.sites_in_scope(session, g.actor, site=args.get("site"), region=args.get("region"))
+    sites = capacity.sites_in_scope(
+        session, g.actor, site=args.get("site"), region=args.get("region")
+    )
     first, last = _dates(args, past_allowed=True)
     found = appointments.booked_counts(session, [s.id for s in sites], first, last)
     codes = {s.id: s.code for s in sites}
     products = dict(session.execute(select(Product.id, Product.code)).all())
-    lines = [{"site": codes[sid], "day": iso(day), "product": products[pid], "group": group, "booked": n}
-             for (sid, day, pid, group), n in sorted(found.items(), key=lambda kv: (kv[0][1], codes[kv[0][0]]))]
+    lines = [
+        {"site": codes[sid], "day": iso(day), "product": products[pid], "group": group, "booked": n}
+        for (sid, day, pid, group), n in sorted(
+            found.items(), key=lambda kv: (kv[0][1], codes[kv[0][0]])
+        )
+    ]
     return jsonify({"from": iso(first), "to": iso(last), "lines": lines})
 
 
 # ---------------------------------------------------------------- planning settings
+
 
 def _site_planning_json(session, site) -> dict:
     settings = appointments.settings_of(session, site)
@@ -136,9 +175,13 @@ def _site_planning_json(session, site) -> dict:
         "no_show_rate": own.no_show_rate,
         "walk_ins": own.walk_ins,
         "delivery_days": settings.delivery_days if settings else None,
-        "effective": {"no_show_rate": effective.no_show_rate, "walk_ins": effective.walk_ins,
-                      "source": effective.source, "history_days": effective.history_days,
-                      "history_bookings": effective.history_bookings},
+        "effective": {
+            "no_show_rate": effective.no_show_rate,
+            "walk_ins": effective.walk_ins,
+            "source": effective.source,
+            "history_days": effective.history_days,
+            "history_bookings": effective.history_bookings,
+        },
         "updated_at": iso(settings.updated_at) if settings else None,
         "updated_by": settings.updated_by if settings else None,
     }
@@ -160,7 +203,12 @@ def put_site_planning(code, data):
     """Set a site's planning settings (admin, or a pharmacist of the site or of its pharmacy)."""
     session = get_session()
     settings = appointments.update_site_settings(
-        session, g.actor, now(), code, no_show_rate=data.get("no_show_rate"), walk_ins=data.get("walk_ins"),
+        session,
+        g.actor,
+        now(),
+        code,
+        no_show_rate=data.get("no_show_rate"),
+        walk_ins=data.get("walk_ins"),
         delivery_days=data.get("delivery_days"),
         clear_delivery_days="delivery_days" in data and data["delivery_days"] is None,
     )
@@ -177,10 +225,17 @@ def get_priority():
 @body(PrioritySchema)
 def put_priority(data):
     """Set the programme-wide priority order of target groups (admin)."""
-    return jsonify({"priority": appointments.set_priority_order(get_session(), g.actor, now(), data["priority"])})
+    return jsonify(
+        {
+            "priority": appointments.set_priority_order(
+                get_session(), g.actor, now(), data["priority"]
+            )
+        }
+    )
 
 
 # ---------------------------------------------------------------- capacity
+
 
 def _date_arg(args, name: str) -> date | None:
     raw = args.get(name)
@@ -199,7 +254,9 @@ def _dates(args, *, past_allowed: bool = False) -> tuple[date, date]:
         first = first or today
         last = last or first
         if last < first:
-            raise InvalidInput("the range ends before it starts", fields={"to": ["must not be before from"]})
+            raise InvalidInput(
+                "the range ends before it starts", fields={"to": ["must not be before from"]}
+            )
         return first, last
     return capacity.check_range(today, first, last)
 
@@ -211,14 +268,17 @@ def get_capacity():
     args = request.args
     session = get_session()
     first, last = _dates(args)
-    sites = capacity.sites_in_scope(session, g.actor, site=args.get("site"), region=args.get("region"))
+    sites = capacity.sites_in_scope(
+        session, g.actor, site=args.get("site"), region=args.get("region")
+    )
     result = capacity.capacity(session, now(), sites, first, last, product=args.get("product"))
     per_site: dict[str, dict] = {}
     by_product: dict[str, dict] = {}
     for (site, product), n in sorted(result.invitations.items()):
         booked, over = result.booked[(site, product)], result.overbooked[(site, product)]
-        entry = per_site.setdefault(site, {"site": site, "booked": 0, "overbooked": 0, "invitations": 0,
-                                           "by_product": {}})
+        entry = per_site.setdefault(
+            site, {"site": site, "booked": 0, "overbooked": 0, "invitations": 0, "by_product": {}}
+        )
         entry["booked"] += booked
         entry["overbooked"] += over
         entry["invitations"] += n
@@ -227,26 +287,40 @@ def get_capacity():
         total["booked"] += booked
         total["overbooked"] += over
         total["invitations"] += n
-    return jsonify({
-        "from": iso(first), "to": iso(last), "at": iso(now()),
-        "site": args.get("site"), "region": args.get("region"), "product": args.get("product"),
-        "days": [
-            {"site": line.site, "day": iso(line.day), "product": line.product, "usable_doses": line.usable,
-             "booked": line.booked, "free": line.free, "overbooked": line.overbooked,
-             "standby_slots": line.standby}
-            for line in result.lines
-        ],
-        "sites": list(per_site.values()),
-        "totals": {
-            "booked": sum(t["booked"] for t in by_product.values()),
-            "overbooked": sum(t["overbooked"] for t in by_product.values()),
-            "invitations": sum(t["invitations"] for t in by_product.values()),
-            "by_product": by_product,
-        },
-    })
+    return jsonify(
+        {
+            "from": iso(first),
+            "to": iso(last),
+            "at": iso(now()),
+            "site": args.get("site"),
+            "region": args.get("region"),
+            "product": args.get("product"),
+            "days": [
+                {
+                    "site": line.site,
+                    "day": iso(line.day),
+                    "product": line.product,
+                    "usable_doses": line.usable,
+                    "booked": line.booked,
+                    "free": line.free,
+                    "overbooked": line.overbooked,
+                    "standby_slots": line.standby,
+                }
+                for line in result.lines
+            ],
+            "sites": list(per_site.values()),
+            "totals": {
+                "booked": sum(t["booked"] for t in by_product.values()),
+                "overbooked": sum(t["overbooked"] for t in by_product.values()),
+                "invitations": sum(t["invitations"] for t in by_product.values()),
+                "by_product": by_product,
+            },
+        }
+    )
 
 
 # ---------------------------------------------------------------- plans
+
 
 def plan_json(plan: Plan) -> dict:
     result = plan.result
@@ -276,9 +350,15 @@ def plan_json(plan: Plan) -> dict:
         "solve_seconds": result.get("solve_seconds"),
         "inputs": result.get("inputs", {}),
         "draft_shipments": [
-            {"shipment": link.shipment_id, "site": link.site.code, "day": iso(link.day),
-             "status": link.shipment.status if link.shipment is not None else "withdrawn",
-             "cartons": [i.carton_id for i in link.shipment.items] if link.shipment is not None else []}
+            {
+                "shipment": link.shipment_id,
+                "site": link.site.code,
+                "day": iso(link.day),
+                "status": link.shipment.status if link.shipment is not None else "withdrawn",
+                "cartons": [i.carton_id for i in link.shipment.items]
+                if link.shipment is not None
+                else [],
+            }
             for link in plan.shipment_links
         ],
         "thaw_tasks": [thaw_task_json(t) for t in plan.thaw_tasks],
@@ -306,10 +386,20 @@ def region_plan_json(region_plan: RegionPlan) -> dict:
 
 
 def thaw_task_json(task: ThawTask) -> dict:
-    return {"id": task.id, "plan": task.plan_id, "carton": task.carton_id, "site": task.site.code,
-            "product": task.carton.product.code, "day": iso(task.day), "vials": task.vials, "status": task.status,
-            "note": task.note, "created_at": iso(task.created_at), "done_at": iso(task.done_at),
-            "done_by": task.done_by}
+    return {
+        "id": task.id,
+        "plan": task.plan_id,
+        "carton": task.carton_id,
+        "site": task.site.code,
+        "product": task.carton.product.code,
+        "day": iso(task.day),
+        "vials": task.vials,
+        "status": task.status,
+        "note": task.note,
+        "created_at": iso(task.created_at),
+        "done_at": iso(task.done_at),
+        "done_by": task.done_by,
+    }
 
 
 @api.post("/plans")
@@ -318,7 +408,9 @@ def create_plan(data):
     """Plan a hospital pharmacy's (or a whole region's) deliveries and thaws for a horizon."""
     time_limit_s = float(current_app.config.get("PLAN_TIME_LIMIT_S", 10.0))
     if "region" in data:
-        region_plan = planning.create_region_plan(get_session(), g.actor, now(), time_limit_s=time_limit_s, **data)
+        region_plan = planning.create_region_plan(
+            get_session(), g.actor, now(), time_limit_s=time_limit_s, **data
+        )
         response, status = created(region_plan_json(region_plan))
         response.headers["Location"] = url_for("api.get_region_plan", region_plan_id=region_plan.id)
         return response, status
@@ -329,8 +421,12 @@ def create_plan(data):
 @api.get("/plans")
 def list_plans():
     """Plans, newest first; filter by pharmacy and status."""
-    found = planning.list_plans(get_session(), g.actor, pharmacy=request.args.get("pharmacy"),
-                                status=request.args.get("status"))
+    found = planning.list_plans(
+        get_session(),
+        g.actor,
+        pharmacy=request.args.get("pharmacy"),
+        status=request.args.get("status"),
+    )
     return jsonify([plan_json(p) for p in found])
 
 
@@ -349,28 +445,36 @@ def approve_plan(plan_id):
 @api.get("/region-plans")
 def list_region_plans():
     """Region plans, newest first; filter by region and status."""
-    found = planning.list_region_plans(get_session(), g.actor, region=request.args.get("region"),
-                                       status=request.args.get("status"))
+    found = planning.list_region_plans(
+        get_session(), g.actor, region=request.args.get("region"), status=request.args.get("status")
+    )
     return jsonify([region_plan_json(rp) for rp in found])
 
 
 @api.get("/region-plans/<id:region_plan_id>")
 def get_region_plan(region_plan_id):
     """One region plan: its pharmacies' plans and their totals."""
-    return jsonify(region_plan_json(planning.get_region_plan(get_session(), g.actor, region_plan_id)))
+    return jsonify(
+        region_plan_json(planning.get_region_plan(get_session(), g.actor, region_plan_id))
+    )
 
 
 @api.post("/region-plans/<id:region_plan_id>/approve")
 def approve_region_plan(region_plan_id):
     """Approve a region plan as a whole: each of its pharmacies' plans, as one approval does."""
-    return jsonify(region_plan_json(planning.approve_region_plan(get_session(), g.actor, now(), region_plan_id)))
+    return jsonify(
+        region_plan_json(
+            planning.approve_region_plan(get_session(), g.actor, now(), region_plan_id)
+        )
+    )
 
 
 @api.get("/thaw-tasks")
 def list_thaw_tasks():
     """Thaw tasks at a site, by day; filter by status."""
-    found = planning.list_thaw_tasks(get_session(), g.actor, site=request.args.get("site"),
-                                     status=request.args.get("status"))
+    found = planning.list_thaw_tasks(
+        get_session(), g.actor, site=request.args.get("site"), status=request.args.get("status")
+    )
     return jsonify([thaw_task_json(t) for t in found])
 
 
@@ -378,4 +482,6 @@ def list_thaw_tasks():
 @body(ThawDoneSchema)
 def thaw_task_done(task_id, data):
     """Do a thaw task: the carton leaves the freezer (into a fridge if named)."""
-    return jsonify(thaw_task_json(planning.complete_thaw_task(get_session(), g.actor, now(), task_id, **data)))
+    return jsonify(
+        thaw_task_json(planning.complete_thaw_task(get_session(), g.actor, now(), task_id, **data))
+    )

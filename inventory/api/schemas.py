@@ -1,15 +1,18 @@
 """Request bodies: explicit marshmallow schemas whose validators raise with per-field messages."""
+
 from __future__ import annotations
 
 from datetime import date
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema, pre_load
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from inventory.db.models import SITE_KINDS, STORAGE_UNIT_KINDS
 from inventory.domain.stability import State
 
 STATES = [s.value for s in State]
-CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", error="letters, digits, '.', '_' or '-' (at most 64)")
+CODE = validate.Regexp(
+    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", error="letters, digits, '.', '_' or '-' (at most 64)"
+)
 REASON = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 ID_RANGE = validate.Range(min=1, max=2**31 - 1, error="not a known id")
 # printed dates a label can carry; anything beyond is a typo, not a vaccine
@@ -20,8 +23,12 @@ class ProductSchema(Schema):
     code = fields.String(required=True, validate=CODE)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     programme = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    doses_per_vial = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100))
-    gtins = fields.List(fields.String(validate=validate.Regexp(r"^\d{14}$", error="14 digits")), load_default=list)
+    doses_per_vial = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=100)
+    )
+    gtins = fields.List(
+        fields.String(validate=validate.Regexp(r"^\d{14}$", error="14 digits")), load_default=list
+    )
     storage_profile = fields.Dict(required=True)
     thaw_lead_hours = fields.Float(load_default=0.0, validate=validate.Range(min=0, max=240))
 
@@ -48,16 +55,22 @@ class StorageUnitSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(STORAGE_UNIT_KINDS))
     min_c = fields.Float(required=True, validate=validate.Range(min=-100, max=60))
     max_c = fields.Float(required=True, validate=validate.Range(min=-100, max=60))
-    capacity_vials = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    capacity_vials = fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(min=0)
+    )
 
 
 class ReceiptSchema(Schema):
     storage_unit = fields.String(required=True)
     vials = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100_000))
     # opened vials are never received: they stay where they were opened
-    state = fields.String(required=True, validate=validate.OneOf([s for s in STATES if s != "punctured"]))
+    state = fields.String(
+        required=True, validate=validate.OneOf([s for s in STATES if s != "punctured"])
+    )
     product = fields.String(load_default=None)
-    gtin = fields.String(load_default=None, validate=validate.Regexp(r"^\d{14}$", error="14 digits"))
+    gtin = fields.String(
+        load_default=None, validate=validate.Regexp(r"^\d{14}$", error="14 digits")
+    )
     lot = fields.String(load_default=None, validate=validate.Length(min=1, max=20))
     expiry = fields.Date(load_default=None, validate=DATE_RANGE)
     scan = fields.String(load_default=None, validate=validate.Length(min=1, max=500))
@@ -90,7 +103,9 @@ class RepackPartSchema(Schema):
 
 
 class RepackSchema(Schema):
-    cartons = fields.List(fields.Nested(RepackPartSchema), required=True, validate=validate.Length(min=1, max=1000))
+    cartons = fields.List(
+        fields.Nested(RepackPartSchema), required=True, validate=validate.Length(min=1, max=1000)
+    )
 
 
 class DosesSchema(Schema):
@@ -98,8 +113,12 @@ class DosesSchema(Schema):
 
 
 class WasteSchema(DosesSchema):
-    reason = fields.String(required=True, validate=validate.OneOf(
-        ("open_vial", "expired", "bud_passed", "broken", "excursion", "recall", "other")))
+    reason = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            ("open_vial", "expired", "bud_passed", "broken", "excursion", "recall", "other")
+        ),
+    )
     note = fields.String(load_default=None, validate=validate.Length(max=2000))
 
 
@@ -110,7 +129,9 @@ class ReasonSchema(Schema):
 class StockRequestSchema(Schema):
     site = fields.String(required=True)
     product = fields.String(required=True)
-    doses = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1_000_000))
+    doses = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=1_000_000)
+    )
     needed_on = fields.Date(required=True, validate=DATE_RANGE)
     note = fields.String(load_default=None, validate=validate.Length(max=2000))
 
@@ -130,7 +151,11 @@ class ApproveSchema(Schema):
 class ShipmentSchema(Schema):
     from_site = fields.String(required=True)
     to_site = fields.String(required=True)
-    cartons = fields.List(fields.Integer(strict=True, validate=ID_RANGE), load_default=list, validate=validate.Length(max=5000))
+    cartons = fields.List(
+        fields.Integer(strict=True, validate=ID_RANGE),
+        load_default=list,
+        validate=validate.Length(max=5000),
+    )
     request = fields.Integer(load_default=None, allow_none=True, strict=True, validate=ID_RANGE)
     expected = fields.List(fields.Dict(), load_default=None, allow_none=True)
     note = fields.String(load_default=None, validate=validate.Length(max=2000))
@@ -145,4 +170,6 @@ class DeliveryItemSchema(Schema):
 
 class ShipmentReceiveSchema(Schema):
     storage_unit = fields.String(required=True)
-    items = fields.List(fields.Nested(DeliveryItemSchema), required=True, validate=validate.Length(min=1))
+    items = fields.List(
+        fields.Nested(DeliveryItemSchema), required=True, validate=validate.Length(min=1)
+    )

@@ -1,4 +1,5 @@
 """Devices, readings, excursions and alerts."""
+
 from __future__ import annotations
 
 from flask import g, jsonify, request
@@ -12,9 +13,14 @@ from inventory.web_db import get_session, now
 
 
 class DeviceSchema(Schema):
-    id = fields.String(required=True, validate=validate.Regexp(devices.DEVICE_ID, error="letters, digits, '.', '_' or '-'"))
+    id = fields.String(
+        required=True,
+        validate=validate.Regexp(devices.DEVICE_ID, error="letters, digits, '.', '_' or '-'"),
+    )
     storage_unit = fields.String(load_default=None, allow_none=True)
-    interval_s = fields.Integer(load_default=600, strict=True, validate=validate.Range(min=1, max=86_400))
+    interval_s = fields.Integer(
+        load_default=600, strict=True, validate=validate.Range(min=1, max=86_400)
+    )
 
 
 class AttachSchema(Schema):
@@ -35,17 +41,37 @@ class PeriodSchema(Schema):
 
 
 def device_json(d) -> dict:
-    return {"id": d.id, "storage_unit": d.storage_unit.code if d.storage_unit else None, "interval_s": d.interval_s,
-            "status": d.status, "status_reason": d.status_reason, "created_at": iso(d.created_at),
-            "last_reading_at": iso(d.last_reading_at), "last_heard_at": iso(d.last_heard_at),
-            "battery": d.battery, "connection": d.connection}
+    return {
+        "id": d.id,
+        "storage_unit": d.storage_unit.code if d.storage_unit else None,
+        "interval_s": d.interval_s,
+        "status": d.status,
+        "status_reason": d.status_reason,
+        "created_at": iso(d.created_at),
+        "last_reading_at": iso(d.last_reading_at),
+        "last_heard_at": iso(d.last_heard_at),
+        "battery": d.battery,
+        "connection": d.connection,
+    }
 
 
 def excursion_json(e) -> dict:
-    return {"id": e.id, "site": e.site.code, "storage_unit": e.storage_unit.code, "device": e.device_id,
-            "direction": e.direction, "started_at": iso(e.started_at), "ended_at": iso(e.ended_at),
-            "open": e.ended_at is None, "min_c": e.min_c, "max_c": e.max_c, "out_of_range_s": e.out_of_range_s,
-            "rule": e.rule, "fired_at": iso(e.fired_at), "closed_reason": e.closed_reason}
+    return {
+        "id": e.id,
+        "site": e.site.code,
+        "storage_unit": e.storage_unit.code,
+        "device": e.device_id,
+        "direction": e.direction,
+        "started_at": iso(e.started_at),
+        "ended_at": iso(e.ended_at),
+        "open": e.ended_at is None,
+        "min_c": e.min_c,
+        "max_c": e.max_c,
+        "out_of_range_s": e.out_of_range_s,
+        "rule": e.rule,
+        "fired_at": iso(e.fired_at),
+        "closed_reason": e.closed_reason,
+    }
 
 
 def _period():
@@ -63,8 +89,14 @@ def list_devices():
 @body(DeviceSchema)
 def register_device(data):
     """Register a logger (admin); the response carries its secret, shown only this once."""
-    device, secret = devices.register_device(get_session(), g.actor, now(), device_id=data["id"],
-                                             storage_unit=data["storage_unit"], interval_s=data["interval_s"])
+    device, secret = devices.register_device(
+        get_session(),
+        g.actor,
+        now(),
+        device_id=data["id"],
+        storage_unit=data["storage_unit"],
+        interval_s=data["interval_s"],
+    )
     return created({**device_json(device), "secret": secret})
 
 
@@ -72,21 +104,31 @@ def register_device(data):
 @body(AttachSchema)
 def attach_device(device_id, data):
     """Attach a logger to a storage unit (a swapped sensor keeps the unit's timeline)."""
-    return jsonify(device_json(devices.attach(get_session(), g.actor, now(), device_id, data["storage_unit"])))
+    return jsonify(
+        device_json(devices.attach(get_session(), g.actor, now(), device_id, data["storage_unit"]))
+    )
 
 
 @api.post("/devices/<device_id>/retire")
 @body(OptionalReasonSchema)
 def retire_device(device_id, data):
     """Retire a logger; its open excursions close with that reason."""
-    return jsonify(device_json(devices.end_service(get_session(), g.actor, now(), device_id, "retired", data["reason"])))
+    return jsonify(
+        device_json(
+            devices.end_service(get_session(), g.actor, now(), device_id, "retired", data["reason"])
+        )
+    )
 
 
 @api.post("/devices/<device_id>/lost")
 @body(OptionalReasonSchema)
 def lose_device(device_id, data):
     """Mark a logger lost; its open excursions close with that reason."""
-    return jsonify(device_json(devices.end_service(get_session(), g.actor, now(), device_id, "lost", data["reason"])))
+    return jsonify(
+        device_json(
+            devices.end_service(get_session(), g.actor, now(), device_id, "lost", data["reason"])
+        )
+    )
 
 
 @api.get("/storage-units/<code>/readings")
@@ -94,13 +136,21 @@ def unit_readings(code):
     """A unit's readings; long ranges come as min/max per bucket, never averages."""
     start, end = _period()
     result = monitoring.readings(get_session(), g.actor, code, start, end, now())
-    out = {"storage_unit": code, "from": iso(result["from"]), "to": iso(result["to"]),
-           "resolution": result["resolution"], "min_c": result["unit"].min_c, "max_c": result["unit"].max_c}
+    out = {
+        "storage_unit": code,
+        "from": iso(result["from"]),
+        "to": iso(result["to"]),
+        "resolution": result["resolution"],
+        "min_c": result["unit"].min_c,
+        "max_c": result["unit"].max_c,
+    }
     if result["readings"] is not None:
         out["readings"] = [{"ts": iso(ts), "c": c} for ts, c in result["readings"]]
     else:
-        out["buckets"] = [{"start": iso(b.start), "min_c": b.min_c, "max_c": b.max_c, "count": b.count}
-                          for b in result["buckets"]]
+        out["buckets"] = [
+            {"start": iso(b.start), "min_c": b.min_c, "max_c": b.max_c, "count": b.count}
+            for b in result["buckets"]
+        ]
     return jsonify(out)
 
 
@@ -110,9 +160,18 @@ def unit_time_in_range(code):
     start, end = _period()
     result = monitoring.unit_time_in_range(get_session(), g.actor, code, start, end, now())
     t = result["result"]
-    return jsonify({"storage_unit": code, "from": iso(result["from"]), "to": iso(result["to"]),
-                    "percent_in_range": t.percent_in_range, "covered_s": t.covered_s, "in_range_s": t.in_range_s,
-                    "above_s": t.above_s, "below_s": t.below_s})
+    return jsonify(
+        {
+            "storage_unit": code,
+            "from": iso(result["from"]),
+            "to": iso(result["to"]),
+            "percent_in_range": t.percent_in_range,
+            "covered_s": t.covered_s,
+            "in_range_s": t.in_range_s,
+            "above_s": t.above_s,
+            "below_s": t.below_s,
+        }
+    )
 
 
 @api.get("/excursions")
@@ -122,15 +181,22 @@ def list_excursions():
     if flag not in (None, "", "true", "false", "1", "0"):
         raise InvalidInput("open is true or false", fields={"open": ["true or false"]})
     open_only = None if flag in (None, "") else flag in ("true", "1")
-    found = monitoring.list_excursions(get_session(), g.actor, site=request.args.get("site"),
-                                       storage_unit=request.args.get("storage_unit"), open_only=open_only)
+    found = monitoring.list_excursions(
+        get_session(),
+        g.actor,
+        site=request.args.get("site"),
+        storage_unit=request.args.get("storage_unit"),
+        open_only=open_only,
+    )
     return jsonify([excursion_json(e) for e in found])
 
 
 @api.get("/alerts")
 def list_alerts():
     """Alerts by site and state (open, acknowledged, resolved)."""
-    found = alerts.list_alerts(get_session(), g.actor, site=request.args.get("site"), state=request.args.get("state"))
+    found = alerts.list_alerts(
+        get_session(), g.actor, site=request.args.get("site"), state=request.args.get("state")
+    )
     return jsonify([alerts.payload(a) for a in found])
 
 
@@ -138,4 +204,6 @@ def list_alerts():
 @body(AckSchema)
 def acknowledge_alert(alert_id, data):
     """Acknowledge an alert with a comment (pharmacist, centre manager of the site, admin)."""
-    return jsonify(alerts.payload(alerts.acknowledge(get_session(), g.actor, now(), alert_id, data["comment"])))
+    return jsonify(
+        alerts.payload(alerts.acknowledge(get_session(), g.actor, now(), alert_id, data["comment"]))
+    )

@@ -1,4 +1,5 @@
 """Database: typed models, the engine and the unit of work."""
-from .base import Base, UTCDateTime  # noqa: F401
+
 from . import models, planning, telemetry  # noqa: F401  (registers the tables on Base.metadata)
+from .base import Base, UTCDateTime  # noqa: F401
 from .session import make_engine, make_session_factory, unit_of_work  # noqa: F401

@@ -2,10 +2,11 @@
 (json_to_recordset: a handful of parameters whatever the batch size, and statement text that
 never changes); SQLite, in process, gets the driver's own cursor with rows already in the
 text form SQLAlchemy would store."""
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from sqlalchemy import any_, bindparam, func, literal_column, select, text
@@ -26,7 +27,11 @@ def any_of(session: Session, column, values):
     values = list(values)
     if _postgres(session):
         return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
-    return column.in_(select(literal_column("value")).select_from(func.json_each(bindparam(None, json.dumps(values)))))
+    return column.in_(
+        select(literal_column("value")).select_from(
+            func.json_each(bindparam(None, json.dumps(values)))
+        )
+    )
 
 
 def _sqlite_cursor(session: Session):
@@ -39,7 +44,7 @@ def _sqlite_cursor(session: Session):
 def sqlite_datetime(ts: datetime) -> str:
     """A time as a UTC column stores it on SQLite (naive UTC text, as SQLAlchemy writes it).
     Cached: the readings of a batch share few distinct times (devices report on the second)."""
-    return ts.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+    return ts.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _json_rows(names: tuple[str, ...], rows) -> str:
@@ -56,20 +61,24 @@ def _iso(value: object) -> str:
     raise TypeError(f"cannot encode {type(value).__name__} as JSON")
 
 
-def insert_new_readings(session: Session, rows: list[tuple[str, int, datetime, float]],
-                        received_at: datetime) -> set[tuple[str, datetime]]:
+def insert_new_readings(
+    session: Session, rows: list[tuple[str, int, datetime, float]], received_at: datetime
+) -> set[tuple[str, datetime]]:
     """Insert (device_id, storage_unit_id, ts, c) rows, skipping any (device, ts) already
     stored; return the (device_id, ts) pairs that were new."""
     if not rows:
         return set()
     if _postgres(session):
-        result = session.execute(text(
-            "INSERT INTO readings (device_id, storage_unit_id, ts, c, received_at) "
-            "SELECT v.d, v.u, v.t, v.c, :received_at "
-            "FROM json_to_recordset(CAST(:rows AS json)) AS v(d varchar, u integer, t timestamptz, c double precision) "
-            "ON CONFLICT (device_id, ts) DO NOTHING RETURNING device_id, ts"
-        ), {"rows": _json_rows(("d", "u", "t", "c"), rows), "received_at": received_at})
-        return {(device_id, ts.astimezone(timezone.utc)) for device_id, ts in result.all()}
+        result = session.execute(
+            text(
+                "INSERT INTO readings (device_id, storage_unit_id, ts, c, received_at) "
+                "SELECT v.d, v.u, v.t, v.c, :received_at "
+                "FROM json_to_recordset(CAST(:rows AS json)) AS v(d varchar, u integer, t timestamptz, c double precision) "
+                "ON CONFLICT (device_id, ts) DO NOTHING RETURNING device_id, ts"
+            ),
+            {"rows": _json_rows(("d", "u", "t", "c"), rows), "received_at": received_at},
+        )
+        return {(device_id, ts.astimezone(UTC)) for device_id, ts in result.all()}
     # SQLite: one statement over a JSON array too; RETURNING gives only the rows inserted
     times = {}
     for _, _, ts, _ in rows:
@@ -80,22 +89,32 @@ def insert_new_readings(session: Session, rows: list[tuple[str, int, datetime, f
         "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), "
         "json_extract(value, '$[3]'), ? FROM json_each(?) WHERE true "
         "ON CONFLICT (device_id, ts) DO NOTHING RETURNING device_id, ts",
-        (sqlite_datetime(received_at), json.dumps([(d, u, sqlite_datetime(t), c) for d, u, t, c in rows])))
+        (
+            sqlite_datetime(received_at),
+            json.dumps([(d, u, sqlite_datetime(t), c) for d, u, t, c in rows]),
+        ),
+    )
     return {(device_id, times[ts]) for device_id, ts in cursor.fetchall()}
 
 
 def units_with_readings_before(session: Session, before: dict[int, datetime]) -> set[int]:
     """The storage units (unit id -> time) with a stored reading earlier than that time."""
     if _postgres(session):
-        return set(session.scalars(text(
-            "SELECT v.u FROM json_to_recordset(CAST(:rows AS json)) AS v(u integer, t timestamptz) "
-            "WHERE EXISTS (SELECT 1 FROM readings r WHERE r.storage_unit_id = v.u AND r.ts < v.t)"
-        ), {"rows": _json_rows(("u", "t"), before.items())}).all())
+        return set(
+            session.scalars(
+                text(
+                    "SELECT v.u FROM json_to_recordset(CAST(:rows AS json)) AS v(u integer, t timestamptz) "
+                    "WHERE EXISTS (SELECT 1 FROM readings r WHERE r.storage_unit_id = v.u AND r.ts < v.t)"
+                ),
+                {"rows": _json_rows(("u", "t"), before.items())},
+            ).all()
+        )
     cursor = _sqlite_cursor(session)
     cursor.execute(
         "SELECT json_extract(value, '$[0]') FROM json_each(?) WHERE EXISTS (SELECT 1 FROM readings r "
         "WHERE r.storage_unit_id = json_extract(value, '$[0]') AND r.ts < json_extract(value, '$[1]'))",
-        (json.dumps([(u, sqlite_datetime(t)) for u, t in before.items()]),))
+        (json.dumps([(u, sqlite_datetime(t)) for u, t in before.items()]),),
+    )
     return {unit_id for (unit_id,) in cursor.fetchall()}
 
 
@@ -105,36 +124,65 @@ def mark_devices_heard(session: Session, heard_at: datetime, newest: dict[str, d
     if not newest:
         return
     if _postgres(session):
-        session.execute(text(
-            "UPDATE devices SET last_heard_at = :heard_at, last_reading_at = GREATEST(last_reading_at, v.t) "
-            "FROM json_to_recordset(CAST(:rows AS json)) AS v(id varchar, t timestamptz) WHERE devices.id = v.id"
-        ), {"heard_at": heard_at, "rows": _json_rows(("id", "t"), newest.items())})
+        session.execute(
+            text(
+                "UPDATE devices SET last_heard_at = :heard_at, last_reading_at = GREATEST(last_reading_at, v.t) "
+                "FROM json_to_recordset(CAST(:rows AS json)) AS v(id varchar, t timestamptz) WHERE devices.id = v.id"
+            ),
+            {"heard_at": heard_at, "rows": _json_rows(("id", "t"), newest.items())},
+        )
         return
     heard = sqlite_datetime(heard_at)
     _sqlite_cursor(session).executemany(
         # the stored text compares as the times do: one format throughout
         "UPDATE devices SET last_heard_at = ?1, last_reading_at = max(coalesce(last_reading_at, ?2), ?2) WHERE id = ?3",
-        [(heard, sqlite_datetime(ts), d) for d, ts in newest.items()])
+        [(heard, sqlite_datetime(ts), d) for d, ts in newest.items()],
+    )
 
 
 def save_evaluations(session: Session, inserts: list[dict], updates: list[dict]) -> None:
     """Evaluator snapshots: rows {uid, snapshot, last_ts, version}."""
     table = UnitEvaluation.__table__
     if inserts:
-        session.execute(table.insert(), [{"storage_unit_id": r["uid"], "snapshot": r["snapshot"],
-                                          "last_ts": r["last_ts"], "version": r["version"]} for r in inserts])
+        session.execute(
+            table.insert(),
+            [
+                {
+                    "storage_unit_id": r["uid"],
+                    "snapshot": r["snapshot"],
+                    "last_ts": r["last_ts"],
+                    "version": r["version"],
+                }
+                for r in inserts
+            ],
+        )
     if not updates:
         return
     if _postgres(session):
         # one JSON document for the whole batch: no per-row escaping inside an array
-        session.execute(text(
-            "UPDATE unit_evaluations SET snapshot = v.s, last_ts = v.t, version = v.n "
-            "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(u integer, s jsonb, t timestamptz, n integer) "
-            "WHERE unit_evaluations.storage_unit_id = v.u"
-        ), {"rows": _json_rows(("u", "s", "t", "n"), (
-            (r["uid"], r["snapshot"], r["last_ts"], r["version"]) for r in updates))})
+        session.execute(
+            text(
+                "UPDATE unit_evaluations SET snapshot = v.s, last_ts = v.t, version = v.n "
+                "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(u integer, s jsonb, t timestamptz, n integer) "
+                "WHERE unit_evaluations.storage_unit_id = v.u"
+            ),
+            {
+                "rows": _json_rows(
+                    ("u", "s", "t", "n"),
+                    ((r["uid"], r["snapshot"], r["last_ts"], r["version"]) for r in updates),
+                )
+            },
+        )
         return
     _sqlite_cursor(session).executemany(
         "UPDATE unit_evaluations SET snapshot = ?, last_ts = ?, version = ? WHERE storage_unit_id = ?",
-        [(json.dumps(r["snapshot"]), sqlite_datetime(r["last_ts"]) if r["last_ts"] else None, r["version"], r["uid"])
-         for r in updates])
+        [
+            (
+                json.dumps(r["snapshot"]),
+                sqlite_datetime(r["last_ts"]) if r["last_ts"] else None,
+                r["version"],
+                r["uid"],
+            )
+            for r in updates
+        ],
+    )

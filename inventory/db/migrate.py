@@ -1,4 +1,5 @@
 """Run the project's Alembic migrations against a URL (tests, the demo, benchmarks)."""
+
 from __future__ import annotations
 
 from pathlib import Path

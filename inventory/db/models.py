@@ -1,5 +1,6 @@
 """The custody chain as tables: catalogue, network, lots, cartons, the custody ledger,
 shipments, stock requests, holds, tokens, the audit log and idempotency records."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -34,7 +35,7 @@ class Product(Base):
     doses_per_vial: Mapped[int]
     storage_profile: Mapped[dict]
     thaw_lead_hours: Mapped[float] = mapped_column(Float, default=0)
-    gtins: Mapped[list["ProductGtin"]] = relationship(
+    gtins: Mapped[list[ProductGtin]] = relationship(
         back_populates="product", cascade="all, delete-orphan", order_by="ProductGtin.gtin"
     )
 
@@ -56,8 +57,8 @@ class Site(Base):
     kind: Mapped[str] = mapped_column(String(32))
     region: Mapped[str] = mapped_column(String(64), index=True)
     supplied_by_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
-    supplied_by: Mapped["Site | None"] = relationship(remote_side="Site.id")
-    storage_units: Mapped[list["StorageUnit"]] = relationship(
+    supplied_by: Mapped[Site | None] = relationship(remote_side="Site.id")
+    storage_units: Mapped[list[StorageUnit]] = relationship(
         back_populates="site", order_by="StorageUnit.code"
     )
 
@@ -140,9 +141,11 @@ class Carton(Base):
     product: Mapped[Product] = relationship()
     site: Mapped[Site] = relationship()
     storage_unit: Mapped[StorageUnit | None] = relationship()
-    parent: Mapped["Carton | None"] = relationship(remote_side="Carton.id", back_populates="children")
-    children: Mapped[list["Carton"]] = relationship(back_populates="parent", order_by="Carton.id")
-    holds: Mapped[list["Hold"]] = relationship(back_populates="carton", order_by="Hold.id")
+    parent: Mapped[Carton | None] = relationship(
+        remote_side="Carton.id", back_populates="children"
+    )
+    children: Mapped[list[Carton]] = relationship(back_populates="parent", order_by="Carton.id")
+    holds: Mapped[list[Hold]] = relationship(back_populates="carton", order_by="Hold.id")
 
 
 class CustodyEvent(Base):
@@ -237,7 +240,7 @@ class Shipment(Base):
     from_site: Mapped[Site] = relationship(foreign_keys=[from_site_id])
     to_site: Mapped[Site] = relationship(foreign_keys=[to_site_id])
     request: Mapped[StockRequest | None] = relationship()
-    items: Mapped[list["ShipmentItem"]] = relationship(
+    items: Mapped[list[ShipmentItem]] = relationship(
         back_populates="shipment", order_by="ShipmentItem.carton_id", cascade="all, delete-orphan"
     )
 
@@ -246,7 +249,9 @@ class ShipmentItem(Base):
     """One carton on a shipment, with its proof of delivery."""
 
     __tablename__ = "shipment_items"
-    __table_args__ = (UniqueConstraint("shipment_id", "carton_id", name="uq_shipment_items_carton"),)
+    __table_args__ = (
+        UniqueConstraint("shipment_id", "carton_id", name="uq_shipment_items_carton"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"), index=True)

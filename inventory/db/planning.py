@@ -2,6 +2,7 @@
 person), per-site planning settings, programme-wide settings, stored allocation plans with the
 draft shipments they became, region plans (one plan per hospital pharmacy of a region), and
 thaw tasks."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -88,7 +89,7 @@ class RegionPlan(Base):
     approved_by: Mapped[str | None] = mapped_column(String(128))
     superseded_at: Mapped[datetime | None]
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("region_plans.id"))
-    plans: Mapped[list["Plan"]] = relationship(back_populates="region_plan", order_by="Plan.id")
+    plans: Mapped[list[Plan]] = relationship(back_populates="region_plan", order_by="Plan.id")
 
 
 class Plan(Base):
@@ -118,10 +119,12 @@ class Plan(Base):
     region_plan_id: Mapped[int | None] = mapped_column(ForeignKey("region_plans.id"), index=True)
     pharmacy: Mapped[Site] = relationship(foreign_keys=[pharmacy_id])
     region_plan: Mapped[RegionPlan | None] = relationship(back_populates="plans")
-    shipment_links: Mapped[list["PlanShipment"]] = relationship(
+    shipment_links: Mapped[list[PlanShipment]] = relationship(
         back_populates="plan", order_by="PlanShipment.id", cascade="all, delete-orphan"
     )
-    thaw_tasks: Mapped[list["ThawTask"]] = relationship(back_populates="plan", order_by="ThawTask.id")
+    thaw_tasks: Mapped[list[ThawTask]] = relationship(
+        back_populates="plan", order_by="ThawTask.id"
+    )
 
 
 class PlanShipment(Base):
@@ -145,7 +148,9 @@ class ThawTask(Base):
     """Take ``vials`` of a frozen carton out of the freezer on ``day`` (pharmacy work)."""
 
     __tablename__ = "thaw_tasks"
-    __table_args__ = (UniqueConstraint("plan_id", "carton_id", "day", name="uq_thaw_tasks_plan_carton_day"),)
+    __table_args__ = (
+        UniqueConstraint("plan_id", "carton_id", "day", name="uq_thaw_tasks_plan_carton_day"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)

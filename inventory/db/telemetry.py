@@ -1,5 +1,6 @@
 """Cold-chain telemetry as tables: devices and where they hang, readings, rejected payloads,
 excursions, exposure per carton, alerts and the scheduler's lease."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -25,7 +26,7 @@ class Device(Base):
     status_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     last_reading_at: Mapped[datetime | None]  # device time of its newest reading
-    last_heard_at: Mapped[datetime | None]    # our time when we last heard from it
+    last_heard_at: Mapped[datetime | None]  # our time when we last heard from it
     battery: Mapped[float | None]
     connection: Mapped[str | None] = mapped_column(String(16))  # online / offline (its last will)
     storage_unit: Mapped[StorageUnit | None] = relationship()
@@ -64,7 +65,9 @@ class ReadingRollup(Base):
     """Minimum and maximum per unit and hour: long charts never average an excursion away."""
 
     __tablename__ = "reading_rollups"
-    __table_args__ = (UniqueConstraint("storage_unit_id", "hour", name="uq_reading_rollups_unit_hour"),)
+    __table_args__ = (
+        UniqueConstraint("storage_unit_id", "hour", name="uq_reading_rollups_unit_hour"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     storage_unit_id: Mapped[int] = mapped_column(Integer, index=True)
@@ -103,7 +106,9 @@ class UnitEvaluation(Base):
 class Excursion(Base):
     __tablename__ = "excursions"
     __table_args__ = (
-        UniqueConstraint("storage_unit_id", "direction", "started_at", name="uq_excursions_unit_direction_start"),
+        UniqueConstraint(
+            "storage_unit_id", "direction", "started_at", name="uq_excursions_unit_direction_start"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -116,9 +121,11 @@ class Excursion(Base):
     min_c: Mapped[float] = mapped_column(Float)
     max_c: Mapped[float] = mapped_column(Float)
     out_of_range_s: Mapped[float] = mapped_column(Float)
-    rule: Mapped[dict | None]          # a copy of the rule that fired, as it was then
+    rule: Mapped[dict | None]  # a copy of the rule that fired, as it was then
     fired_at: Mapped[datetime | None]
-    closed_reason: Mapped[str | None] = mapped_column(Text)  # set when closed other than by a reading
+    closed_reason: Mapped[str | None] = mapped_column(
+        Text
+    )  # set when closed other than by a reading
     storage_unit: Mapped[StorageUnit] = relationship()
     site: Mapped[Site] = relationship()
 
@@ -127,7 +134,9 @@ class CartonExposure(Base):
     """What one excursion did to one carton: applied once, updated as the excursion grows."""
 
     __tablename__ = "carton_exposures"
-    __table_args__ = (UniqueConstraint("carton_id", "excursion_id", name="uq_carton_exposures_carton_excursion"),)
+    __table_args__ = (
+        UniqueConstraint("carton_id", "excursion_id", name="uq_carton_exposures_carton_excursion"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     carton_id: Mapped[int] = mapped_column(ForeignKey("cartons.id"), index=True)
@@ -145,13 +154,15 @@ class Alert(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32))  # excursion_started, excursion_alarm, excursion_ended, device_silent, battery_low
+    kind: Mapped[str] = mapped_column(
+        String(32)
+    )  # excursion_started, excursion_alarm, excursion_ended, device_silent, battery_low
     severity: Mapped[str] = mapped_column(String(16))  # info, warning, alarm
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
     storage_unit_id: Mapped[int | None] = mapped_column(ForeignKey("storage_units.id"))
     device_id: Mapped[str | None] = mapped_column(String(64))
     excursion_id: Mapped[int | None] = mapped_column(ForeignKey("excursions.id"))
-    at: Mapped[datetime]              # when it happened: the reading's (device) time
+    at: Mapped[datetime]  # when it happened: the reading's (device) time
     created_at: Mapped[datetime]
     message: Mapped[str] = mapped_column(Text)
     details: Mapped[dict | None]

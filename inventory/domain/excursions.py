@@ -477,7 +477,12 @@ class Evaluator:
                 f"({self._last.ts.isoformat()}); replay the history instead"
             )
         last = self._last
-        if self._episode is None and last is not None and self._quiet(last.c) and self._quiet(reading.c):
+        if (
+            self._episode is None
+            and last is not None
+            and self._quiet(last.c)
+            and self._quiet(reading.c)
+        ):
             # Nothing was held in breach and nothing changes: every breach clock is at rest
             # since the last reading (it interrupted them all), so only time moves on.
             self._last = reading
@@ -579,13 +584,19 @@ class Evaluator:
         if self._saved_state is None:
             self._saved_state = (
                 None if self._episode is None else self._episode.to_dict(),
-                {str(index): clock.to_dict() for index, clock in enumerate(self._clocks) if not clock.at_rest},
+                {
+                    str(index): clock.to_dict()
+                    for index, clock in enumerate(self._clocks)
+                    if not clock.at_rest
+                },
             )
         episode, clocks = self._saved_state
         return {
             "version": SNAPSHOT_VERSION,
             "settings": self._settings_digest(),
-            "last": None if self._last is None else {
+            "last": None
+            if self._last is None
+            else {
                 "ts": self._last.ts.isoformat(),
                 "c": self._last.c,
             },
@@ -678,12 +689,16 @@ def evaluate(
 @lru_cache(maxsize=256)
 def _direction_limits(rules: tuple[Rule, ...]) -> tuple[float, float]:
     """The highest cold threshold and the lowest hot one."""
-    cold_to = max((r.threshold_c for r in rules if r.direction is Direction.COLD), default=-math.inf)
+    cold_to = max(
+        (r.threshold_c for r in rules if r.direction is Direction.COLD), default=-math.inf
+    )
     hot_from = min((r.threshold_c for r in rules if r.direction is Direction.HOT), default=math.inf)
     return cold_to, hot_from
 
 
-def _check_directions_exclusive(cold_to: float, hot_from: float, min_c: float, max_c: float) -> None:
+def _check_directions_exclusive(
+    cold_to: float, hot_from: float, min_c: float, max_c: float
+) -> None:
     """Refuse settings under which one reading could count as both hot and cold."""
     if not (min_c <= max_c and cold_to < hot_from and cold_to <= max_c and hot_from >= min_c):
         raise ValueError(

@@ -1,10 +1,11 @@
 """What a series of readings says over a period: time in range, and min/max per bucket.
 Charts of long periods keep each bucket's extremes: an average would hide an excursion."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterable, Sequence
 
 
 @dataclass(frozen=True)
@@ -15,7 +16,9 @@ class Bucket:
     count: int
 
 
-def min_max_buckets(points: Iterable[tuple[datetime, float]], origin: datetime, width: timedelta) -> list[Bucket]:
+def min_max_buckets(
+    points: Iterable[tuple[datetime, float]], origin: datetime, width: timedelta
+) -> list[Bucket]:
     """Group (ts, c) points into buckets of `width` counted from `origin`."""
     buckets: dict[int, list[float]] = {}
     for ts, c in points:
@@ -27,7 +30,9 @@ def min_max_buckets(points: Iterable[tuple[datetime, float]], origin: datetime, 
             low_high[0] = min(low_high[0], c)
             low_high[1] = max(low_high[1], c)
             low_high[2] += 1
-    return [Bucket(origin + i * width, lo, hi, int(n)) for i, (lo, hi, n) in sorted(buckets.items())]
+    return [
+        Bucket(origin + i * width, lo, hi, int(n)) for i, (lo, hi, n) in sorted(buckets.items())
+    ]
 
 
 def merge_buckets(buckets: Sequence[Bucket], origin: datetime, width: timedelta) -> list[Bucket]:
@@ -36,14 +41,19 @@ def merge_buckets(buckets: Sequence[Bucket], origin: datetime, width: timedelta)
     for b in buckets:
         index = int((b.start - origin) // width)
         m = merged.get(index)
-        merged[index] = Bucket(origin + index * width, b.min_c, b.max_c, b.count) if m is None else Bucket(
-            m.start, min(m.min_c, b.min_c), max(m.max_c, b.max_c), m.count + b.count)
+        merged[index] = (
+            Bucket(origin + index * width, b.min_c, b.max_c, b.count)
+            if m is None
+            else Bucket(m.start, min(m.min_c, b.min_c), max(m.max_c, b.max_c), m.count + b.count)
+        )
     return [merged[i] for i in sorted(merged)]
 
 
 @dataclass(frozen=True)
 class TimeInRange:
-    covered_s: float      # time the readings speak for (gaps longer than max_gap_s count only max_gap_s)
+    covered_s: (
+        float  # time the readings speak for (gaps longer than max_gap_s count only max_gap_s)
+    )
     in_range_s: float
     above_s: float
     below_s: float
@@ -53,13 +63,24 @@ class TimeInRange:
         return None if self.covered_s == 0 else round(100.0 * self.in_range_s / self.covered_s, 3)
 
 
-def time_in_range(points: Sequence[tuple[datetime, float]], min_c: float, max_c: float, start: datetime,
-                  end: datetime, *, max_gap_s: float = 3600.0) -> TimeInRange:
+def time_in_range(
+    points: Sequence[tuple[datetime, float]],
+    min_c: float,
+    max_c: float,
+    start: datetime,
+    end: datetime,
+    *,
+    max_gap_s: float = 3600.0,
+) -> TimeInRange:
     """Each reading stands for the time until the next one (sample and hold), within [start, end)."""
     covered = inside = above = below = 0.0
     ordered = sorted(points)
     for i, (ts, c) in enumerate(ordered):
-        until = ordered[i + 1][0] if i + 1 < len(ordered) else min(end, ts + timedelta(seconds=max_gap_s))
+        until = (
+            ordered[i + 1][0]
+            if i + 1 < len(ordered)
+            else min(end, ts + timedelta(seconds=max_gap_s))
+        )
         span_start, span_end = max(ts, start), min(until, end, ts + timedelta(seconds=max_gap_s))
         seconds = (span_end - span_start).total_seconds()
         if seconds <= 0:

@@ -379,9 +379,7 @@ def _started(moment: datetime | None, what: str) -> datetime:
     return moment
 
 
-def _require_within_bud(
-    profile: StorageProfile, clock: UnitClock, at: datetime, verb: str
-) -> None:
+def _require_within_bud(profile: StorageProfile, clock: UnitClock, at: datetime, verb: str) -> None:
     # Leaving a state after its window ended must not open a fresh window.
     bud = beyond_use_date(profile, clock)
     if at >= bud:

@@ -14,6 +14,7 @@ Roles:
 - coordinator: read-only across a region (or everywhere when no region is set).
 - auditor: read-only everywhere.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -89,8 +90,11 @@ class Actor:
             return self.role == "pharmacist"
         if site.id == self.site_id:
             return True
-        return (self.role == "pharmacist" and action in SUPPLIED_SITE_ACTIONS
-                and site.supplied_by_id == self.site_id)
+        return (
+            self.role == "pharmacist"
+            and action in SUPPLIED_SITE_ACTIONS
+            and site.supplied_by_id == self.site_id
+        )
 
 
 def require(actor: Actor, action: str, site=None) -> None:

@@ -1,11 +1,12 @@
 """Alerts people can trust: one per excursion stage (not per reading), carrying the reading
 time, acknowledged with a comment by someone allowed to, escalated when nobody does, and
 delivered to the site's displays (MQTT) and a webhook until they arrive."""
+
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,18 +27,44 @@ SEVERITY = {
 ALERTS_TOPIC = "coldchain/v1/alerts/{site}"
 
 
-def raise_alert(session: Session, now: datetime, *, kind: str, site_id: int, at: datetime, message: str,
-                storage_unit_id: int | None = None, device_id: str | None = None,
-                excursion_id: int | None = None, details: dict | None = None) -> Alert | None:
+def raise_alert(
+    session: Session,
+    now: datetime,
+    *,
+    kind: str,
+    site_id: int,
+    at: datetime,
+    message: str,
+    storage_unit_id: int | None = None,
+    device_id: str | None = None,
+    excursion_id: int | None = None,
+    details: dict | None = None,
+) -> Alert | None:
     """Create an alert unless this excursion already has one of this kind."""
-    if excursion_id is not None and session.scalar(
-        select(Alert.id).where(Alert.excursion_id == excursion_id, Alert.kind == kind)
-    ) is not None:
+    if (
+        excursion_id is not None
+        and session.scalar(
+            select(Alert.id).where(Alert.excursion_id == excursion_id, Alert.kind == kind)
+        )
+        is not None
+    ):
         return None
-    alert = Alert(kind=kind, severity=SEVERITY[kind], site_id=site_id, storage_unit_id=storage_unit_id,
-                  device_id=device_id, excursion_id=excursion_id, at=at, created_at=now, message=message,
-                  details=details, state="open", escalation_level=0, webhook_attempts=0,
-                  webhook_next_at=now)
+    alert = Alert(
+        kind=kind,
+        severity=SEVERITY[kind],
+        site_id=site_id,
+        storage_unit_id=storage_unit_id,
+        device_id=device_id,
+        excursion_id=excursion_id,
+        at=at,
+        created_at=now,
+        message=message,
+        details=details,
+        state="open",
+        escalation_level=0,
+        webhook_attempts=0,
+        webhook_next_at=now,
+    )
     session.add(alert)
     session.flush()
     return alert
@@ -50,8 +77,14 @@ def resolve(session: Session, alert: Alert) -> None:
         alert.state = "resolved"
 
 
-def list_alerts(session: Session, actor: Actor, *, site: str | None = None, state: str | None = None,
-                limit: int = 500) -> list[Alert]:
+def list_alerts(
+    session: Session,
+    actor: Actor,
+    *,
+    site: str | None = None,
+    state: str | None = None,
+    limit: int = 500,
+) -> list[Alert]:
     query = select(Alert).order_by(Alert.at.desc(), Alert.id.desc())
     if site:
         at = session.scalar(select(Site).where(Site.code == site))
@@ -60,12 +93,16 @@ def list_alerts(session: Session, actor: Actor, *, site: str | None = None, stat
         query = query.where(Alert.site_id == at.id)
     if state:
         if state not in ("open", "acknowledged", "resolved"):
-            raise InvalidInput("unknown state", fields={"state": ["one of open, acknowledged, resolved"]})
+            raise InvalidInput(
+                "unknown state", fields={"state": ["one of open, acknowledged, resolved"]}
+            )
         query = query.where(Alert.state == state)
     return [a for a in session.scalars(query.limit(limit)) if actor.sees(a.site)]
 
 
-def acknowledge(session: Session, actor: Actor, now: datetime, alert_id: int, comment: str) -> Alert:
+def acknowledge(
+    session: Session, actor: Actor, now: datetime, alert_id: int, comment: str
+) -> Alert:
     alert = session.get(Alert, alert_id)
     if alert is None or not actor.sees(alert.site):
         raise NotFound(f"no alert {alert_id}")
@@ -73,18 +110,36 @@ def acknowledge(session: Session, actor: Actor, now: datetime, alert_id: int, co
     if not comment or not comment.strip():
         raise InvalidInput("say what was done", fields={"comment": ["required"]})
     if alert.state == "acknowledged":
-        raise Conflict(f"alert {alert.id} was acknowledged by {alert.acknowledged_by}", code="already_acknowledged")
+        raise Conflict(
+            f"alert {alert.id} was acknowledged by {alert.acknowledged_by}",
+            code="already_acknowledged",
+        )
     before = {"state": alert.state}
-    alert.state, alert.acknowledged_at, alert.acknowledged_by, alert.ack_comment = "acknowledged", now, actor.label, comment
-    audit(session, actor, now, "alert.ack", "alert", alert.id, before=before,
-          after={"state": "acknowledged", "comment": comment})
+    alert.state, alert.acknowledged_at, alert.acknowledged_by, alert.ack_comment = (
+        "acknowledged",
+        now,
+        actor.label,
+        comment,
+    )
+    audit(
+        session,
+        actor,
+        now,
+        "alert.ack",
+        "alert",
+        alert.id,
+        before=before,
+        after={"state": "acknowledged", "comment": comment},
+    )
     return alert
 
 
 def escalate_unacknowledged(session: Session, now: datetime, after: timedelta) -> list[Alert]:
     """Alarms nobody acknowledged within `after` go up one level (and out again)."""
     due = session.scalars(
-        select(Alert).where(Alert.state == "open", Alert.severity == "alarm", Alert.created_at <= now - after)
+        select(Alert).where(
+            Alert.state == "open", Alert.severity == "alarm", Alert.created_at <= now - after
+        )
     ).all()
     escalated = []
     for alert in due:
@@ -92,8 +147,8 @@ def escalate_unacknowledged(session: Session, now: datetime, after: timedelta) -
         if last <= now - after:
             alert.escalation_level += 1
             alert.escalated_at = now
-            alert.published_at = None           # tell the displays again
-            alert.webhook_delivered_at = None   # and the webhook
+            alert.published_at = None  # tell the displays again
+            alert.webhook_delivered_at = None  # and the webhook
             alert.webhook_next_at = now
             escalated.append(alert)
     return escalated
@@ -101,19 +156,30 @@ def escalate_unacknowledged(session: Session, now: datetime, after: timedelta) -
 
 def payload(alert: Alert) -> dict:
     return {
-        "id": alert.id, "kind": alert.kind, "severity": alert.severity, "site": alert.site.code,
-        "storage_unit": alert.storage_unit.code if alert.storage_unit else None, "device": alert.device_id,
-        "excursion": alert.excursion_id, "at": alert.at.isoformat().replace("+00:00", "Z"),
-        "created_at": alert.created_at.isoformat().replace("+00:00", "Z"), "message": alert.message,
-        "details": alert.details, "state": alert.state, "escalation_level": alert.escalation_level,
+        "id": alert.id,
+        "kind": alert.kind,
+        "severity": alert.severity,
+        "site": alert.site.code,
+        "storage_unit": alert.storage_unit.code if alert.storage_unit else None,
+        "device": alert.device_id,
+        "excursion": alert.excursion_id,
+        "at": alert.at.isoformat().replace("+00:00", "Z"),
+        "created_at": alert.created_at.isoformat().replace("+00:00", "Z"),
+        "message": alert.message,
+        "details": alert.details,
+        "state": alert.state,
+        "escalation_level": alert.escalation_level,
         "acknowledged_by": alert.acknowledged_by,
-        "acknowledged_at": alert.acknowledged_at.isoformat().replace("+00:00", "Z") if alert.acknowledged_at else None,
+        "acknowledged_at": alert.acknowledged_at.isoformat().replace("+00:00", "Z")
+        if alert.acknowledged_at
+        else None,
         "ack_comment": alert.ack_comment,
     }
 
 
-def publish_pending_alerts(session: Session, now: datetime, publish: Callable[[str, bytes], None], *,
-                           limit: int = 500) -> int:
+def publish_pending_alerts(
+    session: Session, now: datetime, publish: Callable[[str, bytes], None], *, limit: int = 500
+) -> int:
     """Send alerts not yet published to their site's topic, in reading order; mark them.
     A publish that raises leaves the alert for the next round."""
     pending = session.scalars(
@@ -128,10 +194,14 @@ def publish_pending_alerts(session: Session, now: datetime, publish: Callable[[s
 
 
 def webhook_due(session: Session, now: datetime, *, limit: int = 100) -> list[Alert]:
-    return list(session.scalars(
-        select(Alert).where(Alert.webhook_delivered_at.is_(None), Alert.webhook_next_at <= now)
-        .order_by(Alert.at, Alert.id).limit(limit)
-    ))
+    return list(
+        session.scalars(
+            select(Alert)
+            .where(Alert.webhook_delivered_at.is_(None), Alert.webhook_next_at <= now)
+            .order_by(Alert.at, Alert.id)
+            .limit(limit)
+        )
+    )
 
 
 def webhook_result(alert: Alert, now: datetime, error: str | None) -> None:
@@ -141,4 +211,6 @@ def webhook_result(alert: Alert, now: datetime, error: str | None) -> None:
         alert.webhook_delivered_at, alert.webhook_error, alert.webhook_next_at = now, None, None
     else:
         alert.webhook_error = error[:2000]
-        alert.webhook_next_at = now + timedelta(seconds=min(3600, 5 * 2 ** min(alert.webhook_attempts, 10)))
+        alert.webhook_next_at = now + timedelta(
+            seconds=min(3600, 5 * 2 ** min(alert.webhook_attempts, 10))
+        )

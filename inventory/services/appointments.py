@@ -9,6 +9,7 @@ Expected no-shows and walk-ins per site: learned from history where there is som
 administered at the site on past days against the appointments booked for those days), taken
 from the site's settings where there is not (default no-show rate 7 %, no walk-ins).
 """
+
 from __future__ import annotations
 
 import math
@@ -45,6 +46,7 @@ def local_today(now: datetime) -> date:
 
 # ---------------------------------------------------------------- batches of appointments
 
+
 @dataclass(frozen=True)
 class AppointmentInput:
     ref: str
@@ -64,8 +66,12 @@ class Counts:
     unchanged: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        return {"created": self.created, "updated": self.updated, "cancelled": self.cancelled,
-                "unchanged": self.unchanged}
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "cancelled": self.cancelled,
+            "unchanged": self.unchanged,
+        }
 
 
 RowErrors = dict[int, dict[str, list[str]]]
@@ -82,16 +88,19 @@ def _lookup(session: Session, rows: list[AppointmentInput]) -> _Lookup:
     site_codes = sorted({r.site for r in rows})
     product_codes = sorted({r.product for r in rows})
     for i in range(0, len(site_codes), _CHUNK):
-        for site in session.scalars(select(Site).where(Site.code.in_(site_codes[i:i + _CHUNK]))):
+        for site in session.scalars(select(Site).where(Site.code.in_(site_codes[i : i + _CHUNK]))):
             found.sites[site.code] = site
     for i in range(0, len(product_codes), _CHUNK):
-        for product in session.scalars(select(Product).where(Product.code.in_(product_codes[i:i + _CHUNK]))):
+        for product in session.scalars(
+            select(Product).where(Product.code.in_(product_codes[i : i + _CHUNK]))
+        ):
             found.products[product.code] = product
     return found
 
 
-def check_rows(session: Session, actor: Actor, rows: list[AppointmentInput],
-               indices: list[int] | None = None) -> RowErrors:
+def check_rows(
+    session: Session, actor: Actor, rows: list[AppointmentInput], indices: list[int] | None = None
+) -> RowErrors:
     """Per row (by index, or by the given ``indices``: the rows' places in a larger batch),
     the fields that are wrong and why: unknown or invisible site, a site that does not
     vaccinate, unknown product, bad status, a reference listed twice."""
@@ -111,14 +120,23 @@ def check_rows(session: Session, actor: Actor, rows: list[AppointmentInput],
         if row.status not in STATUSES:
             errors[index]["status"] = [f"one of {', '.join(STATUSES)}"]
         if row.ref in first_seen:
-            errors[index]["ref"] = [f"listed twice in the batch (first at row {first_seen[row.ref]})"]
+            errors[index]["ref"] = [
+                f"listed twice in the batch (first at row {first_seen[row.ref]})"
+            ]
         else:
             first_seen[row.ref] = index
     return dict(errors)
 
 
-def upsert(session: Session, actor: Actor, now: datetime, rows: list[AppointmentInput],
-           *, errors: RowErrors | None = None, total: int | None = None) -> Counts:
+def upsert(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    rows: list[AppointmentInput],
+    *,
+    errors: RowErrors | None = None,
+    total: int | None = None,
+) -> Counts:
     """Create, update or cancel appointments by reference. The whole batch is refused (a 422
     naming each bad row and field, ``fields: {"3.site": ["unknown site"]}``) if any row is bad.
 
@@ -134,8 +152,11 @@ def upsert(session: Session, actor: Actor, now: datetime, rows: list[Appointment
     if errors:
         raise InvalidInput(
             f"{len(errors)} of {total} appointments are invalid; nothing was stored",
-            fields={f"{i}.{name}": list(messages) for i, fields in sorted(errors.items())
-                    for name, messages in sorted(fields.items())},
+            fields={
+                f"{i}.{name}": list(messages)
+                for i, fields in sorted(errors.items())
+                for name, messages in sorted(fields.items())
+            },
         )
     return _apply(session, actor, now, rows)
 
@@ -144,8 +165,9 @@ def require_writer(actor: Actor) -> None:
     require(actor, "appointments.write")
 
 
-def upsert_good_rows(session: Session, actor: Actor, now: datetime,
-                     rows: list[AppointmentInput]) -> tuple[Counts, RowErrors]:
+def upsert_good_rows(
+    session: Session, actor: Actor, now: datetime, rows: list[AppointmentInput]
+) -> tuple[Counts, RowErrors]:
     """Store the rows that are good and return the errors of the others (the CSV import:
     a bad row does not stop the good ones)."""
     require(actor, "appointments.write")
@@ -162,18 +184,38 @@ def _apply(session: Session, actor: Actor, now: datetime, rows: list[Appointment
     refs = [r.ref for r in rows]
     existing: dict[str, Appointment] = {}
     for i in range(0, len(refs), _CHUNK):
-        for appointment in session.scalars(select(Appointment).where(Appointment.ref.in_(refs[i:i + _CHUNK]))):
+        for appointment in session.scalars(
+            select(Appointment).where(Appointment.ref.in_(refs[i : i + _CHUNK]))
+        ):
             existing[appointment.ref] = appointment
     for row in rows:
         site, product = found.sites[row.site], found.products[row.product]
         current = existing.get(row.ref)
         if current is None:
-            session.add(Appointment(ref=row.ref, site_id=site.id, day=row.day, slot=row.slot, product_id=product.id,
-                                    status=row.status, target_group=row.group or "", created_at=now, updated_at=now))
+            session.add(
+                Appointment(
+                    ref=row.ref,
+                    site_id=site.id,
+                    day=row.day,
+                    slot=row.slot,
+                    product_id=product.id,
+                    status=row.status,
+                    target_group=row.group or "",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
             counts.created += 1
             continue
         wanted = (site.id, row.day, row.slot, product.id, row.status, row.group or "")
-        have = (current.site_id, current.day, current.slot, current.product_id, current.status, current.target_group)
+        have = (
+            current.site_id,
+            current.day,
+            current.slot,
+            current.product_id,
+            current.status,
+            current.target_group,
+        )
         if wanted == have:
             counts.unchanged += 1
             continue
@@ -181,42 +223,63 @@ def _apply(session: Session, actor: Actor, now: datetime, rows: list[Appointment
             counts.cancelled += 1
         else:
             counts.updated += 1
-        (current.site_id, current.day, current.slot, current.product_id, current.status,
-         current.target_group) = wanted
+        (
+            current.site_id,
+            current.day,
+            current.slot,
+            current.product_id,
+            current.status,
+            current.target_group,
+        ) = wanted
         current.updated_at = now
     session.flush()
-    audit(session, actor, now, "appointments.upsert", "appointments", "batch", after=counts.as_dict())
+    audit(
+        session, actor, now, "appointments.upsert", "appointments", "batch", after=counts.as_dict()
+    )
     return counts
 
 
-def booked_counts(session: Session, site_ids: list[int], first: date, last: date,
-                  product_id: int | None = None) -> dict[tuple[int, date, int, str], int]:
+def booked_counts(
+    session: Session, site_ids: list[int], first: date, last: date, product_id: int | None = None
+) -> dict[tuple[int, date, int, str], int]:
     """Booked (not cancelled) appointments per (site id, day, product id, group)."""
     if not site_ids:
         return {}
     query = (
-        select(Appointment.site_id, Appointment.day, Appointment.product_id, Appointment.target_group,
-               func.count(Appointment.id))
+        select(
+            Appointment.site_id,
+            Appointment.day,
+            Appointment.product_id,
+            Appointment.target_group,
+            func.count(Appointment.id),
+        )
         .where(Appointment.status == "booked", Appointment.day >= first, Appointment.day <= last)
-        .group_by(Appointment.site_id, Appointment.day, Appointment.product_id, Appointment.target_group)
+        .group_by(
+            Appointment.site_id, Appointment.day, Appointment.product_id, Appointment.target_group
+        )
     )
     if product_id is not None:
         query = query.where(Appointment.product_id == product_id)
     counts: dict[tuple[int, date, int, str], int] = {}
     for i in range(0, len(site_ids), _CHUNK):
-        for site_id, day, pid, group, n in session.execute(query.where(Appointment.site_id.in_(site_ids[i:i + _CHUNK]))):
+        for site_id, day, pid, group, n in session.execute(
+            query.where(Appointment.site_id.in_(site_ids[i : i + _CHUNK]))
+        ):
             counts[(site_id, day, pid, group)] = int(n)
     return counts
 
 
 # ---------------------------------------------------------------- programme-wide priority
 
+
 def priority_order(session: Session) -> list[str]:
     setting = session.get(PlanningSetting, PRIORITY_SETTING)
     return list(setting.value) if setting is not None else list(DEFAULT_PRIORITY)
 
 
-def set_priority_order(session: Session, actor: Actor, now: datetime, groups: list[str]) -> list[str]:
+def set_priority_order(
+    session: Session, actor: Actor, now: datetime, groups: list[str]
+) -> list[str]:
     """The order in which target groups are served when supply is short (first = first served)."""
     if actor.role != "admin":
         raise Forbidden(f"role {actor.role} may not change the programme's priority order")
@@ -225,16 +288,27 @@ def set_priority_order(session: Session, actor: Actor, now: datetime, groups: li
     before = priority_order(session)
     setting = session.get(PlanningSetting, PRIORITY_SETTING)
     if setting is None:
-        setting = PlanningSetting(name=PRIORITY_SETTING, value=list(groups), updated_at=now, updated_by=actor.label)
+        setting = PlanningSetting(
+            name=PRIORITY_SETTING, value=list(groups), updated_at=now, updated_by=actor.label
+        )
         session.add(setting)
     else:
         setting.value, setting.updated_at, setting.updated_by = list(groups), now, actor.label
-    audit(session, actor, now, "planning.priority", "planning_settings", PRIORITY_SETTING,
-          before={"priority": before}, after={"priority": list(groups)})
+    audit(
+        session,
+        actor,
+        now,
+        "planning.priority",
+        "planning_settings",
+        PRIORITY_SETTING,
+        before={"priority": before},
+        after={"priority": list(groups)},
+    )
     return list(groups)
 
 
 # ---------------------------------------------------------------- per-site settings
+
 
 @dataclass(frozen=True)
 class Expectation:
@@ -262,22 +336,40 @@ def settings_of(session: Session, site: Site) -> SitePlanning | None:
     return session.get(SitePlanning, site.id)
 
 
-def update_site_settings(session: Session, actor: Actor, now: datetime, code: str, *,
-                         no_show_rate: float | None = None, walk_ins: dict | None = None,
-                         delivery_days: list[int] | None = None, clear_delivery_days: bool = False) -> SitePlanning:
+def update_site_settings(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    code: str,
+    *,
+    no_show_rate: float | None = None,
+    walk_ins: dict | None = None,
+    delivery_days: list[int] | None = None,
+    clear_delivery_days: bool = False,
+) -> SitePlanning:
     site = site_by_code(session, code)
     _require_site_planner(actor, site)
     if walk_ins is not None:
         products = set(session.scalars(select(Product.code)))
-        bad = {f"walk_ins.{day}.{p}": ["unknown product"] for day, per in walk_ins.items() for p in per
-               if p not in products}
+        bad = {
+            f"walk_ins.{day}.{p}": ["unknown product"]
+            for day, per in walk_ins.items()
+            for p in per
+            if p not in products
+        }
         if bad:
             raise InvalidInput("walk-ins name an unknown product", fields=bad)
     settings = settings_of(session, site)
     before = _settings_json(settings)
     if settings is None:
-        settings = SitePlanning(site_id=site.id, no_show_rate=DEFAULT_NO_SHOW_RATE, walk_ins={},
-                                delivery_days=None, updated_at=now, updated_by=actor.label)
+        settings = SitePlanning(
+            site_id=site.id,
+            no_show_rate=DEFAULT_NO_SHOW_RATE,
+            walk_ins={},
+            delivery_days=None,
+            updated_at=now,
+            updated_by=actor.label,
+        )
         session.add(settings)
     if no_show_rate is not None:
         settings.no_show_rate = no_show_rate
@@ -289,23 +381,37 @@ def update_site_settings(session: Session, actor: Actor, now: datetime, code: st
         settings.delivery_days = None
     settings.updated_at, settings.updated_by = now, actor.label
     session.flush()
-    audit(session, actor, now, "site_planning.update", "site", site.code, before=before,
-          after=_settings_json(settings))
+    audit(
+        session,
+        actor,
+        now,
+        "site_planning.update",
+        "site",
+        site.code,
+        before=before,
+        after=_settings_json(settings),
+    )
     return settings
 
 
 def _settings_json(settings: SitePlanning | None) -> dict | None:
     if settings is None:
         return None
-    return {"no_show_rate": settings.no_show_rate, "walk_ins": settings.walk_ins,
-            "delivery_days": settings.delivery_days}
+    return {
+        "no_show_rate": settings.no_show_rate,
+        "walk_ins": settings.walk_ins,
+        "delivery_days": settings.delivery_days,
+    }
 
 
 def configured(settings: SitePlanning | None) -> Expectation:
     if settings is None:
         return Expectation(DEFAULT_NO_SHOW_RATE, {}, "configured")
-    return Expectation(settings.no_show_rate, {d: dict(p) for d, p in (settings.walk_ins or {}).items()},
-                       "configured")
+    return Expectation(
+        settings.no_show_rate,
+        {d: dict(p) for d, p in (settings.walk_ins or {}).items()},
+        "configured",
+    )
 
 
 def expectations(session: Session, sites: list[Site], today: date) -> dict[int, Expectation]:
@@ -339,16 +445,23 @@ def expectations(session: Session, sites: list[Site], today: date) -> dict[int, 
         if len(days) < MIN_HISTORY_DAYS or total < MIN_HISTORY_BOOKINGS:
             result[site.id] = configured(own)
             continue
-        keys = {k for k in booked if k[0] == site.id} | {k for k in given if k[0] == site.id and k[1] in days}
+        keys = {k for k in booked if k[0] == site.id} | {
+            k for k in given if k[0] == site.id and k[1] in days
+        }
         missed = sum(max(booked.get(k, 0) - given.get(k, 0), 0) for k in keys)
         rate = missed / total
         excess: dict[tuple[str, str], list[float]] = defaultdict(list)
         weekdays_seen: dict[str, set[date]] = defaultdict(set)
         for day in days:
             weekdays_seen[WEEKDAYS[day.weekday()]].add(day)
-        for (_sid, day, product_id) in keys:
-            a, b = given.get((site.id, day, product_id), 0), booked.get((site.id, day, product_id), 0)
-            excess[(WEEKDAYS[day.weekday()], products[product_id])].append(max(a - b * (1 - rate), 0.0))
+        for _sid, day, product_id in keys:
+            a, b = (
+                given.get((site.id, day, product_id), 0),
+                booked.get((site.id, day, product_id), 0),
+            )
+            excess[(WEEKDAYS[day.weekday()], products[product_id])].append(
+                max(a - b * (1 - rate), 0.0)
+            )
         walk_ins: dict[str, dict[str, float]] = defaultdict(dict)
         for (weekday, product), values in excess.items():
             mean = sum(values) / len(weekdays_seen[weekday])
@@ -358,15 +471,21 @@ def expectations(session: Session, sites: list[Site], today: date) -> dict[int, 
     return result
 
 
-def _administered(session: Session, site_ids: list[int], first: date, last: date) -> dict[tuple[int, date, int], int]:
+def _administered(
+    session: Session, site_ids: list[int], first: date, last: date
+) -> dict[tuple[int, date, int], int]:
     """Doses administered per (site id, local day, product id) between two days."""
     start = datetime.combine(first, datetime.min.time(), tzinfo=LOCAL_TIME)
     end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=LOCAL_TIME)
     rows = session.execute(
         select(CustodyEvent.from_site_id, CustodyEvent.at, Carton.product_id, CustodyEvent.doses)
         .join(Carton, Carton.id == CustodyEvent.carton_id)
-        .where(CustodyEvent.kind == "administer", CustodyEvent.from_site_id.in_(site_ids),
-               CustodyEvent.at >= start, CustodyEvent.at < end)
+        .where(
+            CustodyEvent.kind == "administer",
+            CustodyEvent.from_site_id.in_(site_ids),
+            CustodyEvent.at >= start,
+            CustodyEvent.at < end,
+        )
     )
     given: dict[tuple[int, date, int], int] = defaultdict(int)
     for site_id, at, product_id, doses in rows:

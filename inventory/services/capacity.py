@@ -20,6 +20,7 @@ and later) has its dose, in whole appointments. Bookings that find no dose are r
 ``overbooked``. ``invitations`` for a range counts each free dose once: the doses left that
 are usable on at least one day of the range.
 """
+
 from __future__ import annotations
 
 import math
@@ -81,11 +82,11 @@ class DayLine:
     site: str
     day: date
     product: str
-    usable: int        # doses usable on the day, after earlier days' bookings took theirs
+    usable: int  # doses usable on the day, after earlier days' bookings took theirs
     booked: int
-    free: int          # more appointments the stock can serve that day
-    overbooked: int    # booked appointments no dose is left for
-    standby: int = 0   # fill-the-vial offer of the latest approved plan (doses likely left)
+    free: int  # more appointments the stock can serve that day
+    overbooked: int  # booked appointments no dose is left for
+    standby: int = 0  # fill-the-vial offer of the latest approved plan (doses likely left)
 
 
 @dataclass(frozen=True)
@@ -99,16 +100,19 @@ class Capacity:
     overbooked: dict[tuple[str, str], int]
 
 
-def sites_in_scope(session: Session, actor: Actor | None, *, site: str | None = None,
-                   region: str | None = None) -> list[Site]:
+def sites_in_scope(
+    session: Session, actor: Actor | None, *, site: str | None = None, region: str | None = None
+) -> list[Site]:
     query = select(Site).where(Site.kind.in_(VACCINATION_SITE_KINDS)).order_by(Site.code)
     if site:
         found = session.scalar(select(Site).where(Site.code == site))
         if found is None or (actor is not None and not actor.sees(found)):
             raise InvalidInput(f"no site with code {site!r}", fields={"site": ["unknown site"]})
         if found.kind not in VACCINATION_SITE_KINDS:
-            raise InvalidInput(f"{site} is a {found.kind}, not a vaccination site",
-                               fields={"site": ["not a vaccination site"]})
+            raise InvalidInput(
+                f"{site} is a {found.kind}, not a vaccination site",
+                fields={"site": ["not a vaccination site"]},
+            )
         query = query.where(Site.id == found.id)
     if region:
         query = query.where(Site.region == region)
@@ -117,33 +121,51 @@ def sites_in_scope(session: Session, actor: Actor | None, *, site: str | None = 
     return [s for s in session.scalars(query) if actor is None or actor.sees(s)]
 
 
-def check_range(today: date, first: date | None, last: date | None, *, default_days: int = 14) -> tuple[date, date]:
+def check_range(
+    today: date, first: date | None, last: date | None, *, default_days: int = 14
+) -> tuple[date, date]:
     first = first or today
     last = last or first + timedelta(days=default_days - 1)
     if first < today:
-        raise InvalidInput("capacity is for today or later", fields={"from": ["must be today or later"]})
+        raise InvalidInput(
+            "capacity is for today or later", fields={"from": ["must be today or later"]}
+        )
     if last < first:
-        raise InvalidInput("the range ends before it starts", fields={"to": ["must not be before from"]})
+        raise InvalidInput(
+            "the range ends before it starts", fields={"to": ["must not be before from"]}
+        )
     if (last - first).days + 1 > MAX_RANGE_DAYS:
-        raise InvalidInput("the range is too long", fields={"to": [f"at most {MAX_RANGE_DAYS} days after from"]})
+        raise InvalidInput(
+            "the range is too long", fields={"to": [f"at most {MAX_RANGE_DAYS} days after from"]}
+        )
     return first, last
 
 
-def capacity(session: Session, now: datetime, sites: list[Site], first: date, last: date,
-             product: str | None = None) -> Capacity:
+def capacity(
+    session: Session,
+    now: datetime,
+    sites: list[Site],
+    first: date,
+    last: date,
+    product: str | None = None,
+) -> Capacity:
     today = local_today(now)
     products = {p.id: p for p in session.scalars(select(Product))}
     product_id = None
     if product:
         product_id = next((p.id for p in products.values() if p.code == product), None)
         if product_id is None:
-            raise InvalidInput(f"no product with code {product!r}", fields={"product": ["unknown product"]})
+            raise InvalidInput(
+                f"no product with code {product!r}", fields={"product": ["unknown product"]}
+            )
     site_ids = [s.id for s in sites]
     codes = {s.id: s.code for s in sites}
     horizon_end = last + timedelta(days=LOOKAHEAD_DAYS)
     lots = _lots(session, site_ids, today, products, product_id)
     bookings: dict[tuple[int, int], dict[date, int]] = defaultdict(lambda: defaultdict(int))
-    for (site_id, day, pid, _group), n in booked_counts(session, site_ids, today, horizon_end, product_id).items():
+    for (site_id, day, pid, _group), n in booked_counts(
+        session, site_ids, today, horizon_end, product_id
+    ).items():
         bookings[(site_id, pid)][day] += n
     standby = standby_slots(session, first, last)
 
@@ -175,8 +197,18 @@ def capacity(session: Session, now: datetime, sites: list[Site], first: date, la
         day = first
         while day <= last:
             free = sum(x.left for x in own if x.first <= day <= x.last)
-            lines.append(DayLine(code, day, pcode, usable_at_start.get(day, 0), per_day.get(day, 0), free,
-                                 short.get(day, 0), standby.get((code, day, pcode), 0)))
+            lines.append(
+                DayLine(
+                    code,
+                    day,
+                    pcode,
+                    usable_at_start.get(day, 0),
+                    per_day.get(day, 0),
+                    free,
+                    short.get(day, 0),
+                    standby.get((code, day, pcode), 0),
+                )
+            )
             day += timedelta(days=1)
         invitations[(code, pcode)] = sum(x.left for x in own if x.first <= last and x.last >= first)
         booked_in_range[(code, pcode)] = sum(n for d, n in per_day.items() if first <= d <= last)
@@ -184,17 +216,40 @@ def capacity(session: Session, now: datetime, sites: list[Site], first: date, la
     return Capacity(first, last, lines, invitations, booked_in_range, overbooked_in_range)
 
 
-def _lots(session: Session, site_ids: list[int], today: date, products: dict[int, Product],
-          product_id: int | None) -> dict[tuple[int, int], list[_Lot]]:
+def _lots(
+    session: Session,
+    site_ids: list[int],
+    today: date,
+    products: dict[int, Product],
+    product_id: int | None,
+) -> dict[tuple[int, int], list[_Lot]]:
     """Doses each site can count on, per (site id, product id), with the days they are usable."""
     lots: dict[tuple[int, int], list[_Lot]] = defaultdict(list)
     if not site_ids:
         return lots
-    columns = (Carton.id, Carton.site_id, Carton.product_id, Carton.state, Carton.doses, Carton.open_vial_doses,
-               Carton.bud, Lot.expiry)
+    columns = (
+        Carton.id,
+        Carton.site_id,
+        Carton.product_id,
+        Carton.state,
+        Carton.doses,
+        Carton.open_vial_doses,
+        Carton.bud,
+        Lot.expiry,
+    )
 
-    def add(site_id: int, carton_id: int, pid: int, state: str, doses: int, open_doses: int, bud: datetime,
-            expiry: date, arrives: date, thaw_day: date | None = None) -> None:
+    def add(
+        site_id: int,
+        carton_id: int,
+        pid: int,
+        state: str,
+        doses: int,
+        open_doses: int,
+        bud: datetime,
+        expiry: date,
+        arrives: date,
+        thaw_day: date | None = None,
+    ) -> None:
         product = products[pid]
         doses -= open_doses or 0
         if doses <= 0:
@@ -213,40 +268,77 @@ def _lots(session: Session, site_ids: list[int], today: date, products: dict[int
 
     for chunk in _chunks(site_ids):
         on_hand = scoped(
-            select(*columns).join(Lot, Lot.id == Carton.lot_id)
-            .where(Carton.site_id.in_(chunk), Carton.status == "available", Carton.in_transit.is_(False),
-                   Carton.shipment_id.is_(None))
+            select(*columns)
+            .join(Lot, Lot.id == Carton.lot_id)
+            .where(
+                Carton.site_id.in_(chunk),
+                Carton.status == "available",
+                Carton.in_transit.is_(False),
+                Carton.shipment_id.is_(None),
+            )
         )
         for cid, site_id, pid, state, doses, open_doses, bud, expiry in session.execute(on_hand):
             add(site_id, cid, pid, state, doses, open_doses, bud, expiry, today)
         in_transit = scoped(
-            select(*columns, Shipment.to_site_id).join(Lot, Lot.id == Carton.lot_id)
+            select(*columns, Shipment.to_site_id)
+            .join(Lot, Lot.id == Carton.lot_id)
             .join(Shipment, Shipment.id == Carton.shipment_id)
-            .where(Shipment.to_site_id.in_(chunk), Carton.in_transit.is_(True), Carton.status == "in_transit")
+            .where(
+                Shipment.to_site_id.in_(chunk),
+                Carton.in_transit.is_(True),
+                Carton.status == "in_transit",
+            )
         )
-        for cid, _site, pid, state, doses, open_doses, bud, expiry, to_site in session.execute(in_transit):
+        for cid, _site, pid, state, doses, open_doses, bud, expiry, to_site in session.execute(
+            in_transit
+        ):
             add(to_site, cid, pid, state, doses, open_doses, bud, expiry, today)
         planned = scoped(
-            select(*columns, PlanShipment.site_id, PlanShipment.day).join(Lot, Lot.id == Carton.lot_id)
+            select(*columns, PlanShipment.site_id, PlanShipment.day)
+            .join(Lot, Lot.id == Carton.lot_id)
             .join(Shipment, Shipment.id == Carton.shipment_id)
             .join(PlanShipment, PlanShipment.shipment_id == Shipment.id)
             .join(Plan, Plan.id == PlanShipment.plan_id)
-            .where(PlanShipment.site_id.in_(chunk), PlanShipment.withdrawn_at.is_(None), Plan.status == "approved",
-                   Shipment.status == "draft", Carton.status == "available")
+            .where(
+                PlanShipment.site_id.in_(chunk),
+                PlanShipment.withdrawn_at.is_(None),
+                Plan.status == "approved",
+                Shipment.status == "draft",
+                Carton.status == "available",
+            )
         )
         rows = session.execute(planned).all()
-        thaw_days = dict(session.execute(
-            select(ThawTask.carton_id, ThawTask.day)
-            .where(ThawTask.carton_id.in_([r[0] for r in rows] or [-1]), ThawTask.status == "open")
-        ).all()) if rows else {}
+        thaw_days = (
+            dict(
+                session.execute(
+                    select(ThawTask.carton_id, ThawTask.day).where(
+                        ThawTask.carton_id.in_([r[0] for r in rows] or [-1]),
+                        ThawTask.status == "open",
+                    )
+                ).all()
+            )
+            if rows
+            else {}
+        )
         for cid, _site, pid, state, doses, open_doses, bud, expiry, to_site, day in rows:
-            add(to_site, cid, pid, state, doses, open_doses, bud, expiry, max(day, today), thaw_days.get(cid))
+            add(
+                to_site,
+                cid,
+                pid,
+                state,
+                doses,
+                open_doses,
+                bud,
+                expiry,
+                max(day, today),
+                thaw_days.get(cid),
+            )
     return lots
 
 
 def _chunks(ids: list[int], size: int = 500):
     for i in range(0, len(ids), size):
-        yield ids[i:i + size]
+        yield ids[i : i + size]
 
 
 def standby_slots(session: Session, first: date, last: date) -> dict[tuple[str, date, str], int]:

@@ -1,4 +1,5 @@
 """The catalogue (products and their storage profiles) and the network (sites, storage units)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -13,14 +14,26 @@ from inventory.domain.stability import StorageProfile
 from inventory.services.access import Actor, require
 from inventory.services.common import audit, product_by_code, site_by_code
 
-PRODUCT_FIELDS = ("code", "name", "programme", "doses_per_vial", "gtins", "storage_profile", "thaw_lead_hours")
+PRODUCT_FIELDS = (
+    "code",
+    "name",
+    "programme",
+    "doses_per_vial",
+    "gtins",
+    "storage_profile",
+    "thaw_lead_hours",
+)
 
 
 def product_snapshot(product: Product) -> dict:
     return {
-        "code": product.code, "name": product.name, "programme": product.programme,
-        "doses_per_vial": product.doses_per_vial, "gtins": [g.gtin for g in product.gtins],
-        "storage_profile": product.storage_profile, "thaw_lead_hours": product.thaw_lead_hours,
+        "code": product.code,
+        "name": product.name,
+        "programme": product.programme,
+        "doses_per_vial": product.doses_per_vial,
+        "gtins": [g.gtin for g in product.gtins],
+        "storage_profile": product.storage_profile,
+        "thaw_lead_hours": product.thaw_lead_hours,
     }
 
 
@@ -35,12 +48,16 @@ def _checked_gtins(session: Session, gtins: list[str], product: Product | None) 
     for gtin in gtins:
         owner = session.get(ProductGtin, gtin)
         if owner is not None and (product is None or owner.product_id != product.id):
-            raise Conflict(f"GTIN {gtin} already belongs to {owner.product.code}", code="gtin_taken")
+            raise Conflict(
+                f"GTIN {gtin} already belongs to {owner.product.code}", code="gtin_taken"
+            )
     return gtins
 
 
 def list_products(session: Session) -> list[Product]:
-    return list(session.scalars(select(Product).options(selectinload(Product.gtins)).order_by(Product.code)))
+    return list(
+        session.scalars(select(Product).options(selectinload(Product.gtins)).order_by(Product.code))
+    )
 
 
 def create_product(session: Session, actor: Actor, now: datetime, data: dict) -> Product:
@@ -48,18 +65,33 @@ def create_product(session: Session, actor: Actor, now: datetime, data: dict) ->
     if session.scalar(select(Product).where(Product.code == data["code"])) is not None:
         raise Conflict(f"product {data['code']} exists", code="exists")
     product = Product(
-        code=data["code"], name=data["name"], programme=data["programme"],
-        doses_per_vial=data["doses_per_vial"], storage_profile=_checked_profile(data["storage_profile"]),
+        code=data["code"],
+        name=data["name"],
+        programme=data["programme"],
+        doses_per_vial=data["doses_per_vial"],
+        storage_profile=_checked_profile(data["storage_profile"]),
         thaw_lead_hours=data.get("thaw_lead_hours") or 0.0,
     )
-    product.gtins = [ProductGtin(gtin=g) for g in _checked_gtins(session, data.get("gtins", []), None)]
+    product.gtins = [
+        ProductGtin(gtin=g) for g in _checked_gtins(session, data.get("gtins", []), None)
+    ]
     session.add(product)
     session.flush()
-    audit(session, actor, now, "product.create", "product", product.code, after=product_snapshot(product))
+    audit(
+        session,
+        actor,
+        now,
+        "product.create",
+        "product",
+        product.code,
+        after=product_snapshot(product),
+    )
     return product
 
 
-def update_product(session: Session, actor: Actor, now: datetime, code: str, changes: dict) -> Product:
+def update_product(
+    session: Session, actor: Actor, now: datetime, code: str, changes: dict
+) -> Product:
     require(actor, "catalogue.write")
     product = product_by_code(session, code)
     before = product_snapshot(product)
@@ -72,12 +104,22 @@ def update_product(session: Session, actor: Actor, now: datetime, code: str, cha
         gtins = _checked_gtins(session, changes["gtins"], product)
         product.gtins = [ProductGtin(gtin=g) for g in gtins]
     session.flush()
-    audit(session, actor, now, "product.update", "product", product.code, before=before,
-          after=product_snapshot(product))
+    audit(
+        session,
+        actor,
+        now,
+        "product.update",
+        "product",
+        product.code,
+        before=before,
+        after=product_snapshot(product),
+    )
     return product
 
 
-def list_sites(session: Session, *, region: str | None = None, kind: str | None = None) -> list[Site]:
+def list_sites(
+    session: Session, *, region: str | None = None, kind: str | None = None
+) -> list[Site]:
     query = select(Site).options(selectinload(Site.supplied_by)).order_by(Site.code)
     if region:
         query = query.where(Site.region == region)
@@ -90,12 +132,29 @@ def create_site(session: Session, actor: Actor, now: datetime, data: dict) -> Si
     require(actor, "catalogue.write")
     if session.scalar(select(Site).where(Site.code == data["code"])) is not None:
         raise Conflict(f"site {data['code']} exists", code="exists")
-    supplier = site_by_code(session, data["supplied_by"], field="supplied_by") if data.get("supplied_by") else None
-    site = Site(code=data["code"], name=data["name"], kind=data["kind"], region=data["region"], supplied_by=supplier)
+    supplier = (
+        site_by_code(session, data["supplied_by"], field="supplied_by")
+        if data.get("supplied_by")
+        else None
+    )
+    site = Site(
+        code=data["code"],
+        name=data["name"],
+        kind=data["kind"],
+        region=data["region"],
+        supplied_by=supplier,
+    )
     session.add(site)
     session.flush()
-    audit(session, actor, now, "site.create", "site", site.code,
-          after={k: data.get(k) for k in ("code", "name", "kind", "region", "supplied_by")})
+    audit(
+        session,
+        actor,
+        now,
+        "site.create",
+        "site",
+        site.code,
+        after={k: data.get(k) for k in ("code", "name", "kind", "region", "supplied_by")},
+    )
     return site
 
 
@@ -112,10 +171,25 @@ def create_storage_unit(session: Session, actor: Actor, now: datetime, data: dic
         raise Conflict(f"storage unit {data['code']} exists", code="exists")
     if data["min_c"] >= data["max_c"]:
         raise InvalidInput("the range is empty", fields={"max_c": ["must be above min_c"]})
-    unit = StorageUnit(code=data["code"], site=site_by_code(session, data["site"]), kind=data["kind"],
-                       min_c=data["min_c"], max_c=data["max_c"], capacity_vials=data.get("capacity_vials"))
+    unit = StorageUnit(
+        code=data["code"],
+        site=site_by_code(session, data["site"]),
+        kind=data["kind"],
+        min_c=data["min_c"],
+        max_c=data["max_c"],
+        capacity_vials=data.get("capacity_vials"),
+    )
     session.add(unit)
     session.flush()
-    audit(session, actor, now, "storage_unit.create", "storage_unit", unit.code,
-          after={k: data.get(k) for k in ("code", "site", "kind", "min_c", "max_c", "capacity_vials")})
+    audit(
+        session,
+        actor,
+        now,
+        "storage_unit.create",
+        "storage_unit",
+        unit.code,
+        after={
+            k: data.get(k) for k in ("code", "site", "kind", "min_c", "max_c", "capacity_vials")
+        },
+    )
     return unit

@@ -1,5 +1,6 @@
 """What every use case needs: finding things by the names users give them, writing the
 custody ledger and the audit log. Nothing here commits: the caller's unit of work does."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -28,10 +29,14 @@ def site_by_code(session: Session, code: str, *, field: str = "site") -> Site:
     return site
 
 
-def storage_unit_by_code(session: Session, code: str, *, field: str = "storage_unit") -> StorageUnit:
+def storage_unit_by_code(
+    session: Session, code: str, *, field: str = "storage_unit"
+) -> StorageUnit:
     unit = session.scalar(select(StorageUnit).where(StorageUnit.code == code))
     if unit is None:
-        raise NotFound(f"no storage unit with code {code!r}", fields={field: ["unknown storage unit"]})
+        raise NotFound(
+            f"no storage unit with code {code!r}", fields={field: ["unknown storage unit"]}
+        )
     return unit
 
 
@@ -46,7 +51,9 @@ def product_by_gtin(session: Session, gtin: str, *, field: str = "gtin") -> Prod
     row = session.get(ProductGtin, gtin)
     if row is None:
         raise InvalidInput(
-            f"no product has GTIN {gtin}", code="unknown_gtin", fields={field: [f"unknown GTIN {gtin}"]}
+            f"no product has GTIN {gtin}",
+            code="unknown_gtin",
+            fields={field: [f"unknown GTIN {gtin}"]},
         )
     return row.product
 
@@ -62,9 +69,10 @@ def carton_for_update(session: Session, carton_id: int) -> Carton:
     """Lock the carton row for the rest of the transaction (PostgreSQL); SQLite serialises
     writers itself. The row's version column catches anything that still races."""
     carton = session.scalar(
-        select(Carton).where(Carton.id == carton_id).with_for_update().execution_options(
-            populate_existing=True
-        )
+        select(Carton)
+        .where(Carton.id == carton_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     if carton is None:
         raise NotFound(f"no carton {carton_id}")
@@ -124,7 +132,12 @@ def audit(
 ) -> None:
     session.add(
         AuditEntry(
-            at=at, actor=actor.label, action=action, entity=entity, entity_id=str(entity_id),
-            before=before, after=after,
+            at=at,
+            actor=actor.label,
+            action=action,
+            entity=entity,
+            entity_id=str(entity_id),
+            before=before,
+            after=after,
         )
     )

@@ -3,19 +3,20 @@
 Every quantity change is written to the custody ledger in the same transaction as the
 carton row, so doses on hand always equal the sum of the ledger's changes.
 """
+
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-import json
-import math
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inventory.db.models import Carton, Hold, Lot, Product, Shipment, StorageUnit
-from inventory.domain import gs1
+from inventory.domain import gs1, stability
 from inventory.domain.errors import Conflict, InvalidInput
 from inventory.domain.stability import (
     FROZEN_STATES,
@@ -25,7 +26,6 @@ from inventory.domain.stability import (
     beyond_use_date,
     expiry_end,
 )
-from inventory.domain import stability
 from inventory.services.access import Actor, require
 from inventory.services.common import (
     audit,
@@ -41,6 +41,7 @@ ON_HAND_STATUSES = ("available", "held", "expired")
 
 
 # ---------------------------------------------------------------- stability clock
+
 
 @lru_cache(maxsize=256)
 def _profile_from_json(profile_json: str) -> StorageProfile:
@@ -103,6 +104,7 @@ def status_after_change(carton: Carton, now: datetime) -> str:
 
 # ---------------------------------------------------------------- receipt
 
+
 @dataclass(frozen=True)
 class ReceiptInput:
     storage_unit: str
@@ -125,10 +127,13 @@ def receive(session: Session, actor: Actor, now: datetime, data: ReceiptInput) -
     unit = storage_unit_by_code(session, data.storage_unit)
     site = unit.site
     require(actor, "receive", site)
-    if actor.role == "centre_manager" and not (site.supplied_by and site.supplied_by.kind == "supplier"):
+    if actor.role == "centre_manager" and not (
+        site.supplied_by and site.supplied_by.kind == "supplier"
+    ):
         raise InvalidInput(
             "this site is supplied by a hospital pharmacy: receive its stock as a shipment",
-            code="not_supplied_by_ssi", fields={"storage_unit": ["site does not receive from SSI"]},
+            code="not_supplied_by_ssi",
+            fields={"storage_unit": ["site does not receive from SSI"]},
         )
 
     gtin, lot_number, expiry = data.gtin, data.lot, data.expiry
@@ -144,13 +149,16 @@ def receive(session: Session, actor: Actor, now: datetime, data: ReceiptInput) -
         product = product_by_code(session, data.product)
         if gtin and gtin not in {g.gtin for g in product.gtins}:
             raise InvalidInput(
-                f"GTIN {gtin} is not a GTIN of {product.code}", code="gtin_mismatch",
+                f"GTIN {gtin} is not a GTIN of {product.code}",
+                code="gtin_mismatch",
                 fields={"gtin": ["does not belong to the product"]},
             )
     elif gtin:
         product = product_by_gtin(session, gtin, field="scan" if data.scan else "gtin")
     else:
-        raise InvalidInput("say which product", fields={"product": ["product, gtin or scan is required"]})
+        raise InvalidInput(
+            "say which product", fields={"product": ["product, gtin or scan is required"]}
+        )
     if not lot_number:
         raise InvalidInput("lot number missing", fields={"lot": ["required (not in the scan)"]})
 
@@ -161,7 +169,9 @@ def receive(session: Session, actor: Actor, now: datetime, data: ReceiptInput) -
                 "expiry missing for a lot seen for the first time",
                 fields={"expiry": ["required: the lot is new and the scan carries no expiry"]},
             )
-        lot = Lot(product=product, number=lot_number, expiry=expiry, manufactured_on=manufactured_on)
+        lot = Lot(
+            product=product, number=lot_number, expiry=expiry, manufactured_on=manufactured_on
+        )
         session.add(lot)
     else:
         if expiry is not None and expiry != lot.expiry:
@@ -178,43 +188,77 @@ def receive(session: Session, actor: Actor, now: datetime, data: ReceiptInput) -
     state = _parse_state(data.state)
     _check_unit_holds_state(profile, unit, state)
     if data.thawed_at is not None and data.thawed_at > now:
-        raise InvalidInput("a thaw cannot have started in the future", fields={"thawed_at": ["in the future"]})
+        raise InvalidInput(
+            "a thaw cannot have started in the future", fields={"thawed_at": ["in the future"]}
+        )
     clock = UnitClock(
         state=state,
         expiry=lot.expiry,
-        thawed_at=(data.thawed_at or now) if state == State.THAWED and _has_frozen_states(profile) else None,
+        thawed_at=(data.thawed_at or now)
+        if state == State.THAWED and _has_frozen_states(profile)
+        else None,
         frozen_since=now if state == State.FROZEN else None,
         manufactured_on=lot.manufactured_on,
     )
     doses = data.vials * product.doses_per_vial
     carton = Carton(
-        lot=lot, product=product, site=site, storage_unit=unit, state=state.value, status="available",
-        vials=data.vials, doses=doses, received_doses=doses, serial=serial, room_temp_hours=0.0,
-        open_vial_doses=0, exposure_s=0.0, created_at=now, in_transit=False, bud=expiry_end(lot.expiry),
+        lot=lot,
+        product=product,
+        site=site,
+        storage_unit=unit,
+        state=state.value,
+        status="available",
+        vials=data.vials,
+        doses=doses,
+        received_doses=doses,
+        serial=serial,
+        room_temp_hours=0.0,
+        open_vial_doses=0,
+        exposure_s=0.0,
+        created_at=now,
+        in_transit=False,
+        bud=expiry_end(lot.expiry),
     )
     set_clock(carton, clock, profile)
     session.add(carton)
     session.flush()
     if now >= carton.bud:
-        raise Conflict(f"the stock is already past its beyond-use date {carton.bud:%Y-%m-%d %H:%M}Z", code="bud_passed")
+        raise Conflict(
+            f"the stock is already past its beyond-use date {carton.bud:%Y-%m-%d %H:%M}Z",
+            code="bud_passed",
+        )
     details = {"gtin": gtin, "serial": serial, "scan": bool(data.scan)}
     if data.shipment is not None:
         details["shipment"] = _close_supplier_shipment(session, actor, now, data.shipment, site)
-    record(session, actor, now, "receive", carton, doses=doses, change=doses,
-           to_site_id=site.id, to_storage_unit_id=unit.id, details=details)
+    record(
+        session,
+        actor,
+        now,
+        "receive",
+        carton,
+        doses=doses,
+        change=doses,
+        to_site_id=site.id,
+        to_storage_unit_id=unit.id,
+        details=details,
+    )
     if lot.recalled_at is not None:
         # the stock is here and must be accounted for, but it is never usable
         place_hold(session, actor, now, carton, f"recall: {lot.recall_reason}", kind="recall")
     return carton
 
 
-def _close_supplier_shipment(session: Session, actor: Actor, now: datetime, shipment_id: int, site) -> int:
+def _close_supplier_shipment(
+    session: Session, actor: Actor, now: datetime, shipment_id: int, site
+) -> int:
     shipment = session.get(Shipment, shipment_id)
     if shipment is None or not actor.sees(shipment.to_site):
         raise InvalidInput(f"no shipment {shipment_id}", fields={"shipment": ["unknown shipment"]})
     if shipment.to_site_id != site.id or shipment.from_site.kind != "supplier":
-        raise InvalidInput("not a shipment from the supplier to this site",
-                           fields={"shipment": ["must be a supplier shipment to this site"]})
+        raise InvalidInput(
+            "not a shipment from the supplier to this site",
+            fields={"shipment": ["must be a supplier shipment to this site"]},
+        )
     if shipment.status == "received":
         raise Conflict(f"shipment {shipment_id} is already closed", code="shipment_closed")
     shipment.status = "received"
@@ -227,7 +271,10 @@ def _parse_state(value: str) -> State:
     try:
         return State(value)
     except ValueError:
-        raise InvalidInput(f"unknown state {value!r}", fields={"state": [f"one of {', '.join(s.value for s in State)}"]})
+        raise InvalidInput(
+            f"unknown state {value!r}",
+            fields={"state": [f"one of {', '.join(s.value for s in State)}"]},
+        )
 
 
 def _has_frozen_states(profile: StorageProfile) -> bool:
@@ -236,18 +283,23 @@ def _has_frozen_states(profile: StorageProfile) -> bool:
 
 def _check_unit_holds_state(profile: StorageProfile, unit: StorageUnit, state: State) -> None:
     if not profile.allows(state):
-        raise InvalidInput(f"the product is never {state.value}",
-                           code="state_not_allowed", fields={"state": ["not allowed for this product"]})
+        raise InvalidInput(
+            f"the product is never {state.value}",
+            code="state_not_allowed",
+            fields={"state": ["not allowed for this product"]},
+        )
     lo, hi = profile.range_for(state)
     if unit.max_c < lo or unit.min_c > hi:
         raise InvalidInput(
             f"storage unit {unit.code} holds {unit.min_c}..{unit.max_c} C, "
             f"{state.value} stock needs {lo}..{hi} C",
-            code="wrong_storage", fields={"storage_unit": ["its range does not suit the state"]},
+            code="wrong_storage",
+            fields={"storage_unit": ["its range does not suit the state"]},
         )
 
 
 # ---------------------------------------------------------------- moving through states
+
 
 def _require_present(carton: Carton) -> None:
     """Consumed and discarded cartons are history: nothing more is done to them."""
@@ -262,7 +314,9 @@ def _require_movable(carton: Carton) -> None:
     if carton.in_transit:
         raise Conflict(f"carton {carton.id} is in transit", code="in_transit")
     if carton.shipment_id is not None:
-        raise Conflict(f"carton {carton.id} is picked for shipment {carton.shipment_id}", code="picked")
+        raise Conflict(
+            f"carton {carton.id} is picked for shipment {carton.shipment_id}", code="picked"
+        )
 
 
 def _require_usable(carton: Carton, now: datetime) -> None:
@@ -270,12 +324,21 @@ def _require_usable(carton: Carton, now: datetime) -> None:
     if now >= expiry_end(carton.lot.expiry):
         raise Conflict(f"carton {carton.id} expired on {carton.lot.expiry}", code="expired")
     if now >= carton.bud:
-        raise Conflict(f"carton {carton.id} passed its beyond-use date {carton.bud:%Y-%m-%d %H:%M}Z",
-                       code="bud_passed")
+        raise Conflict(
+            f"carton {carton.id} passed its beyond-use date {carton.bud:%Y-%m-%d %H:%M}Z",
+            code="bud_passed",
+        )
 
 
-def thaw(session: Session, actor: Actor, now: datetime, carton_id: int, *,
-         storage_unit: str | None = None, at: datetime | None = None) -> Carton:
+def thaw(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    carton_id: int,
+    *,
+    storage_unit: str | None = None,
+    at: datetime | None = None,
+) -> Carton:
     carton = carton_for_update(session, carton_id)
     require(actor, "thaw", carton.site)
     _require_movable(carton)
@@ -288,24 +351,39 @@ def thaw(session: Session, actor: Actor, now: datetime, carton_id: int, *,
     if storage_unit:
         unit = storage_unit_by_code(session, storage_unit)
         if unit.site_id != carton.site_id:
-            raise InvalidInput("thaw into a unit at the same site", fields={"storage_unit": ["another site"]})
+            raise InvalidInput(
+                "thaw into a unit at the same site", fields={"storage_unit": ["another site"]}
+            )
         _check_unit_holds_state(profile, unit, State.THAWED)
         carton.storage_unit = unit
     elif carton.storage_unit is not None:
         try:
             _check_unit_holds_state(profile, carton.storage_unit, State.THAWED)
         except InvalidInput:
-            raise InvalidInput(f"{carton.storage_unit.code} cannot hold thawed stock: name the fridge it thaws into",
-                               code="wrong_storage", fields={"storage_unit": ["required: a unit for thawed stock"]})
+            raise InvalidInput(
+                f"{carton.storage_unit.code} cannot hold thawed stock: name the fridge it thaws into",
+                code="wrong_storage",
+                fields={"storage_unit": ["required: a unit for thawed stock"]},
+            )
     set_clock(carton, clock, profile)
     carton.status = status_after_change(carton, now)
-    record(session, actor, now, "thaw", carton, doses=carton.doses, from_storage_unit_id=from_unit,
-           to_storage_unit_id=carton.storage_unit_id, details={"thawed_at": started.isoformat()})
+    record(
+        session,
+        actor,
+        now,
+        "thaw",
+        carton,
+        doses=carton.doses,
+        from_storage_unit_id=from_unit,
+        to_storage_unit_id=carton.storage_unit_id,
+        details={"thawed_at": started.isoformat()},
+    )
     return carton
 
 
-def repack(session: Session, actor: Actor, now: datetime, carton_id: int,
-           parts: list[tuple[int, str]]) -> list[Carton]:
+def repack(
+    session: Session, actor: Actor, now: datetime, carton_id: int, parts: list[tuple[int, str]]
+) -> list[Carton]:
     """Split a carton into cartons of N vials each. Children keep lot and expiry, inherit
     the parent's clock and exposure, and get their beyond-use date recomputed."""
     parent = carton_for_update(session, carton_id)
@@ -317,35 +395,70 @@ def repack(session: Session, actor: Actor, now: datetime, carton_id: int,
         raise InvalidInput("nothing to repack", fields={"cartons": ["at least one carton"]})
     total = sum(v for v, _ in parts)
     if total > parent.vials:
-        raise Conflict(f"carton {parent.id} has {parent.vials} vials, the repack asks for {total}",
-                       code="insufficient_vials")
+        raise Conflict(
+            f"carton {parent.id} has {parent.vials} vials, the repack asks for {total}",
+            code="insufficient_vials",
+        )
     profile = profile_of(parent.product)
     clock = clock_of(parent)
     children = []
     for index, (vials, unit_code) in enumerate(parts):
         unit = storage_unit_by_code(session, unit_code, field=f"cartons.{index}.storage_unit")
         if unit.site_id != parent.site_id:
-            raise InvalidInput("repack into units at the same site",
-                               fields={f"cartons.{index}.storage_unit": ["another site"]})
+            raise InvalidInput(
+                "repack into units at the same site",
+                fields={f"cartons.{index}.storage_unit": ["another site"]},
+            )
         _check_unit_holds_state(profile, unit, State(parent.state))
         doses = vials * parent.product.doses_per_vial
         child = Carton(
-            lot=parent.lot, product=parent.product, parent=parent, site=parent.site, storage_unit=unit,
-            state=parent.state, status="available", vials=vials, doses=doses, received_doses=doses,
-            open_vial_doses=0, exposure_s=parent.exposure_s, exposure_min_c=parent.exposure_min_c,
-            exposure_max_c=parent.exposure_max_c, created_at=now, in_transit=False, bud=parent.bud,
+            lot=parent.lot,
+            product=parent.product,
+            parent=parent,
+            site=parent.site,
+            storage_unit=unit,
+            state=parent.state,
+            status="available",
+            vials=vials,
+            doses=doses,
+            received_doses=doses,
+            open_vial_doses=0,
+            exposure_s=parent.exposure_s,
+            exposure_min_c=parent.exposure_min_c,
+            exposure_max_c=parent.exposure_max_c,
+            created_at=now,
+            in_transit=False,
+            bud=parent.bud,
         )
         set_clock(child, clock, profile)
         session.add(child)
         session.flush()
         parent.vials -= vials
         parent.doses -= doses
-        record(session, actor, now, "repack_out", parent, doses=doses, change=-doses,
-               from_storage_unit_id=parent.storage_unit_id, to_storage_unit_id=unit.id,
-               details={"child": child.id})
-        record(session, actor, now, "repack_in", child, doses=doses, change=doses,
-               from_storage_unit_id=parent.storage_unit_id, to_storage_unit_id=unit.id,
-               details={"parent": parent.id})
+        record(
+            session,
+            actor,
+            now,
+            "repack_out",
+            parent,
+            doses=doses,
+            change=-doses,
+            from_storage_unit_id=parent.storage_unit_id,
+            to_storage_unit_id=unit.id,
+            details={"child": child.id},
+        )
+        record(
+            session,
+            actor,
+            now,
+            "repack_in",
+            child,
+            doses=doses,
+            change=doses,
+            from_storage_unit_id=parent.storage_unit_id,
+            to_storage_unit_id=unit.id,
+            details={"parent": parent.id},
+        )
         children.append(child)
     parent.status = status_after_change(parent, now)
     return children
@@ -355,7 +468,9 @@ def _take_doses(carton: Carton, doses: int, now: datetime, *, for_administering:
     """Take doses from the open vial first, then open vials as needed: opening a vial
     starts its in-use clock. Returns what was opened, for the ledger."""
     if doses > carton.doses:
-        raise Conflict(f"carton {carton.id} holds {carton.doses} doses, not {doses}", code="insufficient_doses")
+        raise Conflict(
+            f"carton {carton.id} holds {carton.doses} doses, not {doses}", code="insufficient_doses"
+        )
     per_vial = carton.product.doses_per_vial
     opened = 0
     left = doses
@@ -364,7 +479,8 @@ def _take_doses(carton: Carton, doses: int, now: datetime, *, for_administering:
         if for_administering and bud is not None and now >= bud:
             raise Conflict(
                 f"the open vial of carton {carton.id} passed its in-use window at {bud:%H:%M}Z: "
-                "record its doses as waste (open_vial) first", code="open_vial_expired",
+                "record its doses as waste (open_vial) first",
+                code="open_vial_expired",
             )
         take = min(left, carton.open_vial_doses)
         carton.open_vial_doses -= take
@@ -382,8 +498,11 @@ def _take_doses(carton: Carton, doses: int, now: datetime, *, for_administering:
             carton.open_vial_doses = per_vial - take
             carton.open_vial_opened_at = now
     carton.doses -= doses
-    carton.state = State.PUNCTURED.value if carton.open_vial_doses else (
-        State.THAWED.value if carton.state == State.PUNCTURED else carton.state)
+    carton.state = (
+        State.PUNCTURED.value
+        if carton.open_vial_doses
+        else (State.THAWED.value if carton.state == State.PUNCTURED else carton.state)
+    )
     return {"vials_opened": opened}
 
 
@@ -395,45 +514,102 @@ def administer(session: Session, actor: Actor, now: datetime, carton_id: int, do
         raise Conflict(f"carton {carton.id} is {carton.state}: thaw it first", code="not_thawed")
     details = _take_doses(carton, doses, now, for_administering=True)
     carton.status = status_after_change(carton, now)
-    record(session, actor, now, "administer", carton, doses=doses, change=-doses, bucket="administered",
-           from_site_id=carton.site_id, from_storage_unit_id=carton.storage_unit_id, details=details)
+    record(
+        session,
+        actor,
+        now,
+        "administer",
+        carton,
+        doses=doses,
+        change=-doses,
+        bucket="administered",
+        from_site_id=carton.site_id,
+        from_storage_unit_id=carton.storage_unit_id,
+        details=details,
+    )
     return carton
 
 
-def waste(session: Session, actor: Actor, now: datetime, carton_id: int, doses: int, reason: str,
-          note: str | None = None) -> Carton:
+def waste(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    carton_id: int,
+    doses: int,
+    reason: str,
+    note: str | None = None,
+) -> Carton:
     carton = carton_for_update(session, carton_id)
     require(actor, "waste", carton.site)
     if reason not in WASTE_REASONS:
-        raise InvalidInput(f"unknown waste reason {reason!r}", fields={"reason": [f"one of {', '.join(WASTE_REASONS)}"]})
+        raise InvalidInput(
+            f"unknown waste reason {reason!r}",
+            fields={"reason": [f"one of {', '.join(WASTE_REASONS)}"]},
+        )
     _require_present(carton)
     if carton.status == "held":
-        raise Conflict(f"carton {carton.id} is on hold: a pharmacist releases or discards it", code="held")
+        raise Conflict(
+            f"carton {carton.id} is on hold: a pharmacist releases or discards it", code="held"
+        )
     if carton.in_transit:
         raise Conflict(f"carton {carton.id} is in transit", code="in_transit")
     details = _take_doses(carton, doses, now, for_administering=False)
     carton.status = "discarded" if carton.doses == 0 else status_after_change(carton, now)
-    record(session, actor, now, "waste", carton, doses=doses, change=-doses, bucket="wasted",
-           from_site_id=carton.site_id, from_storage_unit_id=carton.storage_unit_id, reason=reason,
-           details={**details, "note": note} if note else details)
+    record(
+        session,
+        actor,
+        now,
+        "waste",
+        carton,
+        doses=doses,
+        change=-doses,
+        bucket="wasted",
+        from_site_id=carton.site_id,
+        from_storage_unit_id=carton.storage_unit_id,
+        reason=reason,
+        details={**details, "note": note} if note else details,
+    )
     return carton
 
 
 # ---------------------------------------------------------------- holds and their decisions
 
-def place_hold(session: Session, actor: Actor, now: datetime, carton: Carton, reason: str, *,
-               kind: str = "manual", excursion_id: int | None = None) -> Hold | None:
+
+def place_hold(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    carton: Carton,
+    reason: str,
+    *,
+    kind: str = "manual",
+    excursion_id: int | None = None,
+) -> Hold | None:
     """Quarantine: the stock stays where it is, marked DO NOT USE, until a pharmacist decides."""
     if carton.status in ("consumed", "discarded"):
         return None
     if excursion_id is not None and any(h.excursion_id == excursion_id for h in carton.holds):
         return None
-    hold = Hold(carton=carton, reason=reason, kind=kind, excursion_id=excursion_id, placed_at=now,
-                placed_by=actor.label)
+    hold = Hold(
+        carton=carton,
+        reason=reason,
+        kind=kind,
+        excursion_id=excursion_id,
+        placed_at=now,
+        placed_by=actor.label,
+    )
     session.add(hold)
     carton.status = "held"
-    record(session, actor, now, "hold", carton, doses=carton.doses, reason=reason,
-           details={"kind": kind, "excursion": excursion_id})
+    record(
+        session,
+        actor,
+        now,
+        "hold",
+        carton,
+        doses=carton.doses,
+        reason=reason,
+        details={"kind": kind, "excursion": excursion_id},
+    )
     return hold
 
 
@@ -446,15 +622,29 @@ def hold(session: Session, actor: Actor, now: datetime, carton_id: int, reason: 
     return carton
 
 
-def _decide_holds(session: Session, actor: Actor, now: datetime, carton: Carton, decision: str,
-                  reason: str) -> list[dict]:
+def _decide_holds(
+    session: Session, actor: Actor, now: datetime, carton: Carton, decision: str, reason: str
+) -> list[dict]:
     decided = []
     for h in carton.holds:
         if h.decision is None:
             before = {"hold": h.id, "reason": h.reason, "kind": h.kind, "excursion": h.excursion_id}
-            h.decision, h.decision_reason, h.decided_at, h.decided_by = decision, reason, now, actor.label
-            audit(session, actor, now, f"hold.{decision}", "carton", carton.id, before=before,
-                  after={**before, "decision": decision, "decision_reason": reason})
+            h.decision, h.decision_reason, h.decided_at, h.decided_by = (
+                decision,
+                reason,
+                now,
+                actor.label,
+            )
+            audit(
+                session,
+                actor,
+                now,
+                f"hold.{decision}",
+                "carton",
+                carton.id,
+                before=before,
+                after={**before, "decision": decision, "decision_reason": reason},
+            )
             decided.append(before)
     return decided
 
@@ -466,8 +656,16 @@ def release(session: Session, actor: Actor, now: datetime, carton_id: int, reaso
         raise Conflict(f"carton {carton.id} is not on hold", code="not_held")
     decided = _decide_holds(session, actor, now, carton, "released", reason)
     carton.status = status_after_change(carton, now)
-    record(session, actor, now, "release", carton, doses=carton.doses, reason=reason,
-           details={"holds": [d["hold"] for d in decided]})
+    record(
+        session,
+        actor,
+        now,
+        "release",
+        carton,
+        doses=carton.doses,
+        reason=reason,
+        details={"holds": [d["hold"] for d in decided]},
+    )
     return carton
 
 
@@ -478,14 +676,27 @@ def discard(session: Session, actor: Actor, now: datetime, carton_id: int, reaso
     if carton.in_transit:
         raise Conflict(f"carton {carton.id} is in transit: receive it first", code="in_transit")
     if carton.shipment_id is not None:
-        raise Conflict(f"carton {carton.id} is picked for shipment {carton.shipment_id}", code="picked")
+        raise Conflict(
+            f"carton {carton.id} is picked for shipment {carton.shipment_id}", code="picked"
+        )
     decided = _decide_holds(session, actor, now, carton, "discarded", reason)
     doses = carton.doses
     carton.doses, carton.vials, carton.open_vial_doses = 0, 0, 0
     carton.status = "discarded"
-    record(session, actor, now, "discard", carton, doses=doses, change=-doses, bucket="discarded",
-           from_site_id=carton.site_id, from_storage_unit_id=carton.storage_unit_id, reason=reason,
-           details={"holds": [d["hold"] for d in decided]})
+    record(
+        session,
+        actor,
+        now,
+        "discard",
+        carton,
+        doses=doses,
+        change=-doses,
+        bucket="discarded",
+        from_site_id=carton.site_id,
+        from_storage_unit_id=carton.storage_unit_id,
+        reason=reason,
+        details={"holds": [d["hold"] for d in decided]},
+    )
     return carton
 
 

@@ -1,4 +1,5 @@
 """The device registry: loggers, their secrets, where they hang, and their retirement."""
+
 from __future__ import annotations
 
 import secrets
@@ -31,30 +32,53 @@ def get_device(session: Session, device_id: str) -> Device:
 
 
 def device_snapshot(device: Device) -> dict:
-    return {"id": device.id, "storage_unit": device.storage_unit.code if device.storage_unit else None,
-            "interval_s": device.interval_s, "status": device.status, "status_reason": device.status_reason}
+    return {
+        "id": device.id,
+        "storage_unit": device.storage_unit.code if device.storage_unit else None,
+        "interval_s": device.interval_s,
+        "status": device.status,
+        "status_reason": device.status_reason,
+    }
 
 
-def register_device(session: Session, actor: Actor, now: datetime, *, device_id: str, storage_unit: str | None,
-                    interval_s: int) -> tuple[Device, str]:
+def register_device(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    *,
+    device_id: str,
+    storage_unit: str | None,
+    interval_s: int,
+) -> tuple[Device, str]:
     """Register a logger; its secret is returned once and stored only as a hash."""
     require(actor, "device.write")
     if session.get(Device, device_id) is not None:
         raise Conflict(f"device {device_id} exists", code="exists")
     secret = secrets.token_urlsafe(24)
-    device = Device(id=device_id, secret_hash=_hash(secret), interval_s=interval_s, status="active", created_at=now)
+    device = Device(
+        id=device_id,
+        secret_hash=_hash(secret),
+        interval_s=interval_s,
+        status="active",
+        created_at=now,
+    )
     session.add(device)
     session.flush()
     if storage_unit:
         _attach(session, now, device, storage_unit)
-    audit(session, actor, now, "device.register", "device", device.id, after=device_snapshot(device))
+    audit(
+        session, actor, now, "device.register", "device", device.id, after=device_snapshot(device)
+    )
     return device, secret
 
 
 def _attach(session: Session, now: datetime, device: Device, storage_unit: str) -> None:
     unit = storage_unit_by_code(session, storage_unit)
-    current = session.scalar(select(Device).where(Device.storage_unit_id == unit.id, Device.status == "active",
-                                                  Device.id != device.id))
+    current = session.scalar(
+        select(Device).where(
+            Device.storage_unit_id == unit.id, Device.status == "active", Device.id != device.id
+        )
+    )
     if current is not None:
         # the unit's timeline stays whole: the old sensor is detached, the new one carries on
         _detach(session, now, current)
@@ -65,37 +89,69 @@ def _attach(session: Session, now: datetime, device: Device, storage_unit: str) 
 
 
 def _detach(session: Session, now: datetime, device: Device) -> None:
-    for attachment in session.scalars(select(DeviceAttachment).where(DeviceAttachment.device_id == device.id,
-                                                                     DeviceAttachment.detached_at.is_(None))):
+    for attachment in session.scalars(
+        select(DeviceAttachment).where(
+            DeviceAttachment.device_id == device.id, DeviceAttachment.detached_at.is_(None)
+        )
+    ):
         attachment.detached_at = now
 
 
-def attach(session: Session, actor: Actor, now: datetime, device_id: str, storage_unit: str) -> Device:
+def attach(
+    session: Session, actor: Actor, now: datetime, device_id: str, storage_unit: str
+) -> Device:
     require(actor, "device.write")
     device = get_device(session, device_id)
     if device.status != "active":
         raise Conflict(f"device {device_id} is {device.status}", code=f"device_{device.status}")
     before = device_snapshot(device)
     _attach(session, now, device, storage_unit)
-    audit(session, actor, now, "device.attach", "device", device.id, before=before, after=device_snapshot(device))
+    audit(
+        session,
+        actor,
+        now,
+        "device.attach",
+        "device",
+        device.id,
+        before=before,
+        after=device_snapshot(device),
+    )
     return device
 
 
-def end_service(session: Session, actor: Actor, now: datetime, device_id: str, status: str,
-                reason: str | None = None) -> Device:
+def end_service(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    device_id: str,
+    status: str,
+    reason: str | None = None,
+) -> Device:
     """Retire a logger or mark it lost: its open excursions close with that reason."""
     require(actor, "device.write")
     if status not in ("retired", "lost"):
         raise InvalidInput("unknown status", fields={"status": ["retired or lost"]})
     device = get_device(session, device_id)
     if device.status != "active":
-        raise Conflict(f"device {device_id} is already {device.status}", code=f"device_{device.status}")
+        raise Conflict(
+            f"device {device_id} is already {device.status}", code=f"device_{device.status}"
+        )
     before = device_snapshot(device)
-    closed = close_excursions_of(session, now, device, f"device {status}" + (f": {reason}" if reason else ""))
+    closed = close_excursions_of(
+        session, now, device, f"device {status}" + (f": {reason}" if reason else "")
+    )
     _detach(session, now, device)
     device.status, device.status_reason = status, reason
-    audit(session, actor, now, f"device.{status}", "device", device.id, before=before,
-          after={**device_snapshot(device), "excursions_closed": closed})
+    audit(
+        session,
+        actor,
+        now,
+        f"device.{status}",
+        "device",
+        device.id,
+        before=before,
+        after={**device_snapshot(device), "excursions_closed": closed},
+    )
     return device
 
 
@@ -105,4 +161,8 @@ def list_devices(session: Session) -> list[Device]:
 
 def broker_accounts(session: Session) -> dict[str, str]:
     """device id -> password hash, for the devices that may publish (active ones)."""
-    return dict(session.execute(select(Device.id, Device.secret_hash).where(Device.status == "active")).all())
+    return dict(
+        session.execute(
+            select(Device.id, Device.secret_hash).where(Device.status == "active")
+        ).all()
+    )

@@ -1,4 +1,5 @@
 """Lots: find them, recall them, trace every dose descended from them."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -13,7 +14,9 @@ from inventory.services.common import audit, lot_by_id
 from inventory.services.custody import place_hold
 
 
-def find_lots(session: Session, *, product: str | None = None, number: str | None = None) -> list[Lot]:
+def find_lots(
+    session: Session, *, product: str | None = None, number: str | None = None
+) -> list[Lot]:
     query = select(Lot).join(Product).order_by(Lot.expiry, Lot.id)
     if product:
         query = query.where(Product.code == product)
@@ -29,17 +32,31 @@ def recall(session: Session, actor: Actor, now: datetime, lot_id: int, reason: s
     if lot is None:
         lot_by_id(session, lot_id)
     if lot.recalled_at is not None:
-        raise Conflict(f"lot {lot.number} was recalled at {lot.recalled_at:%Y-%m-%d %H:%M}Z", code="already_recalled")
+        raise Conflict(
+            f"lot {lot.number} was recalled at {lot.recalled_at:%Y-%m-%d %H:%M}Z",
+            code="already_recalled",
+        )
     cartons = session.scalars(
-        select(Carton).where(Carton.lot_id == lot.id, Carton.status.not_in(("consumed", "discarded")))
-        .options(selectinload(Carton.holds)).order_by(Carton.id).with_for_update()
+        select(Carton)
+        .where(Carton.lot_id == lot.id, Carton.status.not_in(("consumed", "discarded")))
+        .options(selectinload(Carton.holds))
+        .order_by(Carton.id)
+        .with_for_update()
     ).all()
     held = 0
     for carton in cartons:
         if place_hold(session, actor, now, carton, f"recall: {reason}", kind="recall") is not None:
             held += 1
     lot.recalled_at, lot.recall_reason = now, reason
-    audit(session, actor, now, "lot.recall", "lot", lot.id, after={"reason": reason, "cartons_held": held})
+    audit(
+        session,
+        actor,
+        now,
+        "lot.recall",
+        "lot",
+        lot.id,
+        after={"reason": reason, "cartons_held": held},
+    )
     return {"lot": lot, "cartons_held": held}
 
 
@@ -48,8 +65,11 @@ def trace(session: Session, actor: Actor, lot_id: int) -> dict:
     require(actor, "trace")
     lot = lot_by_id(session, lot_id)
     cartons = session.scalars(
-        select(Carton).where(Carton.lot_id == lot.id)
-        .options(selectinload(Carton.holds), selectinload(Carton.site), selectinload(Carton.storage_unit))
+        select(Carton)
+        .where(Carton.lot_id == lot.id)
+        .options(
+            selectinload(Carton.holds), selectinload(Carton.site), selectinload(Carton.storage_unit)
+        )
         .order_by(Carton.id)
     ).all()
     cartons = [c for c in cartons if actor.sees(c.site)]  # a regional view stays regional
@@ -60,8 +80,9 @@ def trace(session: Session, actor: Actor, lot_id: int) -> dict:
         .group_by(CustodyEvent.bucket, Site.code, Site.region, Site.id)
     ).all()
     received = session.scalar(
-        select(func.coalesce(func.sum(CustodyEvent.doses), 0))
-        .where(CustodyEvent.lot_id == lot.id, CustodyEvent.kind == "receive")
+        select(func.coalesce(func.sum(CustodyEvent.doses), 0)).where(
+            CustodyEvent.lot_id == lot.id, CustodyEvent.kind == "receive"
+        )
     )
     by_bucket: dict[str, dict[str, int]] = {}
     for bucket, site_code, region, site_id, doses in rows:

@@ -26,6 +26,7 @@ pharmacy, so the plans share no stock and no demand). Its totals are the sums of
 Approving it approves each of its plans as above; it needs someone who may approve at every
 one of those pharmacies.
 """
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -36,7 +37,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inventory.db.models import Carton, Lot, Product, Shipment, Site, StockRequest, StorageUnit
-from inventory.db.planning import REGION_PLAN_STATUSES, Plan, PlanShipment, RegionPlan, SitePlanning, ThawTask
+from inventory.db.planning import (
+    REGION_PLAN_STATUSES,
+    Plan,
+    PlanShipment,
+    RegionPlan,
+    SitePlanning,
+    ThawTask,
+)
 from inventory.domain import allocation
 from inventory.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from inventory.domain.stability import State
@@ -67,10 +75,11 @@ COLD_UNIT_KINDS = ("fridge", "cool_box")
 
 # ---------------------------------------------------------------- the planner's request
 
+
 @dataclass(frozen=True)
 class PlanInput:
     request: allocation.PlanRequest
-    cartons: dict[str, int]        # stock unit id -> carton id
+    cartons: dict[str, int]  # stock unit id -> carton id
     appointments: int
     replaceable_shipments: tuple[int, ...]
 
@@ -80,29 +89,49 @@ def _unit_id(carton_id: int) -> str:
 
 
 def current_plan(session: Session, pharmacy: Site) -> Plan | None:
-    return session.scalar(select(Plan).where(Plan.pharmacy_id == pharmacy.id, Plan.status == "approved")
-                          .order_by(Plan.id.desc()).limit(1))
+    return session.scalar(
+        select(Plan)
+        .where(Plan.pharmacy_id == pharmacy.id, Plan.status == "approved")
+        .order_by(Plan.id.desc())
+        .limit(1)
+    )
 
 
 def _draft_shipments_of_approved_plans(session: Session, pharmacy: Site) -> set[int]:
-    return set(session.scalars(
-        select(PlanShipment.shipment_id)
-        .join(Plan, Plan.id == PlanShipment.plan_id)
-        .join(Shipment, Shipment.id == PlanShipment.shipment_id)
-        .where(Plan.pharmacy_id == pharmacy.id, Plan.status == "approved", PlanShipment.withdrawn_at.is_(None),
-               Shipment.status == "draft")
-    ))
+    return set(
+        session.scalars(
+            select(PlanShipment.shipment_id)
+            .join(Plan, Plan.id == PlanShipment.plan_id)
+            .join(Shipment, Shipment.id == PlanShipment.shipment_id)
+            .where(
+                Plan.pharmacy_id == pharmacy.id,
+                Plan.status == "approved",
+                PlanShipment.withdrawn_at.is_(None),
+                Shipment.status == "draft",
+            )
+        )
+    )
 
 
 def served_sites(session: Session, pharmacy: Site) -> list[Site]:
-    return list(session.scalars(
-        select(Site).where(Site.supplied_by_id == pharmacy.id, Site.kind.in_(VACCINATION_SITE_KINDS))
-        .order_by(Site.code)
-    ))
+    return list(
+        session.scalars(
+            select(Site)
+            .where(Site.supplied_by_id == pharmacy.id, Site.kind.in_(VACCINATION_SITE_KINDS))
+            .order_by(Site.code)
+        )
+    )
 
 
-def build_request(session: Session, now: datetime, pharmacy: Site, start: date, days: int, *,
-                  time_limit_s: float = 10.0) -> PlanInput:
+def build_request(
+    session: Session,
+    now: datetime,
+    pharmacy: Site,
+    start: date,
+    days: int,
+    *,
+    time_limit_s: float = 10.0,
+) -> PlanInput:
     last = start + timedelta(days=days - 1)
     products = {p.id: p for p in session.scalars(select(Product))}
     replaceable = _draft_shipments_of_approved_plans(session, pharmacy)
@@ -114,9 +143,15 @@ def build_request(session: Session, now: datetime, pharmacy: Site, start: date, 
             if at_site:
                 return None  # a site gives thawed stock; its freezer is not planned
             return allocation.StockUnit(
-                id=_unit_id(c.id), product=product.code, lot=str(c.lot_id), state=c.state, vials=c.vials,
-                doses_per_vial=product.doses_per_vial, expiry=min(expiry, last_usable_day(c.bud)),
-                thawed_window_days=thawed_window_days(product), thaw_lead_days=thaw_lead_days(product),
+                id=_unit_id(c.id),
+                product=product.code,
+                lot=str(c.lot_id),
+                state=c.state,
+                vials=c.vials,
+                doses_per_vial=product.doses_per_vial,
+                expiry=min(expiry, last_usable_day(c.bud)),
+                thawed_window_days=thawed_window_days(product),
+                thaw_lead_days=thaw_lead_days(product),
             )
         vials = custody.unopened_vials(c)
         if c.state == State.PUNCTURED and not at_site:
@@ -124,14 +159,25 @@ def build_request(session: Session, now: datetime, pharmacy: Site, start: date, 
         if vials <= 0:
             return None
         return allocation.StockUnit(
-            id=_unit_id(c.id), product=product.code, lot=str(c.lot_id), state=State.THAWED.value, vials=vials,
-            doses_per_vial=product.doses_per_vial, expiry=expiry, bud=last_usable_day(c.bud),
+            id=_unit_id(c.id),
+            product=product.code,
+            lot=str(c.lot_id),
+            state=State.THAWED.value,
+            vials=vials,
+            doses_per_vial=product.doses_per_vial,
+            expiry=expiry,
+            bud=last_usable_day(c.bud),
         )
 
     pharmacy_stock = []
     rows = session.execute(
-        select(Carton, Lot.expiry).join(Lot, Lot.id == Carton.lot_id)
-        .where(Carton.site_id == pharmacy.id, Carton.status == "available", Carton.in_transit.is_(False))
+        select(Carton, Lot.expiry)
+        .join(Lot, Lot.id == Carton.lot_id)
+        .where(
+            Carton.site_id == pharmacy.id,
+            Carton.status == "available",
+            Carton.in_transit.is_(False),
+        )
         .order_by(Carton.id)
     ).all()
     for c, expiry in rows:
@@ -147,24 +193,33 @@ def build_request(session: Session, now: datetime, pharmacy: Site, start: date, 
     expected = expectations(session, sites, local_today(now))
     bookings = booked_counts(session, site_ids, start, last)
     open_days: dict[int, set[date]] = defaultdict(set)
-    for (site_id, day, _pid, _group) in bookings:
+    for site_id, day, _pid, _group in bookings:
         open_days[site_id].add(day)
     site_stock: dict[int, list[allocation.StockUnit]] = defaultdict(list)
     if site_ids:
         here = session.execute(
-            select(Carton, Lot.expiry).join(Lot, Lot.id == Carton.lot_id)
-            .where(Carton.site_id.in_(site_ids), Carton.status == "available", Carton.in_transit.is_(False),
-                   Carton.shipment_id.is_(None))
+            select(Carton, Lot.expiry)
+            .join(Lot, Lot.id == Carton.lot_id)
+            .where(
+                Carton.site_id.in_(site_ids),
+                Carton.status == "available",
+                Carton.in_transit.is_(False),
+                Carton.shipment_id.is_(None),
+            )
         ).all()
         for c, expiry in here:
             unit = stock_unit(c, expiry, at_site=True)
             if unit is not None:
                 site_stock[c.site_id].append(unit)
         coming = session.execute(
-            select(Carton, Lot.expiry, Shipment.to_site_id).join(Lot, Lot.id == Carton.lot_id)
+            select(Carton, Lot.expiry, Shipment.to_site_id)
+            .join(Lot, Lot.id == Carton.lot_id)
             .join(Shipment, Shipment.id == Carton.shipment_id)
-            .where(Shipment.to_site_id.in_(site_ids), Carton.status.in_(("available", "in_transit")),
-                   Shipment.status.in_(("draft", "dispatched")))
+            .where(
+                Shipment.to_site_id.in_(site_ids),
+                Carton.status.in_(("available", "in_transit")),
+                Shipment.status.in_(("draft", "dispatched")),
+            )
         ).all()
         for c, expiry, to_site in coming:
             if c.shipment_id in replaceable:
@@ -176,32 +231,60 @@ def build_request(session: Session, now: datetime, pharmacy: Site, start: date, 
     plan_sites = []
     for site in sites:
         settings = session.get(SitePlanning, site.id)
-        delivery = frozenset(settings.delivery_days) if settings is not None and settings.delivery_days else None
+        delivery = (
+            frozenset(settings.delivery_days)
+            if settings is not None and settings.delivery_days
+            else None
+        )
         exp = expected[site.id]
-        plan_sites.append(allocation.Site(
-            code=site.code, capacity_vials=capacity.get(site.id, UNLIMITED_VIALS), delivery_days=delivery,
-            no_show_rate=exp.no_show_rate, walk_ins_per_day=walk_ins_for(exp, sorted(open_days[site.id])),
-            stock=tuple(site_stock[site.id]),
-        ))
+        plan_sites.append(
+            allocation.Site(
+                code=site.code,
+                capacity_vials=capacity.get(site.id, UNLIMITED_VIALS),
+                delivery_days=delivery,
+                no_show_rate=exp.no_show_rate,
+                walk_ins_per_day=walk_ins_for(exp, sorted(open_days[site.id])),
+                stock=tuple(site_stock[site.id]),
+            )
+        )
     codes = {s.id: s.code for s in sites}
     demand = tuple(
-        allocation.Demand(site=codes[site_id], day=day, product=products[pid].code, group=group, booked=n)
-        for (site_id, day, pid, group), n in sorted(bookings.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2], kv[0][3]))
+        allocation.Demand(
+            site=codes[site_id], day=day, product=products[pid].code, group=group, booked=n
+        )
+        for (site_id, day, pid, group), n in sorted(
+            bookings.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2], kv[0][3])
+        )
     )
     requests = ()
     if site_ids:
         requests = tuple(
-            allocation.OpenRequest(site=codes[r.site_id], product=products[r.product_id].code,
-                                   doses=r.approved_doses or r.doses, day=r.needed_on)
+            allocation.OpenRequest(
+                site=codes[r.site_id],
+                product=products[r.product_id].code,
+                doses=r.approved_doses or r.doses,
+                day=r.needed_on,
+            )
             for r in session.scalars(
-                select(StockRequest).where(StockRequest.site_id.in_(site_ids),
-                                           StockRequest.status.in_(("open", "approved")),
-                                           StockRequest.needed_on >= start, StockRequest.needed_on <= last)
-                .order_by(StockRequest.id))
+                select(StockRequest)
+                .where(
+                    StockRequest.site_id.in_(site_ids),
+                    StockRequest.status.in_(("open", "approved")),
+                    StockRequest.needed_on >= start,
+                    StockRequest.needed_on <= last,
+                )
+                .order_by(StockRequest.id)
+            )
         )
     request = allocation.PlanRequest(
-        start=start, days=days, pharmacy_stock=tuple(pharmacy_stock), sites=tuple(plan_sites), demand=demand,
-        priority=tuple(priority_order(session)), open_requests=requests, time_limit_s=time_limit_s,
+        start=start,
+        days=days,
+        pharmacy_stock=tuple(pharmacy_stock),
+        sites=tuple(plan_sites),
+        demand=demand,
+        priority=tuple(priority_order(session)),
+        open_requests=requests,
+        time_limit_s=time_limit_s,
     )
     return PlanInput(request, cartons, sum(bookings.values()), tuple(sorted(replaceable)))
 
@@ -212,26 +295,34 @@ def _cold_capacity(session: Session, site_ids: list[int]) -> dict[int, int]:
     if not site_ids:
         return capacity
     for site_id, vials in session.execute(
-        select(StorageUnit.site_id, StorageUnit.capacity_vials)
-        .where(StorageUnit.site_id.in_(site_ids), StorageUnit.kind.in_(COLD_UNIT_KINDS))
+        select(StorageUnit.site_id, StorageUnit.capacity_vials).where(
+            StorageUnit.site_id.in_(site_ids), StorageUnit.kind.in_(COLD_UNIT_KINDS)
+        )
     ):
-        capacity[site_id] = UNLIMITED_VIALS if vials is None else min(capacity[site_id] + vials, UNLIMITED_VIALS)
+        capacity[site_id] = (
+            UNLIMITED_VIALS if vials is None else min(capacity[site_id] + vials, UNLIMITED_VIALS)
+        )
     return capacity
 
 
 # ---------------------------------------------------------------- making and reading plans
+
 
 def _pharmacy(session: Session, actor: Actor, code: str) -> Site:
     site = session.scalar(select(Site).where(Site.code == code))
     if site is None or not actor.sees(site):
         raise InvalidInput(f"no site with code {code!r}", fields={"pharmacy": ["unknown site"]})
     if site.kind != "hospital_pharmacy":
-        raise InvalidInput(f"{code} is a {site.kind}, not a hospital pharmacy",
-                           fields={"pharmacy": ["not a hospital pharmacy"]})
+        raise InvalidInput(
+            f"{code} is a {site.kind}, not a hospital pharmacy",
+            fields={"pharmacy": ["not a hospital pharmacy"]},
+        )
     return site
 
 
-def _check_plan_request(actor: Actor, now: datetime, *, start: date, days: int, method: str) -> None:
+def _check_plan_request(
+    actor: Actor, now: datetime, *, start: date, days: int, method: str
+) -> None:
     if not actor.may("plan"):
         raise Forbidden(f"role {actor.role} may not plan")
     errors = {}
@@ -245,8 +336,17 @@ def _check_plan_request(actor: Actor, now: datetime, *, start: date, days: int, 
         raise InvalidInput("the plan request is invalid", fields=errors)
 
 
-def create_plan(session: Session, actor: Actor, now: datetime, *, pharmacy: str, start: date, days: int,
-                method: str = "optimal", time_limit_s: float = 10.0) -> Plan:
+def create_plan(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    *,
+    pharmacy: str,
+    start: date,
+    days: int,
+    method: str = "optimal",
+    time_limit_s: float = 10.0,
+) -> Plan:
     """Plan a pharmacy's next ``days`` days from ``start`` with the chosen method and store it
     (status ``proposed``)."""
     _check_plan_request(actor, now, start=start, days=days, method=method)
@@ -254,18 +354,41 @@ def create_plan(session: Session, actor: Actor, now: datetime, *, pharmacy: str,
     return _plan_pharmacy(session, actor, now, site, start, days, method, time_limit_s)
 
 
-def _plan_pharmacy(session: Session, actor: Actor, now: datetime, site: Site, start: date, days: int, method: str,
-                   time_limit_s: float, region_plan: RegionPlan | None = None) -> Plan:
+def _plan_pharmacy(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    site: Site,
+    start: date,
+    days: int,
+    method: str,
+    time_limit_s: float,
+    region_plan: RegionPlan | None = None,
+) -> Plan:
     inputs = build_request(session, now, site, start, days, time_limit_s=time_limit_s)
     planner = allocation.plan_optimal if method == "optimal" else allocation.plan_fefo
     result = planner(inputs.request)
-    plan = Plan(pharmacy_id=site.id, start=start, days=days, method=method, status="proposed",
-                solver_status=result.status, result=_result_json(session, inputs, result), created_at=now,
-                created_by=actor.label, region_plan=region_plan)
+    plan = Plan(
+        pharmacy_id=site.id,
+        start=start,
+        days=days,
+        method=method,
+        status="proposed",
+        solver_status=result.status,
+        result=_result_json(session, inputs, result),
+        created_at=now,
+        created_by=actor.label,
+        region_plan=region_plan,
+    )
     session.add(plan)
     session.flush()
-    after = {"pharmacy": site.code, "start": start.isoformat(), "days": days, "method": method,
-             "solver_status": result.status}
+    after = {
+        "pharmacy": site.code,
+        "start": start.isoformat(),
+        "days": days,
+        "method": method,
+        "solver_status": result.status,
+    }
     if region_plan is not None:
         after["region_plan"] = region_plan.id
     audit(session, actor, now, "plan.create", "plan", plan.id, after=after)
@@ -274,19 +397,34 @@ def _plan_pharmacy(session: Session, actor: Actor, now: datetime, site: Site, st
 
 def _result_json(session: Session, inputs: PlanInput, plan: allocation.Plan) -> dict:
     units = {u.id: u for u in inputs.request.pharmacy_stock}
-    lots = dict(session.execute(select(Lot.id, Lot.number).where(
-        Lot.id.in_({int(u.lot) for u in units.values()} or {-1}))).all())
+    lots = dict(
+        session.execute(
+            select(Lot.id, Lot.number).where(
+                Lot.id.in_({int(u.lot) for u in units.values()} or {-1})
+            )
+        ).all()
+    )
 
     def unit_json(stock_id: str) -> dict:
         u = units[stock_id]
-        return {"carton": inputs.cartons[stock_id], "product": u.product, "lot": lots.get(int(u.lot)),
-                "state": u.state, "doses_per_vial": u.doses_per_vial}
+        return {
+            "carton": inputs.cartons[stock_id],
+            "product": u.product,
+            "lot": lots.get(int(u.lot)),
+            "state": u.state,
+            "doses_per_vial": u.doses_per_vial,
+        }
 
     waste = {k: round(float(v), 2) for k, v in plan.waste_doses.items()}
     return {
         "shipments": [
-            {"site": s.site, "day": s.day.isoformat(), **unit_json(s.stock_id), "vials": s.vials,
-             "doses": s.vials * units[s.stock_id].doses_per_vial}
+            {
+                "site": s.site,
+                "day": s.day.isoformat(),
+                **unit_json(s.stock_id),
+                "vials": s.vials,
+                "doses": s.vials * units[s.stock_id].doses_per_vial,
+            }
             for s in sorted(plan.shipments, key=lambda s: (s.day, s.site, s.stock_id))
         ],
         "thaws": [
@@ -294,17 +432,32 @@ def _result_json(session: Session, inputs: PlanInput, plan: allocation.Plan) -> 
             for t in sorted(plan.thaws, key=lambda t: (t.day, t.stock_id))
         ],
         "unmet": [
-            {"site": u.site, "day": u.day.isoformat(), "product": u.product, "group": u.group,
-             "appointments": u.appointments}
+            {
+                "site": u.site,
+                "day": u.day.isoformat(),
+                "product": u.product,
+                "group": u.group,
+                "appointments": u.appointments,
+            }
             for u in sorted(plan.unmet, key=lambda u: (u.day, u.site, u.product, u.group))
         ],
         "fill_the_vial": [
-            {"site": f.site, "day": f.day.isoformat(), "product": f.product, "vials_opened": f.vials_opened,
-             "doses_left": f.doses_left, "standby_slots": f.standby_slots}
+            {
+                "site": f.site,
+                "day": f.day.isoformat(),
+                "product": f.product,
+                "vials_opened": f.vials_opened,
+                "doses_left": f.doses_left,
+                "standby_slots": f.standby_slots,
+            }
             for f in sorted(plan.fill_the_vial, key=lambda f: (f.day, f.site, f.product))
         ],
-        "waste": {allocation.WASTE_EXPIRY_OR_BUD: 0.0, allocation.WASTE_OPEN_VIAL: 0.0, **waste,
-                  "total": round(sum(waste.values()), 2)},
+        "waste": {
+            allocation.WASTE_EXPIRY_OR_BUD: 0.0,
+            allocation.WASTE_OPEN_VIAL: 0.0,
+            **waste,
+            "total": round(sum(waste.values()), 2),
+        },
         "doses_used": round(float(plan.doses_used), 2),
         "solve_seconds": round(plan.solve_seconds, 3),
         "objective": plan.objective,
@@ -327,10 +480,14 @@ def get_plan(session: Session, actor: Actor, plan_id: int, *, for_update: bool =
     return plan
 
 
-def list_plans(session: Session, actor: Actor, *, pharmacy: str | None = None, status: str | None = None) -> list[Plan]:
+def list_plans(
+    session: Session, actor: Actor, *, pharmacy: str | None = None, status: str | None = None
+) -> list[Plan]:
     query = select(Plan).order_by(Plan.id.desc()).limit(200)
     if pharmacy:
-        query = query.where(Plan.pharmacy_id == site_by_code(session, pharmacy, field="pharmacy").id)
+        query = query.where(
+            Plan.pharmacy_id == site_by_code(session, pharmacy, field="pharmacy").id
+        )
     if status:
         query = query.where(Plan.status == status)
     return [p for p in session.scalars(query) if actor.sees(p.pharmacy)]
@@ -349,16 +506,27 @@ def _region_pharmacies(session: Session, actor: Actor, region: str) -> list[Site
         raise InvalidInput(f"no region {region!r}", fields={"region": ["unknown region"]})
     pharmacies = [s for s in in_region if s.kind == "hospital_pharmacy"]
     if not pharmacies:
-        raise InvalidInput(f"region {region} has no hospital pharmacy",
-                           fields={"region": ["no hospital pharmacy in this region"]})
+        raise InvalidInput(
+            f"region {region} has no hospital pharmacy",
+            fields={"region": ["no hospital pharmacy in this region"]},
+        )
     hidden = [s.code for s in pharmacies if not actor.sees(s)]
     if hidden:
         raise Forbidden(f"{actor.name} may not plan for {', '.join(hidden)}")
     return pharmacies
 
 
-def create_region_plan(session: Session, actor: Actor, now: datetime, *, region: str, start: date, days: int,
-                       method: str = "optimal", time_limit_s: float = 10.0) -> RegionPlan:
+def create_region_plan(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    *,
+    region: str,
+    start: date,
+    days: int,
+    method: str = "optimal",
+    time_limit_s: float = 10.0,
+) -> RegionPlan:
     """Plan every hospital pharmacy of ``region`` (each with the sites it supplies) over the same
     horizon and store them together as one region plan (status ``proposed``).
 
@@ -366,18 +534,39 @@ def create_region_plan(session: Session, actor: Actor, now: datetime, *, region:
     share of what the ones before it left (at least ``MIN_SHARE_S``)."""
     _check_plan_request(actor, now, start=start, days=days, method=method)
     pharmacies = _region_pharmacies(session, actor, region)
-    region_plan = RegionPlan(region=region, start=start, days=days, method=method, status="proposed",
-                             created_at=now, created_by=actor.label)
+    region_plan = RegionPlan(
+        region=region,
+        start=start,
+        days=days,
+        method=method,
+        status="proposed",
+        created_at=now,
+        created_by=actor.label,
+    )
     session.add(region_plan)
     session.flush()
     spent = 0.0
     for done, site in enumerate(pharmacies):
-        share = max((time_limit_s - spent) / (len(pharmacies) - done), min(MIN_SHARE_S, time_limit_s))
+        share = max(
+            (time_limit_s - spent) / (len(pharmacies) - done), min(MIN_SHARE_S, time_limit_s)
+        )
         plan = _plan_pharmacy(session, actor, now, site, start, days, method, share, region_plan)
         spent += plan.result.get("solve_seconds") or 0.0
-    audit(session, actor, now, "region_plan.create", "region_plan", region_plan.id,
-          after={"region": region, "start": start.isoformat(), "days": days, "method": method,
-                 "plans": {p.pharmacy.code: p.id for p in region_plan.plans}})
+    audit(
+        session,
+        actor,
+        now,
+        "region_plan.create",
+        "region_plan",
+        region_plan.id,
+        after={
+            "region": region,
+            "start": start.isoformat(),
+            "days": days,
+            "method": method,
+            "plans": {p.pharmacy.code: p.id for p in region_plan.plans},
+        },
+    )
     return region_plan
 
 
@@ -412,10 +601,16 @@ def region_totals(region_plan: RegionPlan) -> dict:
         "unmet_appointments": sum(by_site.values()),
         "unmet_by_group": dict(sorted(by_group.items())),
         "unmet_by_site": dict(sorted(by_site.items())),
-        "unmet": [{"site": site, "group": group, "appointments": n}
-                  for (site, group), n in sorted(by_site_group.items())],
-        "fill_the_vial": {"offers": offers, "vials_opened": vials_opened, "doses_left": doses_left,
-                          "standby_slots": standby_slots},
+        "unmet": [
+            {"site": site, "group": group, "appointments": n}
+            for (site, group), n in sorted(by_site_group.items())
+        ],
+        "fill_the_vial": {
+            "offers": offers,
+            "vials_opened": vials_opened,
+            "doses_left": doses_left,
+            "standby_slots": standby_slots,
+        },
         "shipments": shipments_planned,
         "solve_seconds": round(solve_seconds, 3),
     }
@@ -425,7 +620,9 @@ def _sees_region_plan(actor: Actor, region_plan: RegionPlan) -> bool:
     return all(actor.sees(p.pharmacy) for p in region_plan.plans)
 
 
-def get_region_plan(session: Session, actor: Actor, region_plan_id: int, *, for_update: bool = False) -> RegionPlan:
+def get_region_plan(
+    session: Session, actor: Actor, region_plan_id: int, *, for_update: bool = False
+) -> RegionPlan:
     query = select(RegionPlan).where(RegionPlan.id == region_plan_id)
     region_plan = session.scalar(query.with_for_update() if for_update else query)
     if region_plan is None or not _sees_region_plan(actor, region_plan):
@@ -433,8 +630,9 @@ def get_region_plan(session: Session, actor: Actor, region_plan_id: int, *, for_
     return region_plan
 
 
-def list_region_plans(session: Session, actor: Actor, *, region: str | None = None,
-                      status: str | None = None) -> list[RegionPlan]:
+def list_region_plans(
+    session: Session, actor: Actor, *, region: str | None = None, status: str | None = None
+) -> list[RegionPlan]:
     query = select(RegionPlan).order_by(RegionPlan.id.desc()).limit(200)
     if region:
         if session.scalar(select(Site.id).where(Site.region == region).limit(1)) is None:
@@ -442,18 +640,25 @@ def list_region_plans(session: Session, actor: Actor, *, region: str | None = No
         query = query.where(RegionPlan.region == region)
     if status:
         if status not in REGION_PLAN_STATUSES:
-            raise InvalidInput("unknown status", fields={"status": [f"one of {', '.join(REGION_PLAN_STATUSES)}"]})
+            raise InvalidInput(
+                "unknown status", fields={"status": [f"one of {', '.join(REGION_PLAN_STATUSES)}"]}
+            )
         query = query.where(RegionPlan.status == status)
     return [rp for rp in session.scalars(query) if _sees_region_plan(actor, rp)]
 
 
 # ---------------------------------------------------------------- approval
 
-def withdraw_draft_shipment(session: Session, actor: Actor, now: datetime, shipment: Shipment) -> list[int]:
+
+def withdraw_draft_shipment(
+    session: Session, actor: Actor, now: datetime, shipment: Shipment
+) -> list[int]:
     """Un-pick a draft shipment: its cartons stay where they are, free again, and the draft is
     deleted. Returns the cartons released."""
     if shipment.status != "draft":
-        raise Conflict(f"shipment {shipment.id} is {shipment.status}", code=f"shipment_{shipment.status}")
+        raise Conflict(
+            f"shipment {shipment.id} is {shipment.status}", code=f"shipment_{shipment.status}"
+        )
     released = []
     for item in sorted(shipment.items, key=lambda i: i.carton_id):
         carton = carton_for_update(session, item.carton_id)
@@ -461,12 +666,22 @@ def withdraw_draft_shipment(session: Session, actor: Actor, now: datetime, shipm
             carton.shipment_id = None
         released.append(carton.id)
     session.flush()
-    for link in session.scalars(select(PlanShipment).where(PlanShipment.shipment_id == shipment.id)):
+    for link in session.scalars(
+        select(PlanShipment).where(PlanShipment.shipment_id == shipment.id)
+    ):
         link.shipment_id, link.withdrawn_at = None, now
     session.delete(shipment)  # its items go with it
     session.flush()
-    audit(session, actor, now, "shipment.withdraw", "shipment", shipment.id,
-          before={"status": "draft", "to_site": shipment.to_site.code, "cartons": released}, after=None)
+    audit(
+        session,
+        actor,
+        now,
+        "shipment.withdraw",
+        "shipment",
+        shipment.id,
+        before={"status": "draft", "to_site": shipment.to_site.code, "cartons": released},
+        after=None,
+    )
     return released
 
 
@@ -488,17 +703,38 @@ def _supersede(session: Session, actor: Actor, now: datetime, old: Plan, new: Pl
             task.note = f"superseded by plan {new.id}"
             cancelled.append(task.id)
     old.status, old.superseded_at, old.superseded_by_id = "superseded", now, new.id
-    audit(session, actor, now, "plan.supersede", "plan", old.id, before={"status": "approved"},
-          after={"status": "superseded", "by": new.id, "withdrawn_shipments": withdrawn,
-                 "kept_shipments": kept, "cancelled_thaw_tasks": cancelled})
+    audit(
+        session,
+        actor,
+        now,
+        "plan.supersede",
+        "plan",
+        old.id,
+        before={"status": "approved"},
+        after={
+            "status": "superseded",
+            "by": new.id,
+            "withdrawn_shipments": withdrawn,
+            "kept_shipments": kept,
+            "cancelled_thaw_tasks": cancelled,
+        },
+    )
     region_plan = old.region_plan
     if region_plan is not None and region_plan.status == "approved" and new.region_plan_id is None:
         # A pharmacy's own plan replaces its part of an approved region plan: the region plan
         # no longer stands as a whole (its pharmacies' plans say which parts still hold). A
         # region plan approved after it supersedes it as a whole instead.
         region_plan.status, region_plan.superseded_at = "superseded", now
-        audit(session, actor, now, "region_plan.supersede", "region_plan", region_plan.id,
-              before={"status": "approved"}, after={"status": "superseded", "by_plan": new.id})
+        audit(
+            session,
+            actor,
+            now,
+            "region_plan.supersede",
+            "region_plan",
+            region_plan.id,
+            before={"status": "approved"},
+            after={"status": "superseded", "by_plan": new.id},
+        )
     return {"plan": old.id, "withdrawn_shipments": withdrawn, "kept_shipments": kept}
 
 
@@ -514,8 +750,11 @@ def approve_plan(session: Session, actor: Actor, now: datetime, plan_id: int) ->
         raise Conflict(f"plan {plan.id} covers days that have all passed", code="plan_past")
     superseded = [
         _supersede(session, actor, now, old, plan)
-        for old in session.scalars(select(Plan).where(Plan.pharmacy_id == pharmacy.id, Plan.status == "approved",
-                                                      Plan.id != plan.id).order_by(Plan.id))
+        for old in session.scalars(
+            select(Plan)
+            .where(Plan.pharmacy_id == pharmacy.id, Plan.status == "approved", Plan.id != plan.id)
+            .order_by(Plan.id)
+        )
     ]
     planned = plan.result.get("shipments", [])
     by_carton: dict[int, list[dict]] = defaultdict(list)
@@ -529,15 +768,25 @@ def approve_plan(session: Session, actor: Actor, now: datetime, plan_id: int) ->
     thaw_tasks: list[tuple[int, date, int, str | None]] = []
     today = local_today(now)
     for carton_id in sorted(set(by_carton) | set(thaws_by_carton)):
-        carton = _carton_as_planned(session, now, pharmacy, carton_id,
-                                    sum(line["vials"] for line in by_carton.get(carton_id, [])))
+        carton = _carton_as_planned(
+            session,
+            now,
+            pharmacy,
+            carton_id,
+            sum(line["vials"] for line in by_carton.get(carton_id, [])),
+        )
         lines = sorted(by_carton.get(carton_id, []), key=lambda x: (x["day"], x["site"]))
         was_frozen = carton.state in FROZEN
         if len(lines) == 1 and lines[0]["vials"] == carton.vials:
             made = [carton]
         elif lines:
-            made = custody.repack(session, actor, now, carton.id,
-                                  [(line["vials"], carton.storage_unit.code) for line in lines])
+            made = custody.repack(
+                session,
+                actor,
+                now,
+                carton.id,
+                [(line["vials"], carton.storage_unit.code) for line in lines],
+            )
         else:
             made = []
         for line, piece in zip(lines, made):
@@ -545,46 +794,104 @@ def approve_plan(session: Session, actor: Actor, now: datetime, plan_id: int) ->
         if not was_frozen:
             continue
         lead = thaw_lead_days(carton.product)
-        planned_thaws = sorted(date.fromisoformat(t["day"]) for t in thaws_by_carton.get(carton_id, []))
+        planned_thaws = sorted(
+            date.fromisoformat(t["day"]) for t in thaws_by_carton.get(carton_id, [])
+        )
         for line, piece in zip(lines, made):
             ship_day = date.fromisoformat(line["day"])
             in_time = [d for d in planned_thaws if d <= ship_day - timedelta(days=lead)]
             thaw_day = max(in_time[-1] if in_time else ship_day - timedelta(days=lead), today)
-            thaw_tasks.append((piece.id, thaw_day, piece.vials, f"for delivery to {line['site']} on {line['day']}"))
-        left_thawed = sum(t["vials"] for t in thaws_by_carton.get(carton_id, [])) - sum(x["vials"] for x in lines)
-        if left_thawed > 0 and planned_thaws and carton.vials > 0 and (not made or made[0].id != carton.id):
-            thaw_tasks.append((carton.id, max(planned_thaws[0], today), min(left_thawed, carton.vials),
-                               "stays at the pharmacy"))
+            thaw_tasks.append(
+                (
+                    piece.id,
+                    thaw_day,
+                    piece.vials,
+                    f"for delivery to {line['site']} on {line['day']}",
+                )
+            )
+        left_thawed = sum(t["vials"] for t in thaws_by_carton.get(carton_id, [])) - sum(
+            x["vials"] for x in lines
+        )
+        if (
+            left_thawed > 0
+            and planned_thaws
+            and carton.vials > 0
+            and (not made or made[0].id != carton.id)
+        ):
+            thaw_tasks.append(
+                (
+                    carton.id,
+                    max(planned_thaws[0], today),
+                    min(left_thawed, carton.vials),
+                    "stays at the pharmacy",
+                )
+            )
 
     links = []
     for (site_code, day), carton_ids in sorted(pieces.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        shipment = shipments.create_shipment(session, actor, now, from_site=pharmacy.code, to_site=site_code,
-                                             cartons=carton_ids, note=f"plan {plan.id}: deliver on {day}")
-        link = PlanShipment(plan=plan, shipment_id=shipment.id, site_id=shipment.to_site_id,
-                            day=date.fromisoformat(day))
+        shipment = shipments.create_shipment(
+            session,
+            actor,
+            now,
+            from_site=pharmacy.code,
+            to_site=site_code,
+            cartons=carton_ids,
+            note=f"plan {plan.id}: deliver on {day}",
+        )
+        link = PlanShipment(
+            plan=plan,
+            shipment_id=shipment.id,
+            site_id=shipment.to_site_id,
+            day=date.fromisoformat(day),
+        )
         session.add(link)
-        links.append({"shipment": shipment.id, "site": site_code, "day": day, "cartons": carton_ids})
+        links.append(
+            {"shipment": shipment.id, "site": site_code, "day": day, "cartons": carton_ids}
+        )
     tasks = {}
     for carton_id, day, vials, note in thaw_tasks:
         key = (carton_id, day)
         if key in tasks:
             tasks[key].vials += vials
             continue
-        task = ThawTask(plan=plan, carton_id=carton_id, site_id=pharmacy.id, day=day, vials=vials, status="open",
-                        note=note, created_at=now)
+        task = ThawTask(
+            plan=plan,
+            carton_id=carton_id,
+            site_id=pharmacy.id,
+            day=day,
+            vials=vials,
+            status="open",
+            note=note,
+            created_at=now,
+        )
         session.add(task)
         tasks[key] = task
     plan.status, plan.approved_at, plan.approved_by = "approved", now, actor.label
     session.flush()
-    audit(session, actor, now, "plan.approve", "plan", plan.id, before={"status": "proposed"},
-          after={"status": "approved", "shipments": links,
-                 "thaw_tasks": [{"id": t.id, "carton": t.carton_id, "day": t.day.isoformat(), "vials": t.vials}
-                                for t in tasks.values()],
-                 "superseded": superseded})
+    audit(
+        session,
+        actor,
+        now,
+        "plan.approve",
+        "plan",
+        plan.id,
+        before={"status": "proposed"},
+        after={
+            "status": "approved",
+            "shipments": links,
+            "thaw_tasks": [
+                {"id": t.id, "carton": t.carton_id, "day": t.day.isoformat(), "vials": t.vials}
+                for t in tasks.values()
+            ],
+            "superseded": superseded,
+        },
+    )
     return plan
 
 
-def approve_region_plan(session: Session, actor: Actor, now: datetime, region_plan_id: int) -> RegionPlan:
+def approve_region_plan(
+    session: Session, actor: Actor, now: datetime, region_plan_id: int
+) -> RegionPlan:
     """Approve every pharmacy plan of a region plan, each as ``approve_plan`` does (a plan already
     approved on its own is kept as it is). Needs someone who may approve at every pharmacy of the
     region plan; a later approved region plan of the region supersedes the earlier ones."""
@@ -594,13 +901,21 @@ def approve_region_plan(session: Session, actor: Actor, now: datetime, region_pl
     for plan in region_plan.plans:
         require(actor, "plan.approve", plan.pharmacy)
     if region_plan.status != "proposed":
-        raise Conflict(f"region plan {region_plan.id} is {region_plan.status}", code=f"plan_{region_plan.status}")
+        raise Conflict(
+            f"region plan {region_plan.id} is {region_plan.status}",
+            code=f"plan_{region_plan.status}",
+        )
     if region_plan.start + timedelta(days=region_plan.days - 1) < local_today(now):
-        raise Conflict(f"region plan {region_plan.id} covers days that have all passed", code="plan_past")
+        raise Conflict(
+            f"region plan {region_plan.id} covers days that have all passed", code="plan_past"
+        )
     for plan in region_plan.plans:
         if plan.status == "superseded":
-            raise Conflict(f"the plan for {plan.pharmacy.code} (plan {plan.id}) was approved and then superseded by "
-                           f"plan {plan.superseded_by_id}: make a new region plan", code="plan_superseded")
+            raise Conflict(
+                f"the plan for {plan.pharmacy.code} (plan {plan.id}) was approved and then superseded by "
+                f"plan {plan.superseded_by_id}: make a new region plan",
+                code="plan_superseded",
+            )
     approved, kept = [], []
     for plan in region_plan.plans:
         if plan.status == "approved":
@@ -609,25 +924,51 @@ def approve_region_plan(session: Session, actor: Actor, now: datetime, region_pl
         approve_plan(session, actor, now, plan.id)
         approved.append(plan.id)
     superseded = []
-    for old in session.scalars(select(RegionPlan).where(RegionPlan.region == region_plan.region,
-                                                        RegionPlan.status == "approved",
-                                                        RegionPlan.id != region_plan.id).order_by(RegionPlan.id)):
+    for old in session.scalars(
+        select(RegionPlan)
+        .where(
+            RegionPlan.region == region_plan.region,
+            RegionPlan.status == "approved",
+            RegionPlan.id != region_plan.id,
+        )
+        .order_by(RegionPlan.id)
+    ):
         old.status, old.superseded_at, old.superseded_by_id = "superseded", now, region_plan.id
         superseded.append(old.id)
-    region_plan.status, region_plan.approved_at, region_plan.approved_by = "approved", now, actor.label
+    region_plan.status, region_plan.approved_at, region_plan.approved_by = (
+        "approved",
+        now,
+        actor.label,
+    )
     session.flush()
-    audit(session, actor, now, "region_plan.approve", "region_plan", region_plan.id, before={"status": "proposed"},
-          after={"status": "approved", "approved_plans": approved, "already_approved_plans": kept,
-                 "superseded_region_plans": superseded})
+    audit(
+        session,
+        actor,
+        now,
+        "region_plan.approve",
+        "region_plan",
+        region_plan.id,
+        before={"status": "proposed"},
+        after={
+            "status": "approved",
+            "approved_plans": approved,
+            "already_approved_plans": kept,
+            "superseded_region_plans": superseded,
+        },
+    )
     return region_plan
 
 
-def _carton_as_planned(session: Session, now: datetime, pharmacy: Site, carton_id: int, vials: int) -> Carton:
+def _carton_as_planned(
+    session: Session, now: datetime, pharmacy: Site, carton_id: int, vials: int
+) -> Carton:
     """The carton, still as the plan saw it: at the pharmacy, free, usable, with the vials."""
     carton = carton_for_update(session, carton_id)
 
     def stale(why: str):
-        return Conflict(f"carton {carton_id} {why} since the plan was made: make a new plan", code="plan_stale")
+        return Conflict(
+            f"carton {carton_id} {why} since the plan was made: make a new plan", code="plan_stale"
+        )
 
     if carton.site_id != pharmacy.id or carton.in_transit:
         raise stale("has left the pharmacy")
@@ -646,8 +987,10 @@ def _carton_as_planned(session: Session, now: datetime, pharmacy: Site, carton_i
 
 # ---------------------------------------------------------------- thaw tasks
 
-def list_thaw_tasks(session: Session, actor: Actor, *, site: str | None = None,
-                    status: str | None = None) -> list[ThawTask]:
+
+def list_thaw_tasks(
+    session: Session, actor: Actor, *, site: str | None = None, status: str | None = None
+) -> list[ThawTask]:
     query = select(ThawTask).order_by(ThawTask.day, ThawTask.id).limit(1000)
     if site:
         at = site_by_code(session, site)
@@ -655,13 +998,16 @@ def list_thaw_tasks(session: Session, actor: Actor, *, site: str | None = None,
         query = query.where(ThawTask.site_id == at.id)
     if status:
         if status not in ("open", "done", "cancelled"):
-            raise InvalidInput("unknown status", fields={"status": ["one of open, done, cancelled"]})
+            raise InvalidInput(
+                "unknown status", fields={"status": ["one of open, done, cancelled"]}
+            )
         query = query.where(ThawTask.status == status)
     return [t for t in session.scalars(query) if actor.sees(t.site)]
 
 
-def complete_thaw_task(session: Session, actor: Actor, now: datetime, task_id: int, *,
-                       storage_unit: str | None = None) -> ThawTask:
+def complete_thaw_task(
+    session: Session, actor: Actor, now: datetime, task_id: int, *, storage_unit: str | None = None
+) -> ThawTask:
     """Do the thaw: take the carton out of the freezer (into ``storage_unit``, a fridge) and
     close the task."""
     task = session.scalar(select(ThawTask).where(ThawTask.id == task_id).with_for_update())

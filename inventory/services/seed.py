@@ -1,5 +1,6 @@
 """Load the seed catalogue, the Danish-shaped network and a season's demo stock.
 Idempotent: running it twice changes nothing the second time."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -22,10 +23,17 @@ def load_catalogue(session: Session) -> int:
     for item in seed_data.PRODUCTS:
         if item["code"] in existing:
             continue
-        product = Product(code=item["code"], name=item["name"], programme=item["programme"],
-                          doses_per_vial=item["doses_per_vial"], storage_profile=_checked_profile(item["storage_profile"]),
-                          thaw_lead_hours=item.get("thaw_lead_hours", 0))
-        product.gtins = [ProductGtin(gtin=g) for g in item["gtins"] if session.get(ProductGtin, g) is None]
+        product = Product(
+            code=item["code"],
+            name=item["name"],
+            programme=item["programme"],
+            doses_per_vial=item["doses_per_vial"],
+            storage_profile=_checked_profile(item["storage_profile"]),
+            thaw_lead_hours=item.get("thaw_lead_hours", 0),
+        )
+        product.gtins = [
+            ProductGtin(gtin=g) for g in item["gtins"] if session.get(ProductGtin, g) is None
+        ]
         session.add(product)
         added += 1
     session.flush()
@@ -39,15 +47,28 @@ def load_network(session: Session) -> int:
     for item in seed_data.network():
         site = sites.get(item["code"])
         if site is None:
-            site = Site(code=item["code"], name=item["name"], kind=item["kind"], region=item["region"],
-                        supplied_by=sites.get(item.get("supplied_by")) if item.get("supplied_by") else None)
+            site = Site(
+                code=item["code"],
+                name=item["name"],
+                kind=item["kind"],
+                region=item["region"],
+                supplied_by=sites.get(item.get("supplied_by")) if item.get("supplied_by") else None,
+            )
             session.add(site)
             sites[site.code] = site
             added += 1
         for unit in item["storage_units"]:
             if unit["code"] not in units:
-                session.add(StorageUnit(site=site, code=unit["code"], kind=unit["kind"], min_c=unit["min_c"],
-                                        max_c=unit["max_c"], capacity_vials=unit.get("capacity_vials")))
+                session.add(
+                    StorageUnit(
+                        site=site,
+                        code=unit["code"],
+                        kind=unit["kind"],
+                        min_c=unit["min_c"],
+                        max_c=unit["max_c"],
+                        capacity_vials=unit.get("capacity_vials"),
+                    )
+                )
                 units.add(unit["code"])
     session.flush()
     return added
@@ -60,30 +81,73 @@ def load_demo_stock(session: Session, now: datetime) -> int:
     if session.scalar(select(func.count(Carton.id))):
         return 0
     products = {p.code: p for p in session.scalars(select(Product))}
-    pharmacies = session.scalars(select(Site).where(Site.kind == "hospital_pharmacy").order_by(Site.code)).all()
+    pharmacies = session.scalars(
+        select(Site).where(Site.kind == "hospital_pharmacy").order_by(Site.code)
+    ).all()
     made = 0
     for number, pharmacy in enumerate(pharmacies, start=1):
         units = {u.kind: u for u in reversed(pharmacy.storage_units)}
         grey = products["comirnaty-grey-bivalent"]
-        tray = custody.receive(session, SYSTEM, now - timedelta(days=3), custody.ReceiptInput(
-            storage_unit=units["ultra_low_freezer"].code, vials=195, state="ultra_frozen",
-            scan=gs1.encode(grey.gtins[0].gtin, lot=f"GK{number:03d}A", expiry=(now + timedelta(days=300)).date()),
-        ))
-        custody.receive(session, SYSTEM, now - timedelta(days=3), custody.ReceiptInput(
-            storage_unit=units["ultra_low_freezer"].code, vials=195, state="ultra_frozen",
-            scan=gs1.encode(grey.gtins[0].gtin, lot=f"GK{number:03d}B", expiry=(now + timedelta(days=320)).date()),
-        ))
-        custody.thaw(session, SYSTEM, now - timedelta(days=2), tray.id, storage_unit=units["fridge"].code)
-        served = session.scalars(select(Site).where(Site.supplied_by_id == pharmacy.id, Site.kind == "vaccination_centre")
-                                 .order_by(Site.code)).all()
-        custody.repack(session, SYSTEM, now - timedelta(days=2), tray.id,
-                       [(10, units["fridge"].code) for _ in served[:8]])
+        tray = custody.receive(
+            session,
+            SYSTEM,
+            now - timedelta(days=3),
+            custody.ReceiptInput(
+                storage_unit=units["ultra_low_freezer"].code,
+                vials=195,
+                state="ultra_frozen",
+                scan=gs1.encode(
+                    grey.gtins[0].gtin,
+                    lot=f"GK{number:03d}A",
+                    expiry=(now + timedelta(days=300)).date(),
+                ),
+            ),
+        )
+        custody.receive(
+            session,
+            SYSTEM,
+            now - timedelta(days=3),
+            custody.ReceiptInput(
+                storage_unit=units["ultra_low_freezer"].code,
+                vials=195,
+                state="ultra_frozen",
+                scan=gs1.encode(
+                    grey.gtins[0].gtin,
+                    lot=f"GK{number:03d}B",
+                    expiry=(now + timedelta(days=320)).date(),
+                ),
+            ),
+        )
+        custody.thaw(
+            session, SYSTEM, now - timedelta(days=2), tray.id, storage_unit=units["fridge"].code
+        )
+        served = session.scalars(
+            select(Site)
+            .where(Site.supplied_by_id == pharmacy.id, Site.kind == "vaccination_centre")
+            .order_by(Site.code)
+        ).all()
+        custody.repack(
+            session,
+            SYSTEM,
+            now - timedelta(days=2),
+            tray.id,
+            [(10, units["fridge"].code) for _ in served[:8]],
+        )
         for code, lot_prefix, vials in (("vaxigriptetra", "VT", 500), ("prevenar-20", "PV", 200)):
             product = products[code]
-            custody.receive(session, SYSTEM, now - timedelta(days=5), custody.ReceiptInput(
-                storage_unit=units["fridge"].code, vials=vials, state="thawed", product=code,
-                lot=f"{lot_prefix}{number:03d}", expiry=(now + timedelta(days=200)).date(),
-            ))
+            custody.receive(
+                session,
+                SYSTEM,
+                now - timedelta(days=5),
+                custody.ReceiptInput(
+                    storage_unit=units["fridge"].code,
+                    vials=vials,
+                    state="thawed",
+                    product=code,
+                    lot=f"{lot_prefix}{number:03d}",
+                    expiry=(now + timedelta(days=200)).date(),
+                ),
+            )
         made += 1
     session.flush()
     return made

@@ -1,4 +1,5 @@
 """Stock requests and shipments with proof of delivery."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from inventory.db.models import Carton, Shipment, ShipmentItem, StockRequest
 from inventory.domain.errors import Conflict, InvalidInput, NotFound
+from inventory.domain.stability import State
 from inventory.services.access import Actor, require
 from inventory.services.common import (
     audit,
@@ -25,28 +27,57 @@ from inventory.services.custody import (
     profile_of,
     status_after_change,
 )
-from inventory.domain.stability import State
 
 # ---------------------------------------------------------------- stock requests
 
 
-def create_request(session: Session, actor: Actor, now: datetime, *, site: str, product: str, doses: int,
-                   needed_on: date, note: str | None = None) -> StockRequest:
+def create_request(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    *,
+    site: str,
+    product: str,
+    doses: int,
+    needed_on: date,
+    note: str | None = None,
+) -> StockRequest:
     at = site_by_code(session, site)
     require(actor, "request.create", at)
     if needed_on < now.date():
         raise InvalidInput("the date has passed", fields={"needed_on": ["must be today or later"]})
-    request = StockRequest(site=at, product=product_by_code(session, product), doses=doses,
-                           needed_on=needed_on, status="open", note=note, created_at=now,
-                           created_by=actor.label)
+    request = StockRequest(
+        site=at,
+        product=product_by_code(session, product),
+        doses=doses,
+        needed_on=needed_on,
+        status="open",
+        note=note,
+        created_at=now,
+        created_by=actor.label,
+    )
     session.add(request)
     session.flush()
-    audit(session, actor, now, "stock_request.create", "stock_request", request.id,
-          after={"site": site, "product": product, "doses": doses, "needed_on": needed_on.isoformat()})
+    audit(
+        session,
+        actor,
+        now,
+        "stock_request.create",
+        "stock_request",
+        request.id,
+        after={
+            "site": site,
+            "product": product,
+            "doses": doses,
+            "needed_on": needed_on.isoformat(),
+        },
+    )
     return request
 
 
-def get_request(session: Session, actor: Actor, request_id: int, *, for_update: bool = False) -> StockRequest:
+def get_request(
+    session: Session, actor: Actor, request_id: int, *, for_update: bool = False
+) -> StockRequest:
     query = select(StockRequest).where(StockRequest.id == request_id)
     request = session.scalar(query.with_for_update() if for_update else query)
     if request is None or not actor.sees(request.site):
@@ -54,36 +85,64 @@ def get_request(session: Session, actor: Actor, request_id: int, *, for_update: 
     return request
 
 
-def approve_request(session: Session, actor: Actor, now: datetime, request_id: int, doses: int | None) -> StockRequest:
+def approve_request(
+    session: Session, actor: Actor, now: datetime, request_id: int, doses: int | None
+) -> StockRequest:
     request = get_request(session, actor, request_id, for_update=True)
     require(actor, "request.decide")
     if request.status != "open":
-        raise Conflict(f"stock request {request.id} is {request.status}", code=f"request_{request.status}")
+        raise Conflict(
+            f"stock request {request.id} is {request.status}", code=f"request_{request.status}"
+        )
     doses = request.doses if doses is None else doses
     if doses > request.doses:
-        raise InvalidInput("approve at most what was requested", fields={"doses": [f"at most {request.doses}"]})
+        raise InvalidInput(
+            "approve at most what was requested", fields={"doses": [f"at most {request.doses}"]}
+        )
     before = {"status": request.status}
     request.status, request.approved_doses = "approved", doses
     request.decided_at, request.decided_by = now, actor.label
-    audit(session, actor, now, "stock_request.approve", "stock_request", request.id, before=before,
-          after={"status": "approved", "approved_doses": doses})
+    audit(
+        session,
+        actor,
+        now,
+        "stock_request.approve",
+        "stock_request",
+        request.id,
+        before=before,
+        after={"status": "approved", "approved_doses": doses},
+    )
     return request
 
 
-def reject_request(session: Session, actor: Actor, now: datetime, request_id: int, reason: str) -> StockRequest:
+def reject_request(
+    session: Session, actor: Actor, now: datetime, request_id: int, reason: str
+) -> StockRequest:
     request = get_request(session, actor, request_id, for_update=True)
     require(actor, "request.decide")
     if request.status not in ("open", "approved"):
-        raise Conflict(f"stock request {request.id} is {request.status}", code=f"request_{request.status}")
+        raise Conflict(
+            f"stock request {request.id} is {request.status}", code=f"request_{request.status}"
+        )
     before = {"status": request.status}
     request.status, request.reason = "rejected", reason
     request.decided_at, request.decided_by = now, actor.label
-    audit(session, actor, now, "stock_request.reject", "stock_request", request.id, before=before,
-          after={"status": "rejected", "reason": reason})
+    audit(
+        session,
+        actor,
+        now,
+        "stock_request.reject",
+        "stock_request",
+        request.id,
+        before=before,
+        after={"status": "rejected", "reason": reason},
+    )
     return request
 
 
-def list_requests(session: Session, actor: Actor, *, site: str | None = None, status: str | None = None) -> list[StockRequest]:
+def list_requests(
+    session: Session, actor: Actor, *, site: str | None = None, status: str | None = None
+) -> list[StockRequest]:
     query = select(StockRequest).order_by(StockRequest.needed_on, StockRequest.id)
     if site:
         query = query.where(StockRequest.site_id == site_by_code(session, site).id)
@@ -95,7 +154,9 @@ def list_requests(session: Session, actor: Actor, *, site: str | None = None, st
 # ---------------------------------------------------------------- shipments
 
 
-def get_shipment(session: Session, actor: Actor, shipment_id: int, *, for_update: bool = False) -> Shipment:
+def get_shipment(
+    session: Session, actor: Actor, shipment_id: int, *, for_update: bool = False
+) -> Shipment:
     query = select(Shipment).where(Shipment.id == shipment_id)
     shipment = session.scalar(query.with_for_update() if for_update else query)
     if shipment is None or not (actor.sees(shipment.from_site) or actor.sees(shipment.to_site)):
@@ -103,14 +164,29 @@ def get_shipment(session: Session, actor: Actor, shipment_id: int, *, for_update
     return shipment
 
 
-def create_shipment(session: Session, actor: Actor, now: datetime, *, from_site: str, to_site: str,
-                    cartons: list[int], request: int | None = None, expected: list | None = None,
-                    note: str | None = None, cool_box: str | None = None) -> Shipment:
+def create_shipment(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    *,
+    from_site: str,
+    to_site: str,
+    cartons: list[int],
+    request: int | None = None,
+    expected: list | None = None,
+    note: str | None = None,
+    cool_box: str | None = None,
+) -> Shipment:
     """Pick cartons for a shipment (a draft until dispatched). A shipment from the supplier
     may carry no cartons: it is SSI's advance notice, closed by a receipt."""
-    sender, receiver = site_by_code(session, from_site, field="from_site"), site_by_code(session, to_site, field="to_site")
+    sender, receiver = (
+        site_by_code(session, from_site, field="from_site"),
+        site_by_code(session, to_site, field="to_site"),
+    )
     if sender.id == receiver.id:
-        raise InvalidInput("a shipment goes to another site", fields={"to_site": ["same as from_site"]})
+        raise InvalidInput(
+            "a shipment goes to another site", fields={"to_site": ["same as from_site"]}
+        )
     require(actor, "ship", sender)
     if not cartons and sender.kind != "supplier":
         raise InvalidInput("pick at least one carton", fields={"cartons": ["empty"]})
@@ -120,16 +196,32 @@ def create_shipment(session: Session, actor: Actor, now: datetime, *, from_site:
     if request is not None:
         stock_request = get_request(session, actor, request, for_update=True)
         if stock_request.site_id != receiver.id:
-            raise InvalidInput("the request is for another site", fields={"request": ["another site"]})
+            raise InvalidInput(
+                "the request is for another site", fields={"request": ["another site"]}
+            )
         if stock_request.status not in ("open", "approved"):
-            raise Conflict(f"stock request {request} is {stock_request.status}", code=f"request_{stock_request.status}")
+            raise Conflict(
+                f"stock request {request} is {stock_request.status}",
+                code=f"request_{stock_request.status}",
+            )
     box = None
     if cool_box:
         box = storage_unit_by_code(session, cool_box, field="cool_box")
         if box.kind != "cool_box":
-            raise InvalidInput("not a cool box", fields={"cool_box": [f"{box.code} is a {box.kind}"]})
-    shipment = Shipment(from_site=sender, to_site=receiver, request=stock_request, status="draft",
-                        created_at=now, created_by=actor.label, expected=expected, note=note, cool_box=box)
+            raise InvalidInput(
+                "not a cool box", fields={"cool_box": [f"{box.code} is a {box.kind}"]}
+            )
+    shipment = Shipment(
+        from_site=sender,
+        to_site=receiver,
+        request=stock_request,
+        status="draft",
+        created_at=now,
+        created_by=actor.label,
+        expected=expected,
+        note=note,
+        cool_box=box,
+    )
     session.add(shipment)
     session.flush()
     for carton_id in sorted(cartons):  # a fixed lock order: two pickers cannot deadlock
@@ -152,7 +244,9 @@ def dispatch(session: Session, actor: Actor, now: datetime, shipment_id: int) ->
     shipment = get_shipment(session, actor, shipment_id, for_update=True)
     require(actor, "ship", shipment.from_site)
     if shipment.status != "draft":
-        raise Conflict(f"shipment {shipment.id} is {shipment.status}", code=f"shipment_{shipment.status}")
+        raise Conflict(
+            f"shipment {shipment.id} is {shipment.status}", code=f"shipment_{shipment.status}"
+        )
     for item in shipment.items:
         carton = carton_for_update(session, item.carton_id)
         if carton.status == "held":
@@ -163,8 +257,18 @@ def dispatch(session: Session, actor: Actor, now: datetime, shipment_id: int) ->
         carton.in_transit, carton.storage_unit_id = True, shipment.cool_box_id
         carton.status = status_after_change(carton, now)
         item.doses = carton.doses
-        record(session, actor, now, "dispatch", carton, doses=carton.doses, from_site_id=shipment.from_site_id,
-               to_site_id=shipment.to_site_id, from_storage_unit_id=from_unit, details={"shipment": shipment.id})
+        record(
+            session,
+            actor,
+            now,
+            "dispatch",
+            carton,
+            doses=carton.doses,
+            from_site_id=shipment.from_site_id,
+            to_site_id=shipment.to_site_id,
+            from_storage_unit_id=from_unit,
+            details={"shipment": shipment.id},
+        )
     shipment.status, shipment.dispatched_at, shipment.dispatched_by = "dispatched", now, actor.label
     if shipment.request is not None:
         shipment.request.status = "fulfilled"
@@ -183,17 +287,29 @@ class DeliveryItem:
     reason: str | None = None
 
 
-def receive(session: Session, actor: Actor, now: datetime, shipment_id: int, *, storage_unit: str,
-            items: list[DeliveryItem]) -> Shipment:
+def receive(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    shipment_id: int,
+    *,
+    storage_unit: str,
+    items: list[DeliveryItem],
+) -> Shipment:
     """Proof of delivery: each carton accepted or rejected with a reason. Rejected stock is
     held at the receiving site, never silently dropped."""
     shipment = get_shipment(session, actor, shipment_id, for_update=True)
     require(actor, "receive_shipment", shipment.to_site)
     if shipment.status != "dispatched":
-        raise Conflict(f"shipment {shipment.id} is {shipment.status}", code=f"shipment_{shipment.status}")
+        raise Conflict(
+            f"shipment {shipment.id} is {shipment.status}", code=f"shipment_{shipment.status}"
+        )
     unit = storage_unit_by_code(session, storage_unit)
     if unit.site_id != shipment.to_site_id:
-        raise InvalidInput("receive into a unit at the destination", fields={"storage_unit": ["not at the destination"]})
+        raise InvalidInput(
+            "receive into a unit at the destination",
+            fields={"storage_unit": ["not at the destination"]},
+        )
     on_board = {item.carton_id: item for item in shipment.items}
     listed = [i.carton for i in items]
     errors = {}
@@ -208,7 +324,9 @@ def receive(session: Session, actor: Actor, now: datetime, shipment_id: int, *, 
     if missing:
         errors.setdefault("items", []).append(f"cartons not accounted for: {missing}")
     if errors:
-        raise InvalidInput("the proof of delivery must account for every carton once", fields=errors)
+        raise InvalidInput(
+            "the proof of delivery must account for every carton once", fields=errors
+        )
     for item in sorted(items, key=lambda i: i.carton):
         carton = carton_for_update(session, item.carton)
         line = on_board[item.carton]
@@ -217,22 +335,40 @@ def receive(session: Session, actor: Actor, now: datetime, shipment_id: int, *, 
         carton.in_transit, carton.shipment_id = False, None
         if item.accepted:
             _check_unit_holds_state(profile_of(carton.product), unit, State(carton.state))
-        record(session, actor, now, "receive_shipment", carton, doses=carton.doses,
-               from_site_id=shipment.from_site_id, to_site_id=shipment.to_site_id, to_storage_unit_id=unit.id,
-               reason=item.reason, details={"shipment": shipment.id, "accepted": item.accepted})
+        record(
+            session,
+            actor,
+            now,
+            "receive_shipment",
+            carton,
+            doses=carton.doses,
+            from_site_id=shipment.from_site_id,
+            to_site_id=shipment.to_site_id,
+            to_storage_unit_id=unit.id,
+            reason=item.reason,
+            details={"shipment": shipment.id, "accepted": item.accepted},
+        )
         if not item.accepted:
-            place_hold(session, actor, now, carton, f"rejected at delivery: {item.reason}", kind="delivery")
+            place_hold(
+                session, actor, now, carton, f"rejected at delivery: {item.reason}", kind="delivery"
+            )
         carton.status = status_after_change(carton, now)
     shipment.status, shipment.received_at, shipment.received_by = "received", now, actor.label
     shipment.receiving_storage_unit_id = unit.id
     return shipment
 
 
-def list_shipments(session: Session, actor: Actor, *, site: str | None = None, status: str | None = None) -> list[Shipment]:
+def list_shipments(
+    session: Session, actor: Actor, *, site: str | None = None, status: str | None = None
+) -> list[Shipment]:
     query = select(Shipment).order_by(Shipment.id.desc())
     if site:
         at = site_by_code(session, site)
         query = query.where((Shipment.from_site_id == at.id) | (Shipment.to_site_id == at.id))
     if status:
         query = query.where(Shipment.status == status)
-    return [s for s in session.scalars(query.limit(500)) if actor.sees(s.from_site) or actor.sees(s.to_site)]
+    return [
+        s
+        for s in session.scalars(query.limit(500))
+        if actor.sees(s.from_site) or actor.sees(s.to_site)
+    ]

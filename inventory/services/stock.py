@@ -1,4 +1,5 @@
 """Stock views: cartons on hand in first-expiry-first-out order, and doses per product."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -20,14 +21,26 @@ def get_carton(session: Session, actor: Actor, carton_id: int) -> Carton:
     return carton
 
 
-def list_cartons(session: Session, actor: Actor, *, site: str | None = None, storage_unit: str | None = None,
-                 product: str | None = None, status: str | None = None, state: str | None = None,
-                 limit: int = 1000) -> list[Carton]:
+def list_cartons(
+    session: Session,
+    actor: Actor,
+    *,
+    site: str | None = None,
+    storage_unit: str | None = None,
+    product: str | None = None,
+    status: str | None = None,
+    state: str | None = None,
+    limit: int = 1000,
+) -> list[Carton]:
     """Stock on hand, expiring soonest first. Without a status filter, only stock that is
     still there (available, held, expired, in transit) is listed."""
     query = select(Carton).options(
-        selectinload(Carton.lot), selectinload(Carton.product), selectinload(Carton.site),
-        selectinload(Carton.storage_unit), selectinload(Carton.holds), selectinload(Carton.children),
+        selectinload(Carton.lot),
+        selectinload(Carton.product),
+        selectinload(Carton.site),
+        selectinload(Carton.storage_unit),
+        selectinload(Carton.holds),
+        selectinload(Carton.children),
     )
     if site:
         at = site_by_code(session, site)
@@ -41,7 +54,9 @@ def list_cartons(session: Session, actor: Actor, *, site: str | None = None, sto
         query = query.join(Product, Product.id == Carton.product_id).where(Product.code == product)
     if status:
         if status not in CARTON_STATUSES:
-            raise InvalidInput("unknown status", fields={"status": [f"one of {', '.join(CARTON_STATUSES)}"]})
+            raise InvalidInput(
+                "unknown status", fields={"status": [f"one of {', '.join(CARTON_STATUSES)}"]}
+            )
         query = query.where(Carton.status == status)
     else:
         query = query.where(Carton.status.in_(("available", "held", "expired", "in_transit")))
@@ -51,7 +66,12 @@ def list_cartons(session: Session, actor: Actor, *, site: str | None = None, sto
         query = query.where(Carton.state == state)
     if actor.role == "centre_manager":
         query = query.where(Carton.site_id == actor.site_id)
-    elif actor.role in ("pharmacist", "coordinator") and actor.region and not site and not storage_unit:
+    elif (
+        actor.role in ("pharmacist", "coordinator")
+        and actor.region
+        and not site
+        and not storage_unit
+    ):
         query = query.join(Site, Site.id == Carton.site_id).where(Site.region == actor.region)
     query = query.order_by(Carton.bud, Carton.id).limit(limit)
     return [c for c in session.scalars(query) if actor.sees(c.site)]
@@ -62,11 +82,20 @@ def stock_on_hand(session: Session, actor: Actor, site: str) -> dict:
     at = site_by_code(session, site)
     require_visible(actor, at)
     on_hand = session.execute(
-        select(Product.code, Carton.state, Carton.status, func.sum(Carton.doses), func.count(Carton.id),
-               func.min(Carton.bud))
+        select(
+            Product.code,
+            Carton.state,
+            Carton.status,
+            func.sum(Carton.doses),
+            func.count(Carton.id),
+            func.min(Carton.bud),
+        )
         .join(Product, Product.id == Carton.product_id)
-        .where(Carton.site_id == at.id, Carton.in_transit.is_(False),
-               Carton.status.in_(("available", "held", "expired")))
+        .where(
+            Carton.site_id == at.id,
+            Carton.in_transit.is_(False),
+            Carton.status.in_(("available", "held", "expired")),
+        )
         .group_by(Product.code, Carton.state, Carton.status)
     ).all()
     # in transit: cartons keep their sender's site until received, so incoming is found
@@ -77,16 +106,30 @@ def stock_on_hand(session: Session, actor: Actor, site: str) -> dict:
         select(Product.code, Carton.state, Shipment.to_site_id, func.sum(Carton.doses))
         .join(Product, Product.id == Carton.product_id)
         .join(Shipment, Shipment.id == Carton.shipment_id)
-        .where(Carton.in_transit.is_(True), (Shipment.to_site_id == at.id) | (Shipment.from_site_id == at.id))
+        .where(
+            Carton.in_transit.is_(True),
+            (Shipment.to_site_id == at.id) | (Shipment.from_site_id == at.id),
+        )
         .group_by(Product.code, Carton.state, Shipment.to_site_id)
     ).all()
     lines: dict[tuple[str, str], dict] = {}
 
     def line(product: str, state: str) -> dict:
-        return lines.setdefault((product, state), {
-            "product": product, "state": state, "available": 0, "held": 0, "expired": 0,
-            "on_hand": 0, "cartons": 0, "in_transit_incoming": 0, "in_transit_outgoing": 0, "earliest_bud": None,
-        })
+        return lines.setdefault(
+            (product, state),
+            {
+                "product": product,
+                "state": state,
+                "available": 0,
+                "held": 0,
+                "expired": 0,
+                "on_hand": 0,
+                "cartons": 0,
+                "in_transit_incoming": 0,
+                "in_transit_outgoing": 0,
+                "earliest_bud": None,
+            },
+        )
 
     for product, state, status, doses, count, bud in on_hand:
         entry = line(product, state)
@@ -103,4 +146,8 @@ def stock_on_hand(session: Session, actor: Actor, site: str) -> dict:
 
 
 def storage_units_at(session: Session, site: Site) -> list[StorageUnit]:
-    return list(session.scalars(select(StorageUnit).where(StorageUnit.site_id == site.id).order_by(StorageUnit.code)))
+    return list(
+        session.scalars(
+            select(StorageUnit).where(StorageUnit.site_id == site.id).order_by(StorageUnit.code)
+        )
+    )

@@ -1,4 +1,5 @@
 """API tokens: created by the CLI, shown once, stored only as a hash."""
+
 from __future__ import annotations
 
 import hashlib
@@ -21,20 +22,46 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def create_token(session: Session, now: datetime, *, role: str, name: str, site: str | None = None,
-                 region: str | None = None, actor: Actor = SYSTEM) -> tuple[ApiToken, str]:
+def create_token(
+    session: Session,
+    now: datetime,
+    *,
+    role: str,
+    name: str,
+    site: str | None = None,
+    region: str | None = None,
+    actor: Actor = SYSTEM,
+) -> tuple[ApiToken, str]:
     if role not in ROLES:
-        raise InvalidInput(f"unknown role {role!r}", fields={"role": [f"one of {', '.join(ROLES)}"]})
+        raise InvalidInput(
+            f"unknown role {role!r}", fields={"role": [f"one of {', '.join(ROLES)}"]}
+        )
     at = site_by_code(session, site) if site else None
     if role == "centre_manager" and at is None:
-        raise InvalidInput("a centre manager token belongs to a site", fields={"site": ["required for centre_manager"]})
+        raise InvalidInput(
+            "a centre manager token belongs to a site",
+            fields={"site": ["required for centre_manager"]},
+        )
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(name=name, role=role, site=at, region=region or (at.region if at else None),
-                     token_hash=hash_token(raw), created_at=now)
+    token = ApiToken(
+        name=name,
+        role=role,
+        site=at,
+        region=region or (at.region if at else None),
+        token_hash=hash_token(raw),
+        created_at=now,
+    )
     session.add(token)
     session.flush()
-    audit(session, actor, now, "token.create", "api_token", token.id,
-          after={"name": name, "role": role, "site": site, "region": token.region})
+    audit(
+        session,
+        actor,
+        now,
+        "token.create",
+        "api_token",
+        token.id,
+        after={"name": name, "role": role, "site": site, "region": token.region},
+    )
     return token, raw
 
 
@@ -42,5 +69,11 @@ def actor_for(session: Session, raw: str) -> Actor | None:
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw)))
     if token is None or token.revoked_at is not None:
         return None
-    return Actor(name=token.name, role=token.role, site_id=token.site_id,
-                 site_code=token.site.code if token.site else None, region=token.region, token_id=token.id)
+    return Actor(
+        name=token.name,
+        role=token.role,
+        site_id=token.site_id,
+        site_code=token.site.code if token.site else None,
+        region=token.region,
+        token_id=token.id,
+    )

@@ -1,4 +1,5 @@
 """A printable carton label. After repacking, the BUD goes on the carton, not on each vial."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -6,7 +7,12 @@ from html import escape
 
 from inventory.db.models import Carton
 
-STATE_NAMES = {"ultra_frozen": "ULTRA-FROZEN", "frozen": "FROZEN", "thawed": "THAWED (2-8 C)", "punctured": "OPEN VIAL"}
+STATE_NAMES = {
+    "ultra_frozen": "ULTRA-FROZEN",
+    "frozen": "FROZEN",
+    "thawed": "THAWED (2-8 C)",
+    "punctured": "OPEN VIAL",
+}
 
 
 def render(carton: Carton, now: datetime) -> str:

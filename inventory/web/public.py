@@ -4,6 +4,7 @@ Aggregated figures only (free appointments per site, day and product): no bookin
 no stock detail. Computed at most once a minute per process and served with
 ``Cache-Control: public, max-age=60``, so a rush of citizens costs one query a minute.
 """
+
 from __future__ import annotations
 
 import time
@@ -53,14 +54,31 @@ def _compute() -> dict:
         listed = []
         for code in sorted(free):
             site = names[code]
-            listed.append({
-                "site": code, "name": site.name, "region": site.region, "kind": site.kind,
-                "days": [{"day": iso(d), "free": free[code].get(iso(d), {}),
-                          "total": sum(free[code].get(iso(d), {}).values())} for d in days],
-            })
+            listed.append(
+                {
+                    "site": code,
+                    "name": site.name,
+                    "region": site.region,
+                    "kind": site.kind,
+                    "days": [
+                        {
+                            "day": iso(d),
+                            "free": free[code].get(iso(d), {}),
+                            "total": sum(free[code].get(iso(d), {}).values()),
+                        }
+                        for d in days
+                    ],
+                }
+            )
         used = sorted({p for s in free.values() for day in s.values() for p in day})
-        return {"generated_at": iso(at), "from": iso(first), "to": iso(last), "days": [iso(d) for d in days],
-                "products": {p: products.get(p, p) for p in used}, "sites": listed}
+        return {
+            "generated_at": iso(at),
+            "from": iso(first),
+            "to": iso(last),
+            "days": [iso(d) for d in days],
+            "products": {p: products.get(p, p) for p in used},
+            "sites": listed,
+        }
     finally:
         session.rollback()
 
@@ -69,7 +87,11 @@ def _filtered(payload: dict) -> dict:
     region = request.args.get("region")
     if not region:
         return payload
-    return {**payload, "region": region, "sites": [s for s in payload["sites"] if s["region"] == region]}
+    return {
+        **payload,
+        "region": region,
+        "sites": [s for s in payload["sites"] if s["region"] == region],
+    }
 
 
 def _cached(response: Response) -> Response:
@@ -103,10 +125,19 @@ def render(data: dict) -> str:
                     f'<td class="{"none" if not d["free"].get(product) else "some"}">{d["free"].get(product, 0)}</td>'
                     for d in site["days"]
                 )
-                name = f'<th rowspan="{len(products)}">{escape(site["name"])}</th>' if index == 0 else ""
-                rows.append(f"<tr>{name}<td>{escape(data['products'].get(product, product))}</td>{cells}</tr>")
-        sections.append(f"<h2>{escape(region)}</h2><table><tr><th>Site</th><th>Vaccine</th>{head}</tr>"
-                        + "".join(rows) + "</table>")
+                name = (
+                    f'<th rowspan="{len(products)}">{escape(site["name"])}</th>'
+                    if index == 0
+                    else ""
+                )
+                rows.append(
+                    f"<tr>{name}<td>{escape(data['products'].get(product, product))}</td>{cells}</tr>"
+                )
+        sections.append(
+            f"<h2>{escape(region)}</h2><table><tr><th>Site</th><th>Vaccine</th>{head}</tr>"
+            + "".join(rows)
+            + "</table>"
+        )
     body = "".join(sections) or "<p>No vaccination site has free capacity to show.</p>"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Free vaccination appointments</title>

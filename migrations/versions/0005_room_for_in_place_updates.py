@@ -9,23 +9,24 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-21
 """
+
 from alembic import op
 
-revision = '0005'
-down_revision = '0004'
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-TABLES = ('devices', 'unit_evaluations')
+TABLES = ("devices", "unit_evaluations")
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == 'postgresql':
+    if op.get_bind().dialect.name == "postgresql":
         for table in TABLES:
-            op.execute(f'ALTER TABLE {table} SET (fillfactor = 50)')
+            op.execute(f"ALTER TABLE {table} SET (fillfactor = 50)")
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == 'postgresql':
+    if op.get_bind().dialect.name == "postgresql":
         for table in TABLES:
-            op.execute(f'ALTER TABLE {table} RESET (fillfactor)')
+            op.execute(f"ALTER TABLE {table} RESET (fillfactor)")

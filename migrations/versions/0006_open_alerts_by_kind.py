@@ -7,17 +7,18 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-21
 """
+
 from alembic import op
 
-revision = '0006'
-down_revision = '0005'
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index('ix_alerts_kind_state', 'alerts', ['kind', 'state'])
+    op.create_index("ix_alerts_kind_state", "alerts", ["kind", "state"])
 
 
 def downgrade() -> None:
-    op.drop_index('ix_alerts_kind_state', table_name='alerts')
+    op.drop_index("ix_alerts_kind_state", table_name="alerts")

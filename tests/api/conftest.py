@@ -1,4 +1,5 @@
 """Bearer headers for the people the API tests act as (over the seeded network)."""
+
 from __future__ import annotations
 
 import pytest

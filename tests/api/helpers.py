@@ -1,5 +1,6 @@
 """Small factories for the API tests: each one drives the HTTP API the way a client would
 and returns the JSON it got back. Data is built only through /api/v1."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -40,9 +41,17 @@ def get(client, path: str, headers: dict, **kwargs):
 
 # ------------------------------------------------------------------ receipts
 
-def receipt_body(*, storage_unit: str = f"{PHARMACY}-ULT1", vials: int = 10, state: str = "ultra_frozen",
-                 product: str | None = GREY, lot: str | None = "GK001", expiry: date | None = LATE_EXPIRY,
-                 **extra) -> dict:
+
+def receipt_body(
+    *,
+    storage_unit: str = f"{PHARMACY}-ULT1",
+    vials: int = 10,
+    state: str = "ultra_frozen",
+    product: str | None = GREY,
+    lot: str | None = "GK001",
+    expiry: date | None = LATE_EXPIRY,
+    **extra,
+) -> dict:
     body = {"storage_unit": storage_unit, "vials": vials, "state": state}
     if product is not None:
         body["product"] = product
@@ -62,22 +71,46 @@ def receive_carton(client, headers, **fields) -> dict:
     return ok(receive(client, headers, **fields), 201)
 
 
-def receive_flu(client, headers, *, site: str = PHARMACY, vials: int = 20, lot: str = "VT001",
-                expiry: date = LATE_EXPIRY) -> dict:
-    return receive_carton(client, headers, storage_unit=f"{site}-F1", vials=vials, state="thawed",
-                          product=FLU, lot=lot, expiry=expiry)
+def receive_flu(
+    client,
+    headers,
+    *,
+    site: str = PHARMACY,
+    vials: int = 20,
+    lot: str = "VT001",
+    expiry: date = LATE_EXPIRY,
+) -> dict:
+    return receive_carton(
+        client,
+        headers,
+        storage_unit=f"{site}-F1",
+        vials=vials,
+        state="thawed",
+        product=FLU,
+        lot=lot,
+        expiry=expiry,
+    )
 
 
 # ------------------------------------------------------------------ carton operations
 
+
 def thaw(client, headers, carton_id: int, storage_unit: str | None = f"{PHARMACY}-F1"):
-    return post(client, f"/cartons/{carton_id}/thaw", headers,
-                {"storage_unit": storage_unit} if storage_unit else {})
+    return post(
+        client,
+        f"/cartons/{carton_id}/thaw",
+        headers,
+        {"storage_unit": storage_unit} if storage_unit else {},
+    )
 
 
 def repack(client, headers, carton_id: int, parts: list[tuple[int, str]]):
-    return post(client, f"/cartons/{carton_id}/repack", headers,
-                {"cartons": [{"vials": v, "storage_unit": u} for v, u in parts]})
+    return post(
+        client,
+        f"/cartons/{carton_id}/repack",
+        headers,
+        {"cartons": [{"vials": v, "storage_unit": u} for v, u in parts]},
+    )
 
 
 def administer(client, headers, carton_id: int, doses: int):
@@ -104,27 +137,49 @@ def carton(client, headers, carton_id: int) -> dict:
     return ok(get(client, f"/cartons/{carton_id}", headers))
 
 
-def thawed_tray(client, headers, *, vials: int = 20, lot: str = "GK001", expiry: date = LATE_EXPIRY) -> dict:
+def thawed_tray(
+    client, headers, *, vials: int = 20, lot: str = "GK001", expiry: date = LATE_EXPIRY
+) -> dict:
     """A grey-cap tray received ultra-frozen at the pharmacy and thawed into its fridge."""
     tray = receive_carton(client, headers, vials=vials, lot=lot, expiry=expiry)
     return ok(thaw(client, headers, tray["id"]))
 
 
-def repacked_cartons(client, headers, tray_id: int, sizes: list[int],
-                     storage_unit: str = f"{PHARMACY}-F1") -> list[dict]:
+def repacked_cartons(
+    client, headers, tray_id: int, sizes: list[int], storage_unit: str = f"{PHARMACY}-F1"
+) -> list[dict]:
     return ok(repack(client, headers, tray_id, [(n, storage_unit) for n in sizes]), 201)["cartons"]
 
 
 # ------------------------------------------------------------------ requests and shipments
 
-def create_request(client, headers, *, site: str = CENTRE, product: str = GREY, doses: int = 60,
-                   needed_on: str = "2026-11-25"):
-    return post(client, "/stock-requests", headers,
-                {"site": site, "product": product, "doses": doses, "needed_on": needed_on})
+
+def create_request(
+    client,
+    headers,
+    *,
+    site: str = CENTRE,
+    product: str = GREY,
+    doses: int = 60,
+    needed_on: str = "2026-11-25",
+):
+    return post(
+        client,
+        "/stock-requests",
+        headers,
+        {"site": site, "product": product, "doses": doses, "needed_on": needed_on},
+    )
 
 
-def create_shipment(client, headers, cartons: list[int], *, from_site: str = PHARMACY, to_site: str = CENTRE,
-                    request: int | None = None):
+def create_shipment(
+    client,
+    headers,
+    cartons: list[int],
+    *,
+    from_site: str = PHARMACY,
+    to_site: str = CENTRE,
+    request: int | None = None,
+):
     body = {"from_site": from_site, "to_site": to_site, "cartons": cartons}
     if request is not None:
         body["request"] = request
@@ -135,10 +190,15 @@ def dispatch(client, headers, shipment_id: int):
     return post(client, f"/shipments/{shipment_id}/dispatch", headers)
 
 
-def receive_shipment(client, headers, shipment_id: int, items: list[dict],
-                     storage_unit: str = f"{CENTRE}-F1"):
-    return post(client, f"/shipments/{shipment_id}/receive", headers,
-                {"storage_unit": storage_unit, "items": items})
+def receive_shipment(
+    client, headers, shipment_id: int, items: list[dict], storage_unit: str = f"{CENTRE}-F1"
+):
+    return post(
+        client,
+        f"/shipments/{shipment_id}/receive",
+        headers,
+        {"storage_unit": storage_unit, "items": items},
+    )
 
 
 def dispatched_shipment(client, pharmacist, cartons: list[int], *, to_site: str = CENTRE) -> dict:
@@ -149,12 +209,20 @@ def dispatched_shipment(client, pharmacist, cartons: list[int], *, to_site: str 
 def deliver(client, pharmacist, receiver, cartons: list[int], *, to_site: str = CENTRE) -> dict:
     """Ship cartons from the pharmacy and accept them all at the destination's first fridge."""
     shipment = dispatched_shipment(client, pharmacist, cartons, to_site=to_site)
-    return ok(receive_shipment(client, receiver, shipment["id"],
-                               [{"carton": c, "accepted": True} for c in cartons],
-                               storage_unit=f"{to_site}-F1"))
+    return ok(
+        receive_shipment(
+            client,
+            receiver,
+            shipment["id"],
+            [{"carton": c, "accepted": True} for c in cartons],
+            storage_unit=f"{to_site}-F1",
+        )
+    )
 
 
-def cartons_at_centre(client, pharmacist, manager, sizes: list[int], *, lot: str = "GK001") -> list[dict]:
+def cartons_at_centre(
+    client, pharmacist, manager, sizes: list[int], *, lot: str = "GK001"
+) -> list[dict]:
     """Thawed grey-cap cartons of the given vial counts, repacked at the pharmacy and delivered
     to the centre."""
     tray = thawed_tray(client, pharmacist, vials=sum(sizes), lot=lot)
@@ -171,11 +239,12 @@ def doses_on_hand(client, headers, site: str, product: str) -> int:
 
 def stock_line(client, headers, site: str, product: str, state: str) -> dict | None:
     lines = ok(get(client, f"/stock?site={site}", headers))["lines"]
-    return next((line for line in lines if line["product"] == product and line["state"] == state), None)
+    return next(
+        (line for line in lines if line["product"] == product and line["state"] == state), None
+    )
 
 
 def lot_id(client, headers, product: str, number: str) -> int:
     found = ok(get(client, f"/lots?product={product}&number={number}", headers))
     assert len(found) == 1, found
     return found[0]["id"]
-

@@ -3,10 +3,11 @@
 Roles: admin; a pharmacist of RH-APO; the manager of RH-VC-BELLA (a centre RH-APO supplies);
 a coordinator of region Hovedstaden; an auditor. Stock out of sight is "not found" (404), so
 nobody learns of another site's stock; stock in sight but out of one's hands is 403."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pytest
 
@@ -43,8 +44,12 @@ TOKENS = {
 ROLES = list(TOKENS)
 
 NEW_PRODUCT = {
-    "code": "test-vaccine", "name": "Test vaccine", "programme": "influenza", "doses_per_vial": 1,
-    "gtins": [], "storage_profile": {"states": {"thawed": {"min_c": 2, "max_c": 8}}},
+    "code": "test-vaccine",
+    "name": "Test vaccine",
+    "programme": "influenza",
+    "doses_per_vial": 1,
+    "gtins": [],
+    "storage_profile": {"states": {"thawed": {"min_c": 2, "max_c": 8}}},
 }
 
 
@@ -63,13 +68,19 @@ def _setup_people(client, token):
 
 def pharmacy_frozen(client, admin, staff, manager):
     tray = receive_carton(client, admin)
-    return lambda h: post(client, f"/cartons/{tray['id']}/thaw", h, {"storage_unit": f"{PHARMACY}-F1"})
+    return lambda h: post(
+        client, f"/cartons/{tray['id']}/thaw", h, {"storage_unit": f"{PHARMACY}-F1"}
+    )
 
 
 def pharmacy_repack(client, admin, staff, manager):
     tray = thawed_tray(client, admin)
-    return lambda h: post(client, f"/cartons/{tray['id']}/repack", h,
-                          {"cartons": [{"vials": 2, "storage_unit": f"{PHARMACY}-F2"}]})
+    return lambda h: post(
+        client,
+        f"/cartons/{tray['id']}/repack",
+        h,
+        {"cartons": [{"vials": 2, "storage_unit": f"{PHARMACY}-F2"}]},
+    )
 
 
 def centre_carton(client, admin, staff, manager):
@@ -105,13 +116,17 @@ def pharmacy_release(client, admin, staff, manager):
 def centre_release(client, admin, staff, manager):
     c = centre_carton(client, admin, staff, manager)
     ok(hold(client, admin, c["id"]))
-    return lambda h: post(client, f"/cartons/{c['id']}/release", h, {"reason": "logger checked: fine"})
+    return lambda h: post(
+        client, f"/cartons/{c['id']}/release", h, {"reason": "logger checked: fine"}
+    )
 
 
 def centre_discard(client, admin, staff, manager):
     c = centre_carton(client, admin, staff, manager)
     ok(hold(client, admin, c["id"]))
-    return lambda h: post(client, f"/cartons/{c['id']}/discard", h, {"reason": "frozen in the fridge"})
+    return lambda h: post(
+        client, f"/cartons/{c['id']}/discard", h, {"reason": "frozen in the fridge"}
+    )
 
 
 def pharmacy_discard(client, admin, staff, manager):
@@ -142,7 +157,9 @@ def approve_request(client, admin, staff, manager):
 
 def reject_request(client, admin, staff, manager):
     request = ok(create_request(client, manager), 201)
-    return lambda h: post(client, f"/stock-requests/{request['id']}/reject", h, {"reason": "no stock"})
+    return lambda h: post(
+        client, f"/stock-requests/{request['id']}/reject", h, {"reason": "no stock"}
+    )
 
 
 def ship_from_pharmacy(client, admin, staff, manager):
@@ -159,17 +176,27 @@ def dispatch_from_pharmacy(client, admin, staff, manager):
 def receive_at_centre(client, admin, staff, manager):
     c = receive_flu(client, admin)
     shipment = dispatched_shipment(client, admin, [c["id"]])
-    return lambda h: receive_shipment(client, h, shipment["id"], [{"carton": c["id"], "accepted": True}])
+    return lambda h: receive_shipment(
+        client, h, shipment["id"], [{"carton": c["id"], "accepted": True}]
+    )
 
 
 def receipt_at_pharmacy(client, admin, staff, manager):
-    return lambda h: post(client, "/receipts", h, receipt_body(storage_unit=f"{PHARMACY}-F1", state="thawed",
-                                                               product=FLU, lot="VT-X"))
+    return lambda h: post(
+        client,
+        "/receipts",
+        h,
+        receipt_body(storage_unit=f"{PHARMACY}-F1", state="thawed", product=FLU, lot="VT-X"),
+    )
 
 
 def receipt_at_centre(client, admin, staff, manager):
-    return lambda h: post(client, "/receipts", h, receipt_body(storage_unit=f"{CENTRE}-F1", state="thawed",
-                                                               product=FLU, lot="VT-X"))
+    return lambda h: post(
+        client,
+        "/receipts",
+        h,
+        receipt_body(storage_unit=f"{CENTRE}-F1", state="thawed", product=FLU, lot="VT-X"),
+    )
 
 
 def create_product(client, admin, staff, manager):
@@ -177,18 +204,33 @@ def create_product(client, admin, staff, manager):
 
 
 def patch_product(client, admin, staff, manager):
-    return lambda h: client.patch("/api/v1/products/vaxigriptetra", headers=h, json={"name": "VaxigripTetra 2026"})
+    return lambda h: client.patch(
+        "/api/v1/products/vaxigriptetra", headers=h, json={"name": "VaxigripTetra 2026"}
+    )
 
 
 def create_site(client, admin, staff, manager):
-    return lambda h: post(client, "/sites", h, {"code": "RH-VC-NEW", "name": "New centre",
-                                               "kind": "vaccination_centre", "region": "Hovedstaden",
-                                               "supplied_by": PHARMACY})
+    return lambda h: post(
+        client,
+        "/sites",
+        h,
+        {
+            "code": "RH-VC-NEW",
+            "name": "New centre",
+            "kind": "vaccination_centre",
+            "region": "Hovedstaden",
+            "supplied_by": PHARMACY,
+        },
+    )
 
 
 def create_storage_unit(client, admin, staff, manager):
-    return lambda h: post(client, "/storage-units", h, {"code": f"{CENTRE}-F9", "site": CENTRE, "kind": "fridge",
-                                                       "min_c": 2, "max_c": 8})
+    return lambda h: post(
+        client,
+        "/storage-units",
+        h,
+        {"code": f"{CENTRE}-F9", "site": CENTRE, "kind": "fridge", "min_c": 2, "max_c": 8},
+    )
 
 
 def read_products(client, admin, staff, manager):
@@ -267,7 +309,9 @@ MATRIX: dict[str, Cell] = {
     "POST storage-units": Cell(create_storage_unit, row(201, 403, 403, 403, 403)),
     "GET products": Cell(read_products, row(200, 200, 200, 200, 200)),
     "POST receipts at the pharmacy": Cell(receipt_at_pharmacy, row(201, 201, 404, 403, 403)),
-    "POST receipts at a centre supplied by it": Cell(receipt_at_centre, row(201, 403, 422, 403, 403)),
+    "POST receipts at a centre supplied by it": Cell(
+        receipt_at_centre, row(201, 403, 422, 403, 403)
+    ),
     "thaw": Cell(pharmacy_frozen, row(200, 200, 404, 403, 403)),
     "repack": Cell(pharmacy_repack, row(201, 201, 404, 403, 403)),
     "administer at the centre": Cell(centre_administer, row(200, 403, 200, 403, 403)),
@@ -298,11 +342,16 @@ MATRIX: dict[str, Cell] = {
     "POST plans for a region": Cell(plan_region, row(201, 201, 403, 201, 403)),
     "GET a region plan": Cell(read_region_plan, row(200, 200, 404, 200, 200)),
     "approve a region plan": Cell(approve_region_plan, row(200, 403, 403, 403, 403)),
-    "approve the pharmacy's own plan in a region plan": Cell(approve_own_plan_in_region_plan,
-                                                             row(200, 200, 403, 403, 403)),
+    "approve the pharmacy's own plan in a region plan": Cell(
+        approve_own_plan_in_region_plan, row(200, 200, 403, 403, 403)
+    ),
 }
 
-CELLS = [pytest.param(endpoint, role, id=f"{endpoint} as {role}") for endpoint in MATRIX for role in ROLES]
+CELLS = [
+    pytest.param(endpoint, role, id=f"{endpoint} as {role}")
+    for endpoint in MATRIX
+    for role in ROLES
+]
 
 
 @pytest.mark.parametrize(("endpoint", "role"), CELLS)
@@ -323,8 +372,14 @@ def test_a_denied_write_changes_nothing(client, seeded, token):
     syringes = receive_flu(client, admin)
     auditor = token("auditor")
 
-    assert post(client, f"/cartons/{syringes['id']}/administer", auditor, {"doses": 5}).status_code == 403
-    assert post(client, f"/cartons/{syringes['id']}/administer", manager, {"doses": 5}).status_code == 404
+    assert (
+        post(client, f"/cartons/{syringes['id']}/administer", auditor, {"doses": 5}).status_code
+        == 403
+    )
+    assert (
+        post(client, f"/cartons/{syringes['id']}/administer", manager, {"doses": 5}).status_code
+        == 404
+    )
 
     assert ok(get(client, f"/cartons/{syringes['id']}", admin))["doses"] == 20
 

@@ -1,5 +1,6 @@
 """Bad input is answered with 422 and per-field messages, unknown ids with 404, and never
 with a 500."""
+
 from __future__ import annotations
 
 import os
@@ -35,15 +36,17 @@ def fields_of(response) -> dict:
 
 
 def test_a_body_that_is_not_json_is_refused(client, staff):
-    response = client.post(f"{API}/receipts", headers={**staff, "Content-Type": "application/json"},
-                           data="{not json")
+    response = client.post(
+        f"{API}/receipts", headers={**staff, "Content-Type": "application/json"}, data="{not json"
+    )
 
     assert "_body" in fields_of(response)
 
 
 def test_a_json_body_sent_as_plain_text_is_refused(client, staff):
-    response = client.post(f"{API}/receipts", headers={**staff, "Content-Type": "text/plain"},
-                           data='{"vials": 1}')
+    response = client.post(
+        f"{API}/receipts", headers={**staff, "Content-Type": "text/plain"}, data='{"vials": 1}'
+    )
 
     assert response.status_code == 422
 
@@ -63,8 +66,14 @@ def test_missing_fields_are_named_one_by_one(client, staff):
 
 
 def test_a_receipt_without_a_product_lot_or_expiry_names_them(client, staff):
-    fields = fields_of(post(client, "/receipts", staff, {"storage_unit": f"{PHARMACY}-F1", "vials": 1,
-                                                         "state": "thawed"}))
+    fields = fields_of(
+        post(
+            client,
+            "/receipts",
+            staff,
+            {"storage_unit": f"{PHARMACY}-F1", "vials": 1, "state": "thawed"},
+        )
+    )
 
     assert "product" in fields
 
@@ -75,11 +84,27 @@ def test_a_receipt_by_product_needs_lot_and_expiry(client, staff):
     assert {"lot", "expiry"} <= set(fields)
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("vials", "ten"), ("vials", 1.5), ("vials", True), ("vials", None), ("vials", 0), ("vials", -3),
-    ("vials", 10**6), ("state", 3), ("storage_unit", ["a"]), ("expiry", "2027-02-30"), ("expiry", "soon"),
-    ("lot", "L" * 21), ("lot", ""), ("gtin", "123"), ("scan", ""), ("thawed_at", "2026-11-21T09:00:00"),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("vials", "ten"),
+        ("vials", 1.5),
+        ("vials", True),
+        ("vials", None),
+        ("vials", 0),
+        ("vials", -3),
+        ("vials", 10**6),
+        ("state", 3),
+        ("storage_unit", ["a"]),
+        ("expiry", "2027-02-30"),
+        ("expiry", "soon"),
+        ("lot", "L" * 21),
+        ("lot", ""),
+        ("gtin", "123"),
+        ("scan", ""),
+        ("thawed_at", "2026-11-21T09:00:00"),
+    ],
+)
 def test_wrong_types_and_out_of_range_values_are_refused_by_field(client, staff, field, value):
     body = receipt_body(storage_unit=f"{PHARMACY}-F1", state="thawed", product=FLU)
     body[field] = value
@@ -92,39 +117,61 @@ def test_wrong_types_and_out_of_range_values_are_refused_by_field(client, staff,
 def test_administered_doses_must_be_a_positive_whole_number(client, staff, doses):
     tray = thawed_tray(client, staff, vials=2)
 
-    assert "doses" in fields_of(post(client, f"/cartons/{tray['id']}/administer", staff, {"doses": doses}))
+    assert "doses" in fields_of(
+        post(client, f"/cartons/{tray['id']}/administer", staff, {"doses": doses})
+    )
     assert carton(client, staff, tray["id"])["doses"] == 12
 
 
 def test_repack_parts_are_checked_one_by_one(client, staff):
     tray = thawed_tray(client, staff, vials=10)
 
-    fields = fields_of(post(client, f"/cartons/{tray['id']}/repack", staff,
-                            {"cartons": [{"vials": 2, "storage_unit": f"{PHARMACY}-F1"}, {"vials": -1}]}))
+    fields = fields_of(
+        post(
+            client,
+            f"/cartons/{tray['id']}/repack",
+            staff,
+            {"cartons": [{"vials": 2, "storage_unit": f"{PHARMACY}-F1"}, {"vials": -1}]},
+        )
+    )
 
     assert "cartons.1.vials" in fields and "cartons.1.storage_unit" in fields
-    assert "cartons" in fields_of(post(client, f"/cartons/{tray['id']}/repack", staff, {"cartons": []}))
-    assert "cartons" in fields_of(post(client, f"/cartons/{tray['id']}/repack", staff, {"cartons": "all"}))
+    assert "cartons" in fields_of(
+        post(client, f"/cartons/{tray['id']}/repack", staff, {"cartons": []})
+    )
+    assert "cartons" in fields_of(
+        post(client, f"/cartons/{tray['id']}/repack", staff, {"cartons": "all"})
+    )
     assert carton(client, staff, tray["id"])["vials"] == 10
 
 
 def test_a_thaw_cannot_start_in_the_future(client, staff):
     tray = receive_carton(client, staff)
 
-    fields = fields_of(post(client, f"/cartons/{tray['id']}/thaw", staff, {"at": "2026-11-21T11:00:00Z"}))
+    fields = fields_of(
+        post(client, f"/cartons/{tray['id']}/thaw", staff, {"at": "2026-11-21T11:00:00Z"})
+    )
 
     assert "at" in fields
 
 
 def test_stock_request_fields_are_checked(client, manager):
-    fields = fields_of(post(client, "/stock-requests", manager,
-                            {"site": 5, "product": [], "doses": -1, "needed_on": "tomorrow"}))
+    fields = fields_of(
+        post(
+            client,
+            "/stock-requests",
+            manager,
+            {"site": 5, "product": [], "doses": -1, "needed_on": "tomorrow"},
+        )
+    )
 
     assert {"site", "product", "doses", "needed_on"} <= set(fields)
 
 
 def test_shipment_fields_are_checked(client, staff):
-    fields = fields_of(post(client, "/shipments", staff, {"from_site": PHARMACY, "cartons": ["one"]}))
+    fields = fields_of(
+        post(client, "/shipments", staff, {"from_site": PHARMACY, "cartons": ["one"]})
+    )
 
     assert "to_site" in fields and any(name.startswith("cartons") for name in fields)
 
@@ -135,8 +182,17 @@ def test_proof_of_delivery_fields_are_checked(client, staff):
     assert {"storage_unit", "items.0.carton", "items.0.accepted"} <= set(fields)
 
 
-@pytest.mark.parametrize("path", ["/cartons/424242", "/cartons/424242/label", "/lots/424242/trace",
-                                  "/shipments/424242", "/stock-requests/424242", "/products/no-such-thing"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/cartons/424242",
+        "/cartons/424242/label",
+        "/lots/424242/trace",
+        "/shipments/424242",
+        "/stock-requests/424242",
+        "/products/no-such-thing",
+    ],
+)
 def test_unknown_ids_are_not_found(client, admin, path):
     response = get(client, path, admin)
 
@@ -144,14 +200,20 @@ def test_unknown_ids_are_not_found(client, admin, path):
     assert response.get_json()["error"]["code"] == "not_found"
 
 
-@pytest.mark.parametrize(("path", "body"), [
-    ("/cartons/424242/administer", {"doses": 1}),
-    ("/lots/424242/recall", {"reason": "x"}),
-    ("/shipments/424242/dispatch", {}),
-    ("/shipments/424242/receive", {"storage_unit": f"{CENTRE}-F1", "items": [{"carton": 1, "accepted": True}]}),
-    ("/stock-requests/424242/approve", {}),
-    ("/stock-requests/424242/reject", {"reason": "x"}),
-])
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/cartons/424242/administer", {"doses": 1}),
+        ("/lots/424242/recall", {"reason": "x"}),
+        ("/shipments/424242/dispatch", {}),
+        (
+            "/shipments/424242/receive",
+            {"storage_unit": f"{CENTRE}-F1", "items": [{"carton": 1, "accepted": True}]},
+        ),
+        ("/stock-requests/424242/approve", {}),
+        ("/stock-requests/424242/reject", {"reason": "x"}),
+    ],
+)
 def test_acting_on_unknown_ids_is_not_found(client, admin, path, body):
     assert post(client, path, admin, body).status_code == 404
 
@@ -184,8 +246,16 @@ def test_stock_filters_never_fail(client, staff):
 
 # ---------------------------------------------------------------- edges of the integer and date ranges
 
-@pytest.mark.parametrize("path", [f"/cartons/{TOO_BIG}", f"/lots/{TOO_BIG}/trace", f"/shipments/{TOO_BIG}",
-                                  f"/stock-requests/{TOO_BIG}"])
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/cartons/{TOO_BIG}",
+        f"/lots/{TOO_BIG}/trace",
+        f"/shipments/{TOO_BIG}",
+        f"/stock-requests/{TOO_BIG}",
+    ],
+)
 def test_an_id_too_large_for_the_database_is_not_found(client, admin, path):
     assert get(client, path, admin).status_code == 404
 
@@ -193,25 +263,49 @@ def test_an_id_too_large_for_the_database_is_not_found(client, admin, path):
 def test_carton_ids_too_large_for_the_database_are_refused(client, staff):
     tray = receive_flu(client, staff)
 
-    picked = post(client, "/shipments", staff, {"from_site": PHARMACY, "to_site": CENTRE, "cartons": [TOO_BIG]})
-    requested = post(client, "/shipments", staff, {"from_site": PHARMACY, "to_site": CENTRE, "cartons": [tray["id"]],
-                                                   "request": TOO_BIG})
+    picked = post(
+        client,
+        "/shipments",
+        staff,
+        {"from_site": PHARMACY, "to_site": CENTRE, "cartons": [TOO_BIG]},
+    )
+    requested = post(
+        client,
+        "/shipments",
+        staff,
+        {"from_site": PHARMACY, "to_site": CENTRE, "cartons": [tray["id"]], "request": TOO_BIG},
+    )
     against = receive(client, staff, shipment=TOO_BIG)
 
     assert [picked.status_code, requested.status_code, against.status_code] in (
-        [404, 404, 422], [422, 422, 422])
+        [404, 404, 422],
+        [422, 422, 422],
+    )
 
 
 def test_an_absurd_expiry_is_refused(client, staff):
-    response = receive(client, staff, product=FLU, lot="VT9", storage_unit=f"{PHARMACY}-F1", state="thawed",
-                       expiry=__import__("datetime").date(9999, 12, 31))
+    response = receive(
+        client,
+        staff,
+        product=FLU,
+        lot="VT9",
+        storage_unit=f"{PHARMACY}-F1",
+        state="thawed",
+        expiry=__import__("datetime").date(9999, 12, 31),
+    )
 
     assert "expiry" in fields_of(response)
 
 
 def test_a_receipt_cannot_say_it_was_thawed_in_the_future(client, staff):
-    response = receive(client, staff, storage_unit=f"{PHARMACY}-F1", state="thawed", lot="GK9",
-                       thawed_at="2026-12-20T00:00:00Z")
+    response = receive(
+        client,
+        staff,
+        storage_unit=f"{PHARMACY}-F1",
+        state="thawed",
+        lot="GK9",
+        thawed_at="2026-12-20T00:00:00Z",
+    )
 
     assert "thawed_at" in fields_of(response)
     assert ok(get(client, "/cartons", staff)) == []
@@ -239,8 +333,11 @@ def test_simultaneous_posts_with_one_key_make_one_carton_and_never_fail(app, cli
             own = app.test_client()
             barrier.wait()
             try:
-                answers[index] = str(own.post(f"{API}/receipts", headers=headers,
-                                              json=receipt_body(lot="GK-RACE")).status_code)
+                answers[index] = str(
+                    own.post(
+                        f"{API}/receipts", headers=headers, json=receipt_body(lot="GK-RACE")
+                    ).status_code
+                )
             except Exception as exc:  # the server produced no answer at all
                 answers[index] = type(exc).__name__
 

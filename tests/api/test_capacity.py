@@ -1,5 +1,6 @@
 """Honest capacity: free appointments per site, day and product that the stock can really
 serve, never promising a dose twice, nor one that is held or past its date."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -15,8 +16,8 @@ from tests.api.helpers import (
     GREY,
     OTHER_CENTRE,
     PHARMACY,
-    dispatch,
     create_shipment,
+    dispatch,
     get,
     hold,
     ok,
@@ -31,20 +32,58 @@ def day(n: int) -> str:
     return (TODAY + timedelta(days=n)).isoformat()
 
 
-def stock_at(db, site: str = CENTRE, *, product: str = FLU, vials: int = 20, lot: str = "VT1",
-             expires_in: int = 200, state: str = "thawed", thawed_days_ago: float | None = None) -> int:
+def stock_at(
+    db,
+    site: str = CENTRE,
+    *,
+    product: str = FLU,
+    vials: int = 20,
+    lot: str = "VT1",
+    expires_in: int = 200,
+    state: str = "thawed",
+    thawed_days_ago: float | None = None,
+) -> int:
     """Stock received straight into a site's fridge (as the national supplier delivers it)."""
     with unit_of_work(db) as session:
-        carton = custody.receive(session, SYSTEM, T0, custody.ReceiptInput(
-            storage_unit=f"{site}-F1", vials=vials, state=state, product=product, lot=lot,
-            expiry=TODAY + timedelta(days=expires_in),
-            thawed_at=T0 - timedelta(days=thawed_days_ago) if thawed_days_ago is not None else None))
+        carton = custody.receive(
+            session,
+            SYSTEM,
+            T0,
+            custody.ReceiptInput(
+                storage_unit=f"{site}-F1",
+                vials=vials,
+                state=state,
+                product=product,
+                lot=lot,
+                expiry=TODAY + timedelta(days=expires_in),
+                thawed_at=T0 - timedelta(days=thawed_days_ago)
+                if thawed_days_ago is not None
+                else None,
+            ),
+        )
         return carton.id
 
 
-def book(client, headers, on: int, count: int, *, site: str = CENTRE, product: str = FLU, prefix: str = "R"):
-    rows = [{"ref": f"{prefix}{site}{on}-{i}", "site": site, "day": day(on), "slot": "10:00", "product": product}
-            for i in range(count)]
+def book(
+    client,
+    headers,
+    on: int,
+    count: int,
+    *,
+    site: str = CENTRE,
+    product: str = FLU,
+    prefix: str = "R",
+):
+    rows = [
+        {
+            "ref": f"{prefix}{site}{on}-{i}",
+            "site": site,
+            "day": day(on),
+            "slot": "10:00",
+            "product": product,
+        }
+        for i in range(count)
+    ]
     ok(client.put("/api/v1/appointments", headers=headers, json=rows))
 
 
@@ -53,7 +92,11 @@ def capacity(client, headers, query: str = f"site={CENTRE}") -> dict:
 
 
 def lines(result: dict, product: str = FLU, site: str = CENTRE) -> dict[str, dict]:
-    return {line["day"]: line for line in result["days"] if line["product"] == product and line["site"] == site}
+    return {
+        line["day"]: line
+        for line in result["days"]
+        if line["product"] == product and line["site"] == site
+    }
 
 
 def test_free_capacity_is_the_usable_stock_less_every_booking(client, admin, db):
@@ -61,8 +104,16 @@ def test_free_capacity_is_the_usable_stock_less_every_booking(client, admin, db)
     book(client, admin, 0, 5)
     book(client, admin, 1, 3)
     by_day = lines(capacity(client, admin, f"site={CENTRE}&from={day(0)}&to={day(2)}"))
-    assert by_day[day(0)] == {"site": CENTRE, "day": day(0), "product": FLU, "usable_doses": 20, "booked": 5,
-                              "free": 12, "overbooked": 0, "standby_slots": 0}
+    assert by_day[day(0)] == {
+        "site": CENTRE,
+        "day": day(0),
+        "product": FLU,
+        "usable_doses": 20,
+        "booked": 5,
+        "free": 12,
+        "overbooked": 0,
+        "standby_slots": 0,
+    }
     # the 3 of tomorrow keep their doses: today cannot promise them again
     assert by_day[day(1)]["usable_doses"] == 15 and by_day[day(1)]["free"] == 12
     assert by_day[day(2)]["free"] == 12
@@ -115,9 +166,19 @@ def test_bookings_take_the_stock_that_runs_out_first(client, admin, db):
 
 def test_a_pharmacy_freezer_is_not_vaccination_capacity(client, admin, db):
     with unit_of_work(db) as session:
-        custody.receive(session, SYSTEM, T0, custody.ReceiptInput(
-            storage_unit=f"{PHARMACY}-ULT1", vials=3, state="ultra_frozen", product=GREY, lot="GK9",
-            expiry=TODAY + timedelta(days=5)))
+        custody.receive(
+            session,
+            SYSTEM,
+            T0,
+            custody.ReceiptInput(
+                storage_unit=f"{PHARMACY}-ULT1",
+                vials=3,
+                state="ultra_frozen",
+                product=GREY,
+                lot="GK9",
+                expiry=TODAY + timedelta(days=5),
+            ),
+        )
     assert capacity(client, admin, f"product={GREY}&region=Hovedstaden")["days"] == []
 
 
@@ -143,7 +204,9 @@ def test_capacity_never_promises_more_than_the_stock_can_serve(client, admin, db
     stock_at(db, vials=4, lot="VT3", expires_in=300)
     book(client, admin, 3, 2, prefix="A")
     for n in range(7):
-        free = lines(capacity(client, admin, f"site={CENTRE}&from={day(0)}&to={day(6)}"))[day(n)]["free"]
+        free = lines(capacity(client, admin, f"site={CENTRE}&from={day(0)}&to={day(6)}"))[day(n)][
+            "free"
+        ]
         if free:
             book(client, admin, n, free, prefix=f"fill{n}-")
     final = lines(capacity(client, admin, f"site={CENTRE}&from={day(0)}&to={day(6)}"))
@@ -158,20 +221,25 @@ def test_anyone_sees_only_the_capacity_of_sites_they_see(client, admin, manager,
     mine = capacity(client, manager, "region=Hovedstaden")
     assert {line["site"] for line in mine["days"]} == {CENTRE}
     response = get(client, f"/capacity?site={OTHER_CENTRE}", manager)
-    assert response.status_code == 422 and response.json["error"]["fields"] == {"site": ["unknown site"]}
+    assert response.status_code == 422 and response.json["error"]["fields"] == {
+        "site": ["unknown site"]
+    }
     assert get(client, "/capacity", {}).status_code == 401
 
 
-@pytest.mark.parametrize("query, field", [
-    (f"site={CENTRE}&from={day(3)}&to={day(1)}", "to"),
-    (f"site={CENTRE}&from={day(-1)}", "from"),
-    (f"site={CENTRE}&from=tomorrow", "from"),
-    (f"site={CENTRE}&to={day(200)}", "to"),
-    ("site=NOWHERE", "site"),
-    (f"site={PHARMACY}", "site"),
-    ("region=Atlantis", "region"),
-    (f"site={CENTRE}&product=aspirin", "product"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        (f"site={CENTRE}&from={day(3)}&to={day(1)}", "to"),
+        (f"site={CENTRE}&from={day(-1)}", "from"),
+        (f"site={CENTRE}&from=tomorrow", "from"),
+        (f"site={CENTRE}&to={day(200)}", "to"),
+        ("site=NOWHERE", "site"),
+        (f"site={PHARMACY}", "site"),
+        ("region=Atlantis", "region"),
+        (f"site={CENTRE}&product=aspirin", "product"),
+    ],
+)
 def test_bad_capacity_questions_name_the_field(client, admin, query, field):
     response = get(client, f"/capacity?{query}", admin)
     assert response.status_code == 422, response.json

@@ -1,4 +1,5 @@
 """What is done to a carton: thaw, repack, label, administer and waste, hold and its decisions."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -32,6 +33,7 @@ GREY_BUD = "2027-01-30T10:00:00Z"  # thawed + 10 weeks in the fridge
 
 
 # ------------------------------------------------------------------ thaw
+
 
 def test_thawing_starts_the_fridge_clock(client, staff):
     tray = receive_carton(client, staff)
@@ -74,11 +76,14 @@ def test_thawing_into_a_unit_at_another_site_is_refused(client, staff):
 
 # ------------------------------------------------------------------ repack
 
+
 def test_repacked_children_keep_lot_and_expiry_and_inherit_the_thaw(client, staff, clock):
     tray = thawed_tray(client, staff, vials=30, lot="GK777", expiry=date(2027, 6, 30))
     clock.advance(hours=5)
 
-    result = ok(repack(client, staff, tray["id"], [(10, f"{PHARMACY}-F1"), (10, f"{PHARMACY}-F2")]), 201)
+    result = ok(
+        repack(client, staff, tray["id"], [(10, f"{PHARMACY}-F1"), (10, f"{PHARMACY}-F2")]), 201
+    )
 
     children = result["cartons"]
     assert [c["vials"] for c in children] == [10, 10]
@@ -87,7 +92,9 @@ def test_repacked_children_keep_lot_and_expiry_and_inherit_the_thaw(client, staf
     for child in children:
         assert child["lot"] == "GK777"
         assert child["expiry"] == "2027-06-30"
-        assert child["thawed_at"] == THAWED_AT  # the thaw clock started at the parent's thaw, not the repack
+        assert (
+            child["thawed_at"] == THAWED_AT
+        )  # the thaw clock started at the parent's thaw, not the repack
         assert child["bud"] == GREY_BUD
         assert child["state"] == "thawed"
         assert child["parent"] == tray["id"]
@@ -118,7 +125,9 @@ def test_lineage_is_queryable_both_ways(client, staff):
 def test_repacking_every_vial_leaves_an_empty_consumed_parent(client, staff):
     tray = thawed_tray(client, staff, vials=10)
 
-    result = ok(repack(client, staff, tray["id"], [(5, f"{PHARMACY}-F1"), (5, f"{PHARMACY}-F1")]), 201)
+    result = ok(
+        repack(client, staff, tray["id"], [(5, f"{PHARMACY}-F1"), (5, f"{PHARMACY}-F1")]), 201
+    )
 
     assert result["parent"]["vials"] == 0
     assert result["parent"]["doses"] == 0
@@ -182,6 +191,7 @@ def test_label_of_a_held_carton_says_do_not_use(client, staff):
 
 # ------------------------------------------------------------------ administer and waste
 
+
 @pytest.fixture
 def centre_carton(client, staff, manager) -> dict:
     """A thawed grey-cap carton of 2 vials (12 doses) at the Bella Center fridge."""
@@ -222,7 +232,9 @@ def test_open_vial_past_its_in_use_window_cannot_be_used(client, manager, centre
     assert carton(client, manager, centre_carton["id"])["doses"] == 10
 
 
-def test_open_vial_past_its_window_is_wasted_then_fresh_vials_are_usable(client, manager, centre_carton, clock):
+def test_open_vial_past_its_window_is_wasted_then_fresh_vials_are_usable(
+    client, manager, centre_carton, clock
+):
     ok(administer(client, manager, centre_carton["id"], 2))
     clock.advance(hours=13)
 
@@ -256,7 +268,9 @@ def test_nothing_is_administered_past_the_beyond_use_date(client, manager, centr
     assert carton(client, manager, centre_carton["id"])["doses"] == 12
 
 
-def test_just_before_the_beyond_use_date_doses_can_still_be_given(client, manager, centre_carton, clock):
+def test_just_before_the_beyond_use_date_doses_can_still_be_given(
+    client, manager, centre_carton, clock
+):
     clock.advance(weeks=10, minutes=-1)
 
     assert ok(administer(client, manager, centre_carton["id"], 1))["doses"] == 11
@@ -303,7 +317,12 @@ def test_single_dose_syringes_never_leave_an_open_vial(client, staff):
 
     after = ok(administer(client, staff, syringes["id"], 3))
 
-    assert (after["doses"], after["vials"], after["open_vial"], after["state"]) == (17, 17, None, "thawed")
+    assert (after["doses"], after["vials"], after["open_vial"], after["state"]) == (
+        17,
+        17,
+        None,
+        "thawed",
+    )
 
 
 def test_waste_needs_a_known_reason(client, manager, centre_carton):
@@ -314,7 +333,9 @@ def test_waste_needs_a_known_reason(client, manager, centre_carton):
     assert carton(client, manager, centre_carton["id"])["doses"] == 12
 
 
-@pytest.mark.parametrize("reason", ["open_vial", "expired", "bud_passed", "broken", "excursion", "recall", "other"])
+@pytest.mark.parametrize(
+    "reason", ["open_vial", "expired", "bud_passed", "broken", "excursion", "recall", "other"]
+)
 def test_waste_with_each_reason_takes_doses_out(client, manager, centre_carton, reason):
     after = ok(waste(client, manager, centre_carton["id"], 6, reason))
 
@@ -350,6 +371,7 @@ def test_ledger_history_records_each_use_with_actor_and_reason(client, manager, 
 
 
 # ------------------------------------------------------------------ hold, release, discard
+
 
 def test_centre_manager_may_hold_but_not_release(client, manager, centre_carton):
     held = ok(hold(client, manager, centre_carton["id"], "fridge door left open"))
@@ -402,7 +424,9 @@ def test_hold_release_and_discard_need_a_reason(client, staff):
         response = client.post(f"/api/v1/cartons/{tray['id']}/{path}", headers=staff, json={})
         assert response.status_code == 422, path
         assert "reason" in response.json["error"]["fields"]
-        blank = client.post(f"/api/v1/cartons/{tray['id']}/{path}", headers=staff, json={"reason": ""})
+        blank = client.post(
+            f"/api/v1/cartons/{tray['id']}/{path}", headers=staff, json={"reason": ""}
+        )
         assert blank.status_code == 422, path
 
 
@@ -433,9 +457,15 @@ def test_discarded_carton_cannot_be_used_or_discarded_again(client, staff):
 
 
 def test_unknown_carton_is_not_found_for_every_operation(client, staff):
-    for path, body in (("thaw", {}), ("repack", {"cartons": [{"vials": 1, "storage_unit": f"{PHARMACY}-F1"}]}),
-                       ("administer", {"doses": 1}), ("waste", {"doses": 1, "reason": "broken"}),
-                       ("hold", {"reason": "x"}), ("release", {"reason": "x"}), ("discard", {"reason": "x"})):
+    for path, body in (
+        ("thaw", {}),
+        ("repack", {"cartons": [{"vials": 1, "storage_unit": f"{PHARMACY}-F1"}]}),
+        ("administer", {"doses": 1}),
+        ("waste", {"doses": 1, "reason": "broken"}),
+        ("hold", {"reason": "x"}),
+        ("release", {"reason": "x"}),
+        ("discard", {"reason": "x"}),
+    ):
         response = client.post(f"/api/v1/cartons/999999/{path}", headers=staff, json=body)
         assert response.status_code == 404, path
     assert get(client, "/cartons/999999", staff).status_code == 404

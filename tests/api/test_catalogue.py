@@ -1,8 +1,9 @@
 """Catalogue and network: admin writes, everyone with a token reads; every change is in the
 audit log with before and after."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -13,13 +14,24 @@ PROFILE = {"states": {"thawed": {"min_c": 2, "max_c": 8}}}
 
 
 def product_body(**changes) -> dict:
-    return {"code": "test-vaccine", "name": "Test vaccine", "programme": "influenza", "doses_per_vial": 1,
-            "gtins": ["02099120099993"], "storage_profile": PROFILE, **changes}
+    return {
+        "code": "test-vaccine",
+        "name": "Test vaccine",
+        "programme": "influenza",
+        "doses_per_vial": 1,
+        "gtins": ["02099120099993"],
+        "storage_profile": PROFILE,
+        **changes,
+    }
 
 
 def audit_entries(session_factory, action: str) -> list[AuditEntry]:
     with session_factory() as session:
-        return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
+        return list(
+            session.scalars(
+                select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+            )
+        )
 
 
 def test_everyone_with_a_token_reads_the_seed_catalogue(client, manager):
@@ -36,7 +48,11 @@ def test_everyone_with_a_token_reads_the_seed_catalogue(client, manager):
 def test_sites_and_storage_units_are_listed_with_filters(client, manager):
     centres = ok(get(client, "/sites?region=Hovedstaden&kind=vaccination_centre", manager))
     bella = next(s for s in centres if s["code"] == CENTRE)
-    assert (bella["kind"], bella["region"], bella["supplied_by"]) == ("vaccination_centre", "Hovedstaden", PHARMACY)
+    assert (bella["kind"], bella["region"], bella["supplied_by"]) == (
+        "vaccination_centre",
+        "Hovedstaden",
+        PHARMACY,
+    )
     assert {s["region"] for s in centres} == {"Hovedstaden"}
 
     units = {u["code"]: u for u in ok(get(client, f"/storage-units?site={PHARMACY}", manager))}
@@ -74,10 +90,20 @@ def test_a_gtin_with_a_bad_check_digit_is_refused(client, admin):
 
 
 def test_a_storage_profile_is_checked_field_by_field(client, admin):
-    inverted = post(client, "/products", admin, product_body(
-        gtins=[], storage_profile={"states": {"thawed": {"min_c": 8, "max_c": 2}}}))
-    unknown = post(client, "/products", admin, product_body(
-        gtins=[], storage_profile={"states": {"thawed": {"min_c": 2, "max_c": 8}, "melted": {}}}))
+    inverted = post(
+        client,
+        "/products",
+        admin,
+        product_body(gtins=[], storage_profile={"states": {"thawed": {"min_c": 8, "max_c": 2}}}),
+    )
+    unknown = post(
+        client,
+        "/products",
+        admin,
+        product_body(
+            gtins=[], storage_profile={"states": {"thawed": {"min_c": 2, "max_c": 8}, "melted": {}}}
+        ),
+    )
 
     assert inverted.status_code == unknown.status_code == 422
     assert "storage_profile.states.thawed.max_c" in inverted.json["error"]["fields"]
@@ -87,9 +113,17 @@ def test_a_storage_profile_is_checked_field_by_field(client, admin):
 def test_patching_a_product_writes_before_and_after_to_the_audit_log(client, admin, seeded, clock):
     clock.advance(hours=1)
 
-    patched = client.patch(f"{API}/products/{GREY}", headers=admin,
-                           json={"name": "Comirnaty grey cap (renamed)", "storage_profile": {
-                               **ok(get(client, f"/products/{GREY}", admin))["storage_profile"], "in_use_hours": 6}})
+    patched = client.patch(
+        f"{API}/products/{GREY}",
+        headers=admin,
+        json={
+            "name": "Comirnaty grey cap (renamed)",
+            "storage_profile": {
+                **ok(get(client, f"/products/{GREY}", admin))["storage_profile"],
+                "in_use_hours": 6,
+            },
+        },
+    )
 
     assert patched.status_code == 200
     assert patched.json["name"] == "Comirnaty grey cap (renamed)"
@@ -101,15 +135,17 @@ def test_patching_a_product_writes_before_and_after_to_the_audit_log(client, adm
     assert entry.before["storage_profile"]["in_use_hours"] == 12
     assert entry.after["storage_profile"]["in_use_hours"] == 6
     assert "admin" in entry.actor
-    at = entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=timezone.utc)
-    assert at == datetime(2026, 11, 21, 11, 0, tzinfo=timezone.utc)
+    at = entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=UTC)
+    assert at == datetime(2026, 11, 21, 11, 0, tzinfo=UTC)
 
 
 def test_a_refused_patch_changes_nothing_and_audits_nothing(client, staff, seeded):
     response = client.patch(f"{API}/products/{GREY}", headers=staff, json={"name": "hijacked"})
 
     assert response.status_code == 403
-    assert ok(get(client, f"/products/{GREY}", staff))["name"].startswith("Comirnaty Original/Omicron")
+    assert ok(get(client, f"/products/{GREY}", staff))["name"].startswith(
+        "Comirnaty Original/Omicron"
+    )
     assert audit_entries(seeded, "product.update") == []
 
 
@@ -122,12 +158,29 @@ def test_an_invalid_patch_is_refused_by_field(client, admin, seeded):
 
 
 def test_patching_an_unknown_product_is_not_found(client, admin):
-    assert client.patch(f"{API}/products/no-such", headers=admin, json={"name": "x"}).status_code == 404
+    assert (
+        client.patch(f"{API}/products/no-such", headers=admin, json={"name": "x"}).status_code
+        == 404
+    )
 
 
 def test_hold_decisions_are_audited(client, staff, seeded):
-    syringes = ok(post(client, "/receipts", staff, {"storage_unit": f"{PHARMACY}-F1", "vials": 5, "state": "thawed",
-                                                    "product": FLU, "lot": "VT1", "expiry": "2027-06-30"}), 201)
+    syringes = ok(
+        post(
+            client,
+            "/receipts",
+            staff,
+            {
+                "storage_unit": f"{PHARMACY}-F1",
+                "vials": 5,
+                "state": "thawed",
+                "product": FLU,
+                "lot": "VT1",
+                "expiry": "2027-06-30",
+            },
+        ),
+        201,
+    )
     ok(post(client, f"/cartons/{syringes['id']}/hold", staff, {"reason": "alarm"}))
     ok(post(client, f"/cartons/{syringes['id']}/release", staff, {"reason": "checked"}))
 
@@ -135,15 +188,36 @@ def test_hold_decisions_are_audited(client, staff, seeded):
     (released,) = audit_entries(seeded, "hold.released")
     assert placed.entity_id == str(syringes["id"]) and placed.after["reason"] == "alarm"
     assert released.before["reason"] == "alarm"
-    assert released.after["decision"] == "released" and released.after["decision_reason"] == "checked"
+    assert (
+        released.after["decision"] == "released" and released.after["decision_reason"] == "checked"
+    )
 
 
 def test_admin_adds_a_site_and_a_storage_unit(client, admin, seeded):
-    site = ok(post(client, "/sites", admin, {"code": "RH-VC-NEW", "name": "Ny vaccinationscenter",
-                                             "kind": "vaccination_centre", "region": "Hovedstaden",
-                                             "supplied_by": PHARMACY}), 201)
-    unit = ok(post(client, "/storage-units", admin, {"code": "RH-VC-NEW-F1", "site": "RH-VC-NEW", "kind": "fridge",
-                                                     "min_c": 2, "max_c": 8}), 201)
+    site = ok(
+        post(
+            client,
+            "/sites",
+            admin,
+            {
+                "code": "RH-VC-NEW",
+                "name": "Ny vaccinationscenter",
+                "kind": "vaccination_centre",
+                "region": "Hovedstaden",
+                "supplied_by": PHARMACY,
+            },
+        ),
+        201,
+    )
+    unit = ok(
+        post(
+            client,
+            "/storage-units",
+            admin,
+            {"code": "RH-VC-NEW-F1", "site": "RH-VC-NEW", "kind": "fridge", "min_c": 2, "max_c": 8},
+        ),
+        201,
+    )
 
     assert site["supplied_by"] == PHARMACY
     assert (unit["site"], unit["kind"]) == ("RH-VC-NEW", "fridge")
@@ -152,11 +226,21 @@ def test_admin_adds_a_site_and_a_storage_unit(client, admin, seeded):
 
 
 def test_site_and_unit_fields_are_checked(client, admin):
-    bad_site = post(client, "/sites", admin, {"code": "X", "name": "x", "kind": "castle", "region": "r"})
-    empty_range = post(client, "/storage-units", admin, {"code": "RH-APO-F9", "site": PHARMACY, "kind": "fridge",
-                                                         "min_c": 8, "max_c": 2})
-    duplicate = post(client, "/storage-units", admin, {"code": f"{PHARMACY}-F1", "site": PHARMACY, "kind": "fridge",
-                                                       "min_c": 2, "max_c": 8})
+    bad_site = post(
+        client, "/sites", admin, {"code": "X", "name": "x", "kind": "castle", "region": "r"}
+    )
+    empty_range = post(
+        client,
+        "/storage-units",
+        admin,
+        {"code": "RH-APO-F9", "site": PHARMACY, "kind": "fridge", "min_c": 8, "max_c": 2},
+    )
+    duplicate = post(
+        client,
+        "/storage-units",
+        admin,
+        {"code": f"{PHARMACY}-F1", "site": PHARMACY, "kind": "fridge", "min_c": 2, "max_c": 8},
+    )
 
     assert bad_site.status_code == 422 and "kind" in bad_site.json["error"]["fields"]
     assert empty_range.status_code == 422

@@ -1,4 +1,5 @@
 """Idempotency-Key: a retried POST returns the first answer and moves nothing twice."""
+
 from __future__ import annotations
 
 from tests.api.helpers import (
@@ -74,7 +75,9 @@ def test_same_key_on_another_path_is_refused(client, staff):
     headers = with_key(staff, "k-1")
     tray = ok(post(client, "/receipts", headers, receipt_body()), 201)
 
-    response = post(client, f"/cartons/{tray['id']}/thaw", headers, {"storage_unit": f"{PHARMACY}-F1"})
+    response = post(
+        client, f"/cartons/{tray['id']}/thaw", headers, {"storage_unit": f"{PHARMACY}-F1"}
+    )
 
     assert response.status_code == 422
     assert response.json["error"]["code"] == "idempotency_key_reused"
@@ -84,7 +87,9 @@ def test_same_key_on_another_path_is_refused(client, staff):
 def test_a_failed_request_does_not_burn_the_key(client, staff, manager):
     (one,) = cartons_at_centre(client, staff, manager, [2])
     headers = with_key(manager, "shot-19")
-    assert post(client, f"/cartons/{one['id']}/administer", headers, {"doses": 99}).status_code == 409
+    assert (
+        post(client, f"/cartons/{one['id']}/administer", headers, {"doses": 99}).status_code == 409
+    )
 
     retry = post(client, f"/cartons/{one['id']}/administer", headers, {"doses": 99})
 

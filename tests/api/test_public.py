@@ -1,5 +1,6 @@
 """The public availability page and JSON: no login, free capacity per site and day, no
 booking references, cached for a minute."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -15,14 +16,33 @@ TODAY = T0.date()
 
 def stock(db, vials: int) -> None:
     with unit_of_work(db) as session:
-        custody.receive(session, SYSTEM, T0, custody.ReceiptInput(
-            storage_unit=f"{CENTRE}-F1", vials=vials, state="thawed", product=FLU, lot="VT1",
-            expiry=TODAY + timedelta(days=200)))
+        custody.receive(
+            session,
+            SYSTEM,
+            T0,
+            custody.ReceiptInput(
+                storage_unit=f"{CENTRE}-F1",
+                vials=vials,
+                state="thawed",
+                product=FLU,
+                lot="VT1",
+                expiry=TODAY + timedelta(days=200),
+            ),
+        )
 
 
 def book(client, headers, refs: list[str], on: int = 1) -> None:
-    rows = [{"ref": ref, "site": CENTRE, "day": (TODAY + timedelta(days=on)).isoformat(), "slot": "10:00",
-             "product": FLU, "group": "65+"} for ref in refs]
+    rows = [
+        {
+            "ref": ref,
+            "site": CENTRE,
+            "day": (TODAY + timedelta(days=on)).isoformat(),
+            "slot": "10:00",
+            "product": FLU,
+            "group": "65+",
+        }
+        for ref in refs
+    ]
     ok(client.put("/api/v1/appointments", headers=headers, json=rows))
 
 
@@ -61,5 +81,7 @@ def test_the_answer_is_computed_at_most_once_a_minute(client, admin, db):
 
 def test_a_region_narrows_the_list(client, admin, db):
     stock(db, 5)
-    assert [s["site"] for s in client.get("/public/availability.json?region=Hovedstaden").json["sites"]] == [CENTRE]
+    assert [
+        s["site"] for s in client.get("/public/availability.json?region=Hovedstaden").json["sites"]
+    ] == [CENTRE]
     assert client.get("/public/availability.json?region=Sjaelland").json["sites"] == []

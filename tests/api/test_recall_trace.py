@@ -1,5 +1,6 @@
 """Recall a lot: one call holds every unit descended from it, at every site and in transit;
 the trace lists every unit, where it is, and the doses given where."""
+
 from __future__ import annotations
 
 import pytest
@@ -44,8 +45,12 @@ def spread_lot(client, staff, manager) -> dict:
     other_lot = receive_carton(client, staff, lot="GK501")
     return {
         "lot": lot_id(client, staff, GREY, "GK500"),
-        "tray": tray["id"], "at_pharmacy": at_pharmacy["id"], "at_centre": at_centre["id"],
-        "on_road": on_road["id"], "shipment": shipment["id"], "other_lot": other_lot["id"],
+        "tray": tray["id"],
+        "at_pharmacy": at_pharmacy["id"],
+        "at_centre": at_centre["id"],
+        "on_road": on_road["id"],
+        "shipment": shipment["id"],
+        "other_lot": other_lot["id"],
     }
 
 
@@ -75,11 +80,22 @@ def test_recalled_stock_in_transit_arrives_held(client, staff, token, spread_lot
     ok(recall(client, staff, spread_lot["lot"]))
     receiver = token("centre_manager", site=OTHER_CENTRE)
 
-    ok(receive_shipment(client, receiver, spread_lot["shipment"], [{"carton": spread_lot["on_road"], "accepted": True}],
-                        storage_unit=f"{OTHER_CENTRE}-F1"))
+    ok(
+        receive_shipment(
+            client,
+            receiver,
+            spread_lot["shipment"],
+            [{"carton": spread_lot["on_road"], "accepted": True}],
+            storage_unit=f"{OTHER_CENTRE}-F1",
+        )
+    )
 
     arrived = carton(client, receiver, spread_lot["on_road"])
-    assert (arrived["site"], arrived["status"], arrived["hold"]["kind"]) == (OTHER_CENTRE, "held", "recall")
+    assert (arrived["site"], arrived["status"], arrived["hold"]["kind"]) == (
+        OTHER_CENTRE,
+        "held",
+        "recall",
+    )
 
 
 def test_a_lot_is_recalled_once(client, staff, spread_lot):
@@ -91,7 +107,9 @@ def test_a_lot_is_recalled_once(client, staff, spread_lot):
     assert response.json["error"]["code"] == "already_recalled"
 
 
-def test_trace_lists_every_carton_where_it_is_and_doses_given_where(client, staff, auditor, spread_lot):
+def test_trace_lists_every_carton_where_it_is_and_doses_given_where(
+    client, staff, auditor, spread_lot
+):
     ok(recall(client, staff, spread_lot["lot"]))
 
     trace = ok(get(client, f"/lots/{spread_lot['lot']}/trace", auditor))
@@ -113,8 +131,11 @@ def test_trace_lists_every_carton_where_it_is_and_doses_given_where(client, staf
 def test_trace_conserves_doses(client, staff, auditor, spread_lot):
     trace = ok(get(client, f"/lots/{spread_lot['lot']}/trace", auditor))
 
-    used = sum(trace["administered_by_site"].values()) + sum(trace["wasted_by_site"].values()) + sum(
-        trace["discarded_by_site"].values())
+    used = (
+        sum(trace["administered_by_site"].values())
+        + sum(trace["wasted_by_site"].values())
+        + sum(trace["discarded_by_site"].values())
+    )
     assert trace["doses_received"] == trace["doses_on_hand"] + trace["doses_in_transit"] + used
 
 
@@ -152,13 +173,24 @@ def test_coordinator_trace_shows_nothing_outside_their_region(client, admin, tok
     response = get(client, f"/lots/{lot_id(client, admin, GREY, 'GK600')}/trace", coordinator)
 
     assert response.status_code in (403, 404) or all(
-        c["site"] != OTHER_REGION_PHARMACY for c in response.get_json()["cartons"])
+        c["site"] != OTHER_REGION_PHARMACY for c in response.get_json()["cartons"]
+    )
 
 
 def test_stock_of_a_recalled_lot_received_later_is_never_usable(client, staff, spread_lot):
     ok(recall(client, staff, spread_lot["lot"]))
 
-    response = post(client, "/receipts", staff, {"storage_unit": f"{PHARMACY}-ULT1", "vials": 10,
-                                                 "state": "ultra_frozen", "product": GREY, "lot": "GK500"})
+    response = post(
+        client,
+        "/receipts",
+        staff,
+        {
+            "storage_unit": f"{PHARMACY}-ULT1",
+            "vials": 10,
+            "state": "ultra_frozen",
+            "product": GREY,
+            "lot": "GK500",
+        },
+    )
 
     assert response.status_code == 409 or response.get_json()["status"] == "held"

@@ -1,4 +1,5 @@
 """Receiving vials into a storage unit: from typed fields or from a scanner's GS1 string."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -20,10 +21,21 @@ from tests.api.helpers import (
 GS = "\x1d"
 
 
-def scan_receipt(client, headers, scan: str, *, storage_unit: str = f"{PHARMACY}-ULT1", vials: int = 10,
-                 state: str = "ultra_frozen"):
-    return post(client, "/receipts", headers, {"storage_unit": storage_unit, "vials": vials, "state": state,
-                                                "scan": scan})
+def scan_receipt(
+    client,
+    headers,
+    scan: str,
+    *,
+    storage_unit: str = f"{PHARMACY}-ULT1",
+    vials: int = 10,
+    state: str = "ultra_frozen",
+):
+    return post(
+        client,
+        "/receipts",
+        headers,
+        {"storage_unit": storage_unit, "vials": vials, "state": state, "scan": scan},
+    )
 
 
 def test_receipt_from_fields_creates_an_available_carton(client, staff):
@@ -42,8 +54,16 @@ def test_receipt_from_fields_creates_an_available_carton(client, staff):
 
 
 def test_receipt_by_gtin_finds_the_product(client, staff):
-    carton = receive_carton(client, staff, product=None, gtin=gtin_of(FLU), storage_unit=f"{PHARMACY}-F1",
-                            state="thawed", vials=50, lot="VT123")
+    carton = receive_carton(
+        client,
+        staff,
+        product=None,
+        gtin=gtin_of(FLU),
+        storage_unit=f"{PHARMACY}-F1",
+        state="thawed",
+        vials=50,
+        lot="VT123",
+    )
 
     assert carton["product"] == FLU
     assert carton["doses"] == 50
@@ -119,7 +139,7 @@ def test_scan_without_expiry_for_an_unknown_lot_is_refused(client, staff):
 
     assert response.status_code == 422
     assert "expiry" in response.json["error"]["fields"]
-    assert ok(get(client, f"/lots?number=NEW1", staff)) == []
+    assert ok(get(client, "/lots?number=NEW1", staff)) == []
 
 
 def test_scan_without_a_lot_is_refused(client, staff):
@@ -167,7 +187,9 @@ def test_thawed_stock_cannot_go_into_an_ultra_low_freezer(client, staff):
 
 
 def test_a_fridge_only_product_cannot_be_received_frozen(client, staff):
-    response = receive(client, staff, product=FLU, lot="VT9", storage_unit=f"{PHARMACY}-FRZ1", state="frozen")
+    response = receive(
+        client, staff, product=FLU, lot="VT9", storage_unit=f"{PHARMACY}-FRZ1", state="frozen"
+    )
 
     assert response.status_code == 422
     assert "state" in response.json["error"]["fields"]
@@ -188,7 +210,9 @@ def test_gtin_that_belongs_to_another_product_is_refused(client, staff):
 
 
 def test_manager_of_a_centre_supplied_by_a_pharmacy_cannot_receive(client, manager):
-    response = receive(client, manager, product=FLU, lot="VT1", storage_unit="RH-VC-BELLA-F1", state="thawed")
+    response = receive(
+        client, manager, product=FLU, lot="VT1", storage_unit="RH-VC-BELLA-F1", state="thawed"
+    )
 
     assert response.status_code in (403, 422)
     assert ok(get(client, "/cartons", manager)) == []

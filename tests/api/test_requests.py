@@ -1,5 +1,6 @@
 """Stock requests: a centre manager asks for doses at their own site; the pharmacy approves
 (possibly fewer), rejects with a reason, or fulfils with a shipment."""
+
 from __future__ import annotations
 
 from tests.api.helpers import (
@@ -19,7 +20,12 @@ from tests.api.helpers import (
 
 
 def approve(client, headers, request_id: int, doses: int | None = None):
-    return post(client, f"/stock-requests/{request_id}/approve", headers, {} if doses is None else {"doses": doses})
+    return post(
+        client,
+        f"/stock-requests/{request_id}/approve",
+        headers,
+        {} if doses is None else {"doses": doses},
+    )
 
 
 def reject(client, headers, request_id: int, reason: str = "no stock this week"):
@@ -29,15 +35,24 @@ def reject(client, headers, request_id: int, reason: str = "no stock this week")
 def test_centre_manager_requests_doses_for_their_own_site(client, manager):
     request = ok(create_request(client, manager, doses=120, needed_on="2026-11-24"), 201)
 
-    assert (request["site"], request["product"], request["doses"], request["needed_on"], request["status"]) == (
-        CENTRE, GREY, 120, "2026-11-24", "open")
+    assert (
+        request["site"],
+        request["product"],
+        request["doses"],
+        request["needed_on"],
+        request["status"],
+    ) == (CENTRE, GREY, 120, "2026-11-24", "open")
     assert request["created_by"]
     assert [r["id"] for r in ok(get(client, "/stock-requests", manager))] == [request["id"]]
 
 
 def test_date_is_accepted_as_another_name_for_needed_on(client, manager):
-    response = post(client, "/stock-requests", manager,
-                    {"site": CENTRE, "product": GREY, "doses": 6, "date": "2026-11-30"})
+    response = post(
+        client,
+        "/stock-requests",
+        manager,
+        {"site": CENTRE, "product": GREY, "doses": 6, "date": "2026-11-30"},
+    )
 
     assert ok(response, 201)["needed_on"] == "2026-11-30"
 
@@ -65,7 +80,11 @@ def test_pharmacist_approves_fewer_doses(client, manager, staff):
 
     approved = ok(approve(client, staff, request["id"], 60))
 
-    assert (approved["status"], approved["doses"], approved["approved_doses"]) == ("approved", 120, 60)
+    assert (approved["status"], approved["doses"], approved["approved_doses"]) == (
+        "approved",
+        120,
+        60,
+    )
     assert approved["decided_by"]
     assert ok(get(client, f"/stock-requests/{request['id']}", manager))["approved_doses"] == 60
 
@@ -105,7 +124,10 @@ def test_pharmacist_rejects_with_a_reason(client, manager, staff):
 
     rejected = ok(reject(client, staff, request["id"], "the centre has 3 days of stock"))
 
-    assert (rejected["status"], rejected["reason"]) == ("rejected", "the centre has 3 days of stock")
+    assert (rejected["status"], rejected["reason"]) == (
+        "rejected",
+        "the centre has 3 days of stock",
+    )
     assert approve(client, staff, request["id"]).status_code == 409
 
 
@@ -143,7 +165,9 @@ def test_a_shipment_cannot_fulfil_a_request_of_another_site(client, manager, sta
     tray = thawed_tray(client, staff, vials=20)
     (picked,) = repacked_cartons(client, staff, tray["id"], [10])
 
-    response = create_shipment(client, staff, [picked["id"]], to_site=OTHER_CENTRE, request=request["id"])
+    response = create_shipment(
+        client, staff, [picked["id"]], to_site=OTHER_CENTRE, request=request["id"]
+    )
 
     assert response.status_code == 422
     assert "request" in response.json["error"]["fields"]

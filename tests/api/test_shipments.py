@@ -1,5 +1,6 @@
 """Shipments: pick, dispatch (stock leaves the sender and is in transit), receive with
 proof of delivery (rejected stock is held at the receiver, never dropped)."""
+
 from __future__ import annotations
 
 from tests.api.helpers import (
@@ -55,7 +56,10 @@ def test_dispatch_moves_stock_out_of_the_senders_count_into_transit(client, staf
     receiver = stock_line(client, manager, CENTRE, GREY, "thawed")
     assert receiver["in_transit_incoming"] == 120
     assert receiver["on_hand"] == 0
-    assert [c["status"] for c in (carton(client, staff, i) for i in ids)] == ["in_transit", "in_transit"]
+    assert [c["status"] for c in (carton(client, staff, i) for i in ids)] == [
+        "in_transit",
+        "in_transit",
+    ]
 
 
 def test_stock_in_transit_cannot_be_used(client, staff):
@@ -151,21 +155,33 @@ def test_proof_of_delivery_accepts_one_and_holds_the_rejected_one(client, staff,
     shipment = dispatched_shipment(client, staff, [accepted, rejected])
     clock.advance(hours=2)
 
-    received = ok(receive_shipment(client, manager, shipment["id"], [
-        {"carton": accepted, "accepted": True},
-        {"carton": rejected, "accepted": False, "reason": "cool box logger shows 14 C"},
-    ]))
+    received = ok(
+        receive_shipment(
+            client,
+            manager,
+            shipment["id"],
+            [
+                {"carton": accepted, "accepted": True},
+                {"carton": rejected, "accepted": False, "reason": "cool box logger shows 14 C"},
+            ],
+        )
+    )
 
     assert received["status"] == "received"
     proof = received["proof_of_delivery"]
     assert proof["received_at"] == "2026-11-21T12:00:00Z"
     assert proof["received_by"]
     assert {i["carton"]: (i["accepted"], i["reason"]) for i in proof["items"]} == {
-        accepted: (True, None), rejected: (False, "cool box logger shows 14 C"),
+        accepted: (True, None),
+        rejected: (False, "cool box logger shows 14 C"),
     }
     good = carton(client, manager, accepted)
     assert (good["site"], good["storage_unit"], good["status"], good["in_transit"]) == (
-        CENTRE, f"{CENTRE}-F1", "available", False)
+        CENTRE,
+        f"{CENTRE}-F1",
+        "available",
+        False,
+    )
     bad = carton(client, manager, rejected)
     assert (bad["site"], bad["status"], bad["doses"]) == (CENTRE, "held", 60)
     assert bad["hold"]["kind"] == "delivery"
@@ -178,7 +194,11 @@ def test_proof_of_delivery_accepts_one_and_holds_the_rejected_one(client, staff,
 def test_received_stock_can_be_used_at_the_destination(client, staff, manager):
     ids = two_cartons(client, staff)
     shipment = dispatched_shipment(client, staff, ids)
-    ok(receive_shipment(client, manager, shipment["id"], [{"carton": i, "accepted": True} for i in ids]))
+    ok(
+        receive_shipment(
+            client, manager, shipment["id"], [{"carton": i, "accepted": True} for i in ids]
+        )
+    )
 
     assert ok(administer(client, manager, ids[0], 2))["doses"] == 58
     assert doses_on_hand(client, manager, CENTRE, GREY) == 118
@@ -188,9 +208,15 @@ def test_a_rejected_carton_needs_a_reason(client, staff, manager):
     ids = two_cartons(client, staff)
     shipment = dispatched_shipment(client, staff, ids)
 
-    response = receive_shipment(client, manager, shipment["id"], [
-        {"carton": ids[0], "accepted": True}, {"carton": ids[1], "accepted": False},
-    ])
+    response = receive_shipment(
+        client,
+        manager,
+        shipment["id"],
+        [
+            {"carton": ids[0], "accepted": True},
+            {"carton": ids[1], "accepted": False},
+        ],
+    )
 
     assert response.status_code == 422
     assert "items.1.reason" in response.json["error"]["fields"]
@@ -201,7 +227,9 @@ def test_receiving_without_accounting_for_every_carton_is_refused(client, staff,
     ids = two_cartons(client, staff)
     shipment = dispatched_shipment(client, staff, ids)
 
-    response = receive_shipment(client, manager, shipment["id"], [{"carton": ids[0], "accepted": True}])
+    response = receive_shipment(
+        client, manager, shipment["id"], [{"carton": ids[0], "accepted": True}]
+    )
 
     assert response.status_code == 422
     assert "items" in response.json["error"]["fields"]
@@ -213,9 +241,15 @@ def test_receiving_a_carton_not_on_the_shipment_is_refused(client, staff, manage
     ids = two_cartons(client, staff)
     shipment = dispatched_shipment(client, staff, [ids[0]])
 
-    response = receive_shipment(client, manager, shipment["id"], [
-        {"carton": ids[0], "accepted": True}, {"carton": ids[1], "accepted": True},
-    ])
+    response = receive_shipment(
+        client,
+        manager,
+        shipment["id"],
+        [
+            {"carton": ids[0], "accepted": True},
+            {"carton": ids[1], "accepted": True},
+        ],
+    )
 
     assert response.status_code == 422
     assert "items.1.carton" in response.json["error"]["fields"]
@@ -225,8 +259,13 @@ def test_receiving_into_a_unit_of_another_site_is_refused(client, staff, manager
     ids = two_cartons(client, staff)
     shipment = dispatched_shipment(client, staff, ids)
 
-    response = receive_shipment(client, manager, shipment["id"], [{"carton": i, "accepted": True} for i in ids],
-                                storage_unit=f"{PHARMACY}-F1")
+    response = receive_shipment(
+        client,
+        manager,
+        shipment["id"],
+        [{"carton": i, "accepted": True} for i in ids],
+        storage_unit=f"{PHARMACY}-F1",
+    )
 
     assert response.status_code == 422
 
@@ -235,7 +274,9 @@ def test_a_draft_shipment_cannot_be_received(client, staff, manager):
     ids = two_cartons(client, staff)
     shipment = ok(create_shipment(client, staff, ids), 201)
 
-    response = receive_shipment(client, manager, shipment["id"], [{"carton": i, "accepted": True} for i in ids])
+    response = receive_shipment(
+        client, manager, shipment["id"], [{"carton": i, "accepted": True} for i in ids]
+    )
 
     assert response.status_code == 409
 
@@ -256,8 +297,13 @@ def test_only_the_receiving_site_receives(client, staff, token):
     shipment = dispatched_shipment(client, staff, ids)
     other_manager = token("centre_manager", site=OTHER_CENTRE)
 
-    response = receive_shipment(client, other_manager, shipment["id"], [{"carton": i, "accepted": True} for i in ids],
-                                storage_unit=f"{OTHER_CENTRE}-F1")
+    response = receive_shipment(
+        client,
+        other_manager,
+        shipment["id"],
+        [{"carton": i, "accepted": True} for i in ids],
+        storage_unit=f"{OTHER_CENTRE}-F1",
+    )
 
     assert response.status_code in (403, 404)
     assert ok(get(client, f"/shipments/{shipment['id']}", staff))["status"] == "dispatched"
@@ -268,15 +314,18 @@ def test_a_pharmacist_ships_only_from_their_own_site(client, staff, token):
     ids = two_cartons(client, staff)
 
     assert create_shipment(client, other, ids).status_code in (403, 404)
-    assert create_shipment(client, other, ids, from_site=OTHER_REGION_PHARMACY,
-                           to_site="RS-VC-ROSK").status_code in (404, 409)
+    assert create_shipment(
+        client, other, ids, from_site=OTHER_REGION_PHARMACY, to_site="RS-VC-ROSK"
+    ).status_code in (404, 409)
 
 
 def test_shipments_are_listed_for_the_sites_involved(client, staff, manager, token):
     ids = two_cartons(client, staff)
     shipment = dispatched_shipment(client, staff, ids)
 
-    assert [s["id"] for s in ok(get(client, f"/shipments?site={CENTRE}", manager))] == [shipment["id"]]
+    assert [s["id"] for s in ok(get(client, f"/shipments?site={CENTRE}", manager))] == [
+        shipment["id"]
+    ]
     other = token("centre_manager", site=OTHER_CENTRE)
     assert ok(get(client, "/shipments", other)) == []
     assert get(client, f"/shipments/{shipment['id']}", other).status_code == 404

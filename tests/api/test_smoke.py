@@ -6,4 +6,6 @@ def test_health_needs_no_token(client):
 
 def test_every_other_call_needs_a_token(client, seeded):
     assert client.get("/api/v1/products").status_code == 401
-    assert client.get("/api/v1/products", headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert (
+        client.get("/api/v1/products", headers={"Authorization": "Bearer nope"}).status_code == 401
+    )

@@ -1,5 +1,6 @@
 """Stock views: cartons on hand first-expiry-first-out, with filters; doses per product and
 state at a site."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -30,7 +31,9 @@ def test_cartons_are_listed_expiring_soonest_first(client, staff):
     late = receive_flu(client, staff, lot="VT-LATE", expiry=date(2027, 9, 30))
     early = receive_flu(client, staff, lot="VT-EARLY", expiry=date(2027, 1, 31))
     middle = receive_flu(client, staff, lot="VT-MID", expiry=date(2027, 4, 30))
-    thawed = thawed_tray(client, staff, lot="GK001", expiry=date(2027, 9, 30))  # BUD 2027-01-30: first
+    thawed = thawed_tray(
+        client, staff, lot="GK001", expiry=date(2027, 9, 30)
+    )  # BUD 2027-01-30: first
 
     listed = ok(get(client, "/cartons", staff))
 
@@ -42,8 +45,15 @@ def test_cartons_are_listed_expiring_soonest_first(client, staff):
 
 def test_cartons_filter_by_product_state_status_and_storage_unit(client, staff):
     flu = receive_flu(client, staff)
-    pneumo = receive_carton(client, staff, product=PNEUMO, lot="PV1", storage_unit=f"{PHARMACY}-F2",
-                            state="thawed", vials=10)
+    pneumo = receive_carton(
+        client,
+        staff,
+        product=PNEUMO,
+        lot="PV1",
+        storage_unit=f"{PHARMACY}-F2",
+        state="thawed",
+        vials=10,
+    )
     frozen = receive_carton(client, staff, lot="GK002")
     held = receive_flu(client, staff, lot="VT002")
     ok(hold(client, staff, held["id"]))
@@ -52,7 +62,10 @@ def test_cartons_filter_by_product_state_status_and_storage_unit(client, staff):
     assert ids(ok(get(client, "/cartons?state=ultra_frozen", staff))) == [frozen["id"]]
     assert ids(ok(get(client, "/cartons?status=held", staff))) == [held["id"]]
     assert ids(ok(get(client, f"/cartons?storage_unit={PHARMACY}-F2", staff))) == [pneumo["id"]]
-    assert set(ids(ok(get(client, f"/cartons?site={PHARMACY}&product={FLU}", staff)))) == {flu["id"], held["id"]}
+    assert set(ids(ok(get(client, f"/cartons?site={PHARMACY}&product={FLU}", staff)))) == {
+        flu["id"],
+        held["id"],
+    }
     assert ok(get(client, f"/cartons?site={CENTRE}", staff)) == []
 
 

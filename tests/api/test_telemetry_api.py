@@ -1,5 +1,6 @@
 """The telemetry API: devices, readings with roll-ups, time in range, excursions, alerts,
 and stock held by an excursion."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -21,7 +22,11 @@ def admin(token):
 
 
 def register(client, admin, device_id="logger-1", unit=FRIDGE, interval_s=600):
-    response = client.post("/api/v1/devices", headers=admin, json={"id": device_id, "storage_unit": unit, "interval_s": interval_s})
+    response = client.post(
+        "/api/v1/devices",
+        headers=admin,
+        json={"id": device_id, "storage_unit": unit, "interval_s": interval_s},
+    )
     assert response.status_code == 201, response.json
     return response.json
 
@@ -33,9 +38,18 @@ def send(factory, temps, start=T0, device="logger-1", step=timedelta(minutes=10)
 
 
 def receive_carton(client, headers, unit=FRIDGE):
-    response = client.post("/api/v1/receipts", headers=headers, json={
-        "storage_unit": unit, "vials": 5, "state": "thawed", "product": "vaxigriptetra", "lot": "FLU1",
-        "expiry": "2027-06-30"})
+    response = client.post(
+        "/api/v1/receipts",
+        headers=headers,
+        json={
+            "storage_unit": unit,
+            "vials": 5,
+            "state": "thawed",
+            "product": "vaxigriptetra",
+            "lot": "FLU1",
+            "expiry": "2027-06-30",
+        },
+    )
     assert response.status_code == 201, response.json
     return response.json
 
@@ -48,8 +62,11 @@ def test_a_device_secret_is_shown_once(client, seeded, admin):
 
 
 def test_only_admins_register_devices(client, seeded, token):
-    response = client.post("/api/v1/devices", headers=token("pharmacist", site="RH-APO"),
-                           json={"id": "x1", "storage_unit": FRIDGE})
+    response = client.post(
+        "/api/v1/devices",
+        headers=token("pharmacist", site="RH-APO"),
+        json={"id": "x1", "storage_unit": FRIDGE},
+    )
     assert response.status_code == 403
 
 
@@ -63,8 +80,11 @@ def test_an_excursion_holds_the_carton_and_shows_on_it(client, seeded, admin):
     assert held["status"] == "held"
     assert held["hold"]["excursion"] == excursions[0]["id"]
     assert held["exposure"]["max_c"] == 10.2
-    released = client.post(f"/api/v1/cartons/{carton['id']}/release", headers=admin,
-                           json={"reason": "manufacturer: stable for 24 h at 25 C"})
+    released = client.post(
+        f"/api/v1/cartons/{carton['id']}/release",
+        headers=admin,
+        json={"reason": "manufacturer: stable for 24 h at 25 C"},
+    )
     assert released.status_code == 200 and released.json["status"] == "available"
 
 
@@ -72,14 +92,35 @@ def test_alerts_are_listed_and_acknowledged_with_a_comment(client, seeded, admin
     register(client, admin)
     send(seeded, HOT_SPELL)
     alerts = client.get("/api/v1/alerts?site=RH-VC-BELLA", headers=admin).json
-    assert sorted(a["kind"] for a in alerts) == ["excursion_alarm", "excursion_ended", "excursion_started"]
+    assert sorted(a["kind"] for a in alerts) == [
+        "excursion_alarm",
+        "excursion_ended",
+        "excursion_started",
+    ]
     alarm = next(a for a in alerts if a["kind"] == "excursion_alarm")
     manager = token("centre_manager", site="RH-VC-BELLA")
-    assert client.post(f"/api/v1/alerts/{alarm['id']}/ack", headers=manager, json={}).status_code == 422
-    assert client.post(f"/api/v1/alerts/{alarm['id']}/ack", headers=token("auditor"), json={"comment": "seen"}).status_code == 403
+    assert (
+        client.post(f"/api/v1/alerts/{alarm['id']}/ack", headers=manager, json={}).status_code
+        == 422
+    )
+    assert (
+        client.post(
+            f"/api/v1/alerts/{alarm['id']}/ack", headers=token("auditor"), json={"comment": "seen"}
+        ).status_code
+        == 403
+    )
     other = token("centre_manager", site="RS-APO")
-    assert client.post(f"/api/v1/alerts/{alarm['id']}/ack", headers=other, json={"comment": "seen"}).status_code == 404
-    acked = client.post(f"/api/v1/alerts/{alarm['id']}/ack", headers=manager, json={"comment": "door closed, stock moved"})
+    assert (
+        client.post(
+            f"/api/v1/alerts/{alarm['id']}/ack", headers=other, json={"comment": "seen"}
+        ).status_code
+        == 404
+    )
+    acked = client.post(
+        f"/api/v1/alerts/{alarm['id']}/ack",
+        headers=manager,
+        json={"comment": "door closed, stock moved"},
+    )
     assert acked.status_code == 200 and acked.json["state"] == "acknowledged"
     assert client.get("/api/v1/alerts?site=RH-VC-BELLA&state=open", headers=admin).json == []
 
@@ -87,11 +128,15 @@ def test_alerts_are_listed_and_acknowledged_with_a_comment(client, seeded, admin
 def test_short_ranges_give_raw_readings_long_ranges_min_max_buckets(client, seeded, admin):
     register(client, admin)
     send(seeded, HOT_SPELL)
-    raw = client.get(f"/api/v1/storage-units/{FRIDGE}/readings?from=2026-11-21T09:00:00Z&to=2026-11-21T13:00:00Z",
-                     headers=admin).json
+    raw = client.get(
+        f"/api/v1/storage-units/{FRIDGE}/readings?from=2026-11-21T09:00:00Z&to=2026-11-21T13:00:00Z",
+        headers=admin,
+    ).json
     assert raw["resolution"] == "raw" and len(raw["readings"]) == len(HOT_SPELL)
-    long = client.get(f"/api/v1/storage-units/{FRIDGE}/readings?from=2026-11-01T00:00:00Z&to=2026-11-22T00:00:00Z",
-                      headers=admin).json
+    long = client.get(
+        f"/api/v1/storage-units/{FRIDGE}/readings?from=2026-11-01T00:00:00Z&to=2026-11-22T00:00:00Z",
+        headers=admin,
+    ).json
     assert long["buckets"] and max(b["max_c"] for b in long["buckets"]) == 10.2
     assert min(b["min_c"] for b in long["buckets"]) == 5.0
 
@@ -99,15 +144,27 @@ def test_short_ranges_give_raw_readings_long_ranges_min_max_buckets(client, seed
 def test_time_in_range_over_a_period(client, seeded, admin):
     register(client, admin)
     send(seeded, [5.0] * 6 + [9.0] * 3 + [5.0] * 3)  # 12 readings every 10 min: 30 min above
-    result = client.get(f"/api/v1/storage-units/{FRIDGE}/time-in-range?from=2026-11-21T10:00:00Z&to=2026-11-21T12:00:00Z",
-                        headers=admin).json
+    result = client.get(
+        f"/api/v1/storage-units/{FRIDGE}/time-in-range?from=2026-11-21T10:00:00Z&to=2026-11-21T12:00:00Z",
+        headers=admin,
+    ).json
     assert result["above_s"] == 1800 and result["percent_in_range"] == 75.0
 
 
 def test_bad_periods_are_422(client, seeded, admin):
-    assert client.get(f"/api/v1/storage-units/{FRIDGE}/readings?from=yesterday", headers=admin).status_code == 422
-    assert client.get(f"/api/v1/storage-units/{FRIDGE}/readings?from=2026-11-21T12:00:00Z&to=2026-11-21T10:00:00Z",
-                      headers=admin).status_code == 422
+    assert (
+        client.get(
+            f"/api/v1/storage-units/{FRIDGE}/readings?from=yesterday", headers=admin
+        ).status_code
+        == 422
+    )
+    assert (
+        client.get(
+            f"/api/v1/storage-units/{FRIDGE}/readings?from=2026-11-21T12:00:00Z&to=2026-11-21T10:00:00Z",
+            headers=admin,
+        ).status_code
+        == 422
+    )
     assert client.get("/api/v1/storage-units/NOPE/readings", headers=admin).status_code == 404
     assert client.get("/api/v1/excursions?open=maybe", headers=admin).status_code == 422
 
@@ -116,7 +173,12 @@ def test_retiring_a_device_closes_its_open_excursion(client, seeded, admin):
     register(client, admin)
     send(seeded, [5.0, 9.0, 9.5])
     assert client.get("/api/v1/excursions?open=true", headers=admin).json
-    assert client.post("/api/v1/devices/logger-1/lost", headers=admin, json={"reason": "missing"}).status_code == 200
+    assert (
+        client.post(
+            "/api/v1/devices/logger-1/lost", headers=admin, json={"reason": "missing"}
+        ).status_code
+        == 200
+    )
     assert client.get("/api/v1/excursions?open=true", headers=admin).json == []
     closed = client.get("/api/v1/excursions", headers=admin).json[0]
     assert "lost" in closed["closed_reason"]
@@ -126,10 +188,20 @@ def test_a_swapped_sensor_keeps_the_units_timeline(client, seeded, admin):
     register(client, admin)
     register(client, admin, device_id="logger-2", unit="RH-VC-BELLA-F2")
     send(seeded, [5.0, 5.1], device="logger-1")
-    assert client.post("/api/v1/devices/logger-2/attach", headers=admin, json={"storage_unit": FRIDGE}).status_code == 200
+    assert (
+        client.post(
+            "/api/v1/devices/logger-2/attach", headers=admin, json={"storage_unit": FRIDGE}
+        ).status_code
+        == 200
+    )
     send(seeded, [5.2, 5.3], start=T0 + timedelta(minutes=20), device="logger-2")
-    raw = client.get(f"/api/v1/storage-units/{FRIDGE}/readings?from=2026-11-21T09:00:00Z&to=2026-11-21T11:00:00Z",
-                     headers=admin).json
+    raw = client.get(
+        f"/api/v1/storage-units/{FRIDGE}/readings?from=2026-11-21T09:00:00Z&to=2026-11-21T11:00:00Z",
+        headers=admin,
+    ).json
     assert [r["c"] for r in raw["readings"]] == [5.0, 5.1, 5.2, 5.3]
     devices = {d["id"]: d for d in client.get("/api/v1/devices", headers=admin).json}
-    assert devices["logger-1"]["storage_unit"] is None and devices["logger-2"]["storage_unit"] == FRIDGE
+    assert (
+        devices["logger-1"]["storage_unit"] is None
+        and devices["logger-2"]["storage_unit"] == FRIDGE
+    )

@@ -73,14 +73,19 @@ def reading_count(factory) -> int:
 
 def dead_letters(factory) -> list[tuple[str | None, str]]:
     with unit_of_work(factory) as session:
-        return [tuple(row) for row in session.execute(
-            select(DeadLetter.device_id, DeadLetter.reason).order_by(DeadLetter.id))]
+        return [
+            tuple(row)
+            for row in session.execute(
+                select(DeadLetter.device_id, DeadLetter.reason).order_by(DeadLetter.id)
+            )
+        ]
 
 
 def register(factory, device_id: str, storage_unit: str, at: datetime) -> str:
     with unit_of_work(factory) as session:
         _, secret = devices.register_device(
-            session, SYSTEM, at, device_id=device_id, storage_unit=storage_unit, interval_s=60)
+            session, SYSTEM, at, device_id=device_id, storage_unit=storage_unit, interval_s=60
+        )
     return secret
 
 
@@ -100,7 +105,7 @@ class Device_:
             self.acks[mid] = reason_code
             self._acked.notify_all()
 
-    def __enter__(self) -> "Device_":
+    def __enter__(self) -> Device_:
         connect(self.client, asynchronous=True)
         self.client.loop_start()
         assert self._connected.wait(10), "device did not connect"
@@ -119,7 +124,9 @@ class Device_:
 
     def wait_acked(self, mids, timeout: float = 10.0) -> dict[int, mqtt.ReasonCode]:
         with self._acked:
-            assert self._acked.wait_for(lambda: all(m in self.acks for m in mids), timeout), "no PUBACK"
+            assert self._acked.wait_for(lambda: all(m in self.acks for m in mids), timeout), (
+                "no PUBACK"
+            )
             return {m: self.acks[m] for m in mids}
 
 
@@ -135,7 +142,9 @@ def loggers(seeded, now):
     register(seeded, "fr-2", OTHER_FRIDGE, now - timedelta(days=1))
     register(seeded, "fr-old", "RH-APO-F2", now - timedelta(days=2))
     with unit_of_work(seeded) as session:
-        devices.end_service(session, SYSTEM, now - timedelta(hours=12), "fr-old", "retired", "replaced")
+        devices.end_service(
+            session, SYSTEM, now - timedelta(hours=12), "fr-old", "retired", "replaced"
+        )
     return seeded
 
 
@@ -144,8 +153,12 @@ def start_worker(request) -> Iterator[Callable[..., IngestWorker]]:
     workers: list[IngestWorker] = []
 
     def start(url: str, factory, **options) -> IngestWorker:
-        options = {"client_id": f"ingest-{request.node.name[:40]}", "batch_size": 50,
-                   "max_delay_ms": 20, **options}
+        options = {
+            "client_id": f"ingest-{request.node.name[:40]}",
+            "batch_size": 50,
+            "max_delay_ms": 20,
+            **options,
+        }
         worker = IngestWorker(url, factory, **options).start()
         workers.append(worker)
         assert worker.wait_subscribed(10), "ingest worker did not subscribe"
@@ -164,8 +177,9 @@ def all_acked(worker: IngestWorker, count: int) -> Callable[[], bool]:
 
 
 def test_payload_naming_another_device_than_its_topic_is_rejected_whole(now):
-    payload = json.dumps({"device": "fr-2", "readings": [{"ts": "2026-11-20T10:00:00Z", "c": 4.0}],
-                          "battery": 0.9}).encode()
+    payload = json.dumps(
+        {"device": "fr-2", "readings": [{"ts": "2026-11-20T10:00:00Z", "c": 4.0}], "battery": 0.9}
+    ).encode()
     decoded = decode_readings(payload, now=now, device_id="fr-1")
     assert decoded.readings == [] and decoded.battery is None
     assert [r.code for r in decoded.rejected] == [RejectReason.DEVICE_MISMATCH]
@@ -178,16 +192,22 @@ def test_a_payload_the_codec_fails_on_becomes_a_dead_letter_not_a_stall(now, mon
         raise RecursionError("deep")
 
     monkeypatch.setattr(receiver, "decode_message", broken)
-    device_id, readings, rejected, battery, status = receiver._decoded(readings_topic("fr-1"), b'{"c": 1}', now)
+    device_id, readings, rejected, battery, status = receiver._decoded(
+        readings_topic("fr-1"), b'{"c": 1}', now
+    )
     assert device_id is None and readings == [] and battery is None and status is None
     assert rejected == [("ingest_error: RecursionError: deep", '{"c": 1}')]
 
 
 def test_reading_naming_another_device_is_rejected_and_its_batch_kept(now):
-    payload = json.dumps({"readings": [
-        {"ts": "2026-11-20T10:00:00Z", "c": 4.0, "device": "fr-1"},
-        {"ts": "2026-11-20T10:01:00Z", "c": 4.1, "device": "fr-2"},
-    ]}).encode()
+    payload = json.dumps(
+        {
+            "readings": [
+                {"ts": "2026-11-20T10:00:00Z", "c": 4.0, "device": "fr-1"},
+                {"ts": "2026-11-20T10:01:00Z", "c": 4.1, "device": "fr-2"},
+            ]
+        }
+    ).encode()
     decoded = decode_readings(payload, now=now, device_id="fr-1")
     assert [r.c for r in decoded.readings] == [4.0]
     assert [r.code for r in decoded.rejected] == [RejectReason.DEVICE_MISMATCH]
@@ -245,23 +265,35 @@ def test_bad_payloads_are_dead_lettered_with_their_reason_and_good_readings_arou
         ("fr-1", "readings", f'{{"ts": "{at(3)}", "c": -300}}'.encode(), "implausible_temperature"),
         ("fr-1", "readings", encode_reading(now + timedelta(minutes=6), 4.0), "future_ts"),
         ("fr-1", "readings", b"[4.0, 4.1]", "not_object"),
-        ("fr-1", "readings", f'{{"device": "fr-2", "ts": "{at(4)}", "c": 4.0}}'.encode(),
-         "device_mismatch"),
+        (
+            "fr-1",
+            "readings",
+            f'{{"device": "fr-2", "ts": "{at(4)}", "c": 4.0}}'.encode(),
+            "device_mismatch",
+        ),
         ("fr-1", "status", b"rebooting", "invalid_status"),
         ("ghost-7", "readings", encode_reading(t, 4.0), "unknown_device"),
         ("fr-old", "readings", encode_reading(t, 4.0), "retired_device"),
     ]
-    mixed_batch = json.dumps({"readings": [
-        {"ts": at(10), "c": 4.1},
-        {"ts": at(11), "c": "warm"},
-        {"ts": at(12), "c": 4.3},
-    ]}).encode()
+    mixed_batch = json.dumps(
+        {
+            "readings": [
+                {"ts": at(10), "c": 4.1},
+                {"ts": at(11), "c": "warm"},
+                {"ts": at(12), "c": 4.3},
+            ]
+        }
+    ).encode()
     with Device_(mosquitto.url, "tester") as device:
-        mids = [device.publish(f"coldchain/v1/devices/{d}/{kind}", payload)
-                for d, kind, payload, _ in bad]
+        mids = [
+            device.publish(f"coldchain/v1/devices/{d}/{kind}", payload)
+            for d, kind, payload, _ in bad
+        ]
         mids.append(device.publish(readings_topic("fr-1"), mixed_batch))
         # after all of that, the worker still takes readings
-        mids.append(device.publish(readings_topic("fr-1"), encode_reading(t + timedelta(minutes=20), 4.4)))
+        mids.append(
+            device.publish(readings_topic("fr-1"), encode_reading(t + timedelta(minutes=20), 4.4))
+        )
         device.wait_acked(mids)
     assert wait_until(all_acked(worker, len(mids)))
 
@@ -270,7 +302,8 @@ def test_bad_payloads_are_dead_lettered_with_their_reason_and_good_readings_arou
     )
     assert worker.stats["rejected"] == len(bad) + 1
     assert [(ts, c) for _, ts, c in stored(loggers)] == [
-        (t + timedelta(minutes=10), 4.1), (t + timedelta(minutes=12), 4.3),
+        (t + timedelta(minutes=10), 4.1),
+        (t + timedelta(minutes=12), 4.3),
         (t + timedelta(minutes=20), 4.4),
     ]
     assert worker.connected
@@ -280,8 +313,12 @@ def test_bad_payloads_are_dead_lettered_with_their_reason_and_good_readings_arou
 def test_status_messages_record_whether_a_device_is_online(loggers, mosquitto, start_worker):
     worker = start_worker(mosquitto.url, loggers)
     with Device_(mosquitto.url, "tester") as device:
-        device.wait_acked([device.publish(status_topic("fr-1"), b"online"),
-                           device.publish(status_topic("fr-2"), b"offline")])
+        device.wait_acked(
+            [
+                device.publish(status_topic("fr-1"), b"online"),
+                device.publish(status_topic("fr-2"), b"offline"),
+            ]
+        )
     assert wait_until(all_acked(worker, 2))
     with unit_of_work(loggers) as session:
         assert session.get(Device, "fr-1").connection == "online"
@@ -328,8 +365,14 @@ def test_readings_wait_unacknowledged_while_the_database_is_down_and_are_stored_
     worker = start_worker(mosquitto.url, loggers, ingest=ingest_while_up)
     t = now - timedelta(minutes=10)
     with Device_(mosquitto.url, "fr-1") as device:
-        device.wait_acked([device.publish(readings_topic("fr-1"), encode_reading(t + timedelta(minutes=i), 4.0))
-                           for i in range(3)])
+        device.wait_acked(
+            [
+                device.publish(
+                    readings_topic("fr-1"), encode_reading(t + timedelta(minutes=i), 4.0)
+                )
+                for i in range(3)
+            ]
+        )
     assert wait_until(lambda: worker.stats["commit_failures"] >= 2)
     assert worker.stats["acked"] == 0
     assert reading_count(loggers) == 0
@@ -352,8 +395,12 @@ def test_a_message_the_service_cannot_take_is_dead_lettered_and_its_batch_stored
     t = now - timedelta(minutes=10)
     temperatures = [4.0, 4.1, 66.6, 4.3]
     with Device_(mosquitto.url, "fr-1") as device:
-        device.wait_acked([device.publish(readings_topic("fr-1"), encode_reading(t + timedelta(minutes=i), c))
-                           for i, c in enumerate(temperatures)])
+        device.wait_acked(
+            [
+                device.publish(readings_topic("fr-1"), encode_reading(t + timedelta(minutes=i), c))
+                for i, c in enumerate(temperatures)
+            ]
+        )
     assert wait_until(all_acked(worker, len(temperatures)))
 
     assert [c for _, _, c in stored(loggers)] == [4.0, 4.1, 4.3]
@@ -370,9 +417,16 @@ def numbered(base: datetime, i: int) -> bytes:
     return encode_reading(base + timedelta(seconds=i), round(2.5 + (i % 50) / 10, 1))
 
 
-def stream(device: Device_, base: datetime, sent: list[int], *, pause_every: int = 10,
-           pause_s: float = 0.01) -> threading.Thread:
+def stream(
+    device: Device_,
+    base: datetime,
+    sent: list[int],
+    *,
+    pause_every: int = 10,
+    pause_s: float = 0.01,
+) -> threading.Thread:
     """Publish N_STREAM numbered readings of fr-1 in the background, a little at a time."""
+
     def run() -> None:
         for i in range(N_STREAM):
             sent.append(device.publish(readings_topic("fr-1"), numbered(base, i)))
@@ -391,9 +445,13 @@ def assert_stream_stored_once(factory, base: datetime) -> None:
 
 
 @pytest.mark.mqtt
-def test_workers_in_one_group_split_the_stream_and_store_it_once(loggers, mosquitto, start_worker, now):
-    workers = [start_worker(mosquitto.url, loggers, group="ingest", client_id=f"ingest-split-{k}")
-               for k in range(2)]
+def test_workers_in_one_group_split_the_stream_and_store_it_once(
+    loggers, mosquitto, start_worker, now
+):
+    workers = [
+        start_worker(mosquitto.url, loggers, group="ingest", client_id=f"ingest-split-{k}")
+        for k in range(2)
+    ]
     assert all(w.filters[0].startswith("$share/ingest/") for w in workers)
     base = now - timedelta(hours=2)
     sent: list[int] = []
@@ -423,7 +481,8 @@ def test_broker_restarted_mid_stream_loses_no_reading_and_stores_none_twice(
         mosquitto.restart()
         publisher.join(20)
         assert wait_until(lambda: worker.stats["stored"] >= N_STREAM, timeout=12), (
-            f"stored {reading_count(loggers)} of {N_STREAM}; worker {worker.stats}")
+            f"stored {reading_count(loggers)} of {N_STREAM}; worker {worker.stats}"
+        )
         device.wait_acked(sent)
 
     assert worker.stats["connects"] >= 2, "the broker restart went unnoticed"
@@ -446,7 +505,8 @@ def test_receiver_process_killed_mid_stream_is_replaced_and_no_reading_is_lost(
         publisher.join(20)
         device.wait_acked(sent)
         assert wait_until(lambda: reading_count(loggers) >= N_STREAM, timeout=15), (
-            f"stored {reading_count(loggers)} of {N_STREAM}; worker {worker.stats}")
+            f"stored {reading_count(loggers)} of {N_STREAM}; worker {worker.stats}"
+        )
 
     assert first.poll() is not None and worker._receiver is not first, "no new receiver"
     assert worker.stats["connects"] >= 2
@@ -457,12 +517,28 @@ class WorkerProcess:
     """`python -m devices.ingest` as its own process, configured by the environment."""
 
     def __init__(self, broker_url: str, database_url: str, client_id: str) -> None:
-        env = {**os.environ, "INVENTORY_DATABASE_URL": database_url,
-               "INVENTORY_MQTT_URL": broker_url, "PYTHONUNBUFFERED": "1"}
+        env = {
+            **os.environ,
+            "INVENTORY_DATABASE_URL": database_url,
+            "INVENTORY_MQTT_URL": broker_url,
+            "PYTHONUNBUFFERED": "1",
+        }
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "devices.ingest", "--client-id", client_id,
-             "--batch-size", "50", "--max-delay-ms", "20"],
-            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "devices.ingest",
+                "--client-id",
+                client_id,
+                "--batch-size",
+                "50",
+                "--max-delay-ms",
+                "20",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
         self.lines: list[str] = []
@@ -479,8 +555,13 @@ class WorkerProcess:
         return "".join(self.lines)
 
     def wait_subscribed(self, timeout: float = 15.0) -> None:
-        assert wait_until(lambda: any(" subscribed to " in line for line in self.lines)
-                          or self.process.poll() is not None, timeout), self.log
+        assert wait_until(
+            lambda: (
+                any(" subscribed to " in line for line in self.lines)
+                or self.process.poll() is not None
+            ),
+            timeout,
+        ), self.log
         assert self.process.poll() is None, self.log
 
     def close(self) -> None:
@@ -523,7 +604,8 @@ def test_worker_killed_mid_stream_and_restarted_loses_no_reading(
         publisher.join(20)
         device.wait_acked(sent)
         assert wait_until(lambda: reading_count(loggers) >= N_STREAM, timeout=12), (
-            f"stored {reading_count(loggers)} of {N_STREAM}\n{worker.log}")
+            f"stored {reading_count(loggers)} of {N_STREAM}\n{worker.log}"
+        )
 
     assert stored_when_killed < N_STREAM, "the worker was killed after the stream had ended"
     assert_stream_stored_once(loggers, base)

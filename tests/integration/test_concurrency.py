@@ -1,12 +1,11 @@
 """Two people acting on the same carton at once: quantities never go below zero, a carton
 is never shipped twice, and the loser gets a 409. Real concurrent connections on PostgreSQL."""
+
 from __future__ import annotations
 
 import threading
 
 import pytest
-
-from tests.conftest import T0
 
 pytestmark = pytest.mark.postgres
 
@@ -18,9 +17,18 @@ def needs_postgres(database_url):
 
 
 def receive(client, headers, vials: int, state: str = "thawed", unit: str = "RH-APO-F1") -> dict:
-    response = client.post("/api/v1/receipts", headers=headers, json={
-        "storage_unit": unit, "vials": vials, "state": state, "product": "comirnaty-grey-bivalent",
-        "lot": "RACE1", "expiry": "2027-06-30"})
+    response = client.post(
+        "/api/v1/receipts",
+        headers=headers,
+        json={
+            "storage_unit": unit,
+            "vials": vials,
+            "state": state,
+            "product": "comirnaty-grey-bivalent",
+            "lot": "RACE1",
+            "expiry": "2027-06-30",
+        },
+    )
     assert response.status_code == 201, response.json
     return response.json
 
@@ -43,11 +51,15 @@ def race(app, calls: list[tuple[str, str, dict, dict]]) -> list:
     return results
 
 
-def test_two_administrations_cannot_take_more_doses_than_the_carton_holds(app, client, seeded, token):
+def test_two_administrations_cannot_take_more_doses_than_the_carton_holds(
+    app, client, seeded, token
+):
     headers = token("pharmacist", site="RH-APO")
     carton = receive(client, headers, vials=1)  # 6 doses
     for _ in range(5):
-        responses = race(app, [("post", f"/api/v1/cartons/{carton['id']}/administer", headers, {"doses": 4})] * 2)
+        responses = race(
+            app, [("post", f"/api/v1/cartons/{carton['id']}/administer", headers, {"doses": 4})] * 2
+        )
         statuses = sorted(r.status_code for r in responses)
         after = client.get(f"/api/v1/cartons/{carton['id']}", headers=headers).json
         assert after["doses"] >= 0
@@ -63,7 +75,9 @@ def test_two_administrations_cannot_take_more_doses_than_the_carton_holds(app, c
 def test_many_simultaneous_administrations_never_overdraw(app, client, seeded, token):
     headers = token("pharmacist", site="RH-APO")
     carton = receive(client, headers, vials=2)  # 12 doses
-    responses = race(app, [("post", f"/api/v1/cartons/{carton['id']}/administer", headers, {"doses": 1})] * 16)
+    responses = race(
+        app, [("post", f"/api/v1/cartons/{carton['id']}/administer", headers, {"doses": 1})] * 16
+    )
     ok = sum(r.status_code == 200 for r in responses)
     assert ok == 12
     assert all(r.status_code == 409 for r in responses if r.status_code != 200)
@@ -74,21 +88,36 @@ def test_a_carton_cannot_be_shipped_twice(app, client, seeded, token):
     headers = token("pharmacist", site="RH-APO")
     carton = receive(client, headers, vials=5)
     body = lambda to: {"from_site": "RH-APO", "to_site": to, "cartons": [carton["id"]]}
-    responses = race(app, [("post", "/api/v1/shipments", headers, body("RH-VC-BELLA")),
-                           ("post", "/api/v1/shipments", headers, body("RH-VC-BELLA"))])
+    responses = race(
+        app,
+        [
+            ("post", "/api/v1/shipments", headers, body("RH-VC-BELLA")),
+            ("post", "/api/v1/shipments", headers, body("RH-VC-BELLA")),
+        ],
+    )
     assert sorted(r.status_code for r in responses) == [201, 409]
     shipment = next(r for r in responses if r.status_code == 201).json
-    dispatches = race(app, [("post", f"/api/v1/shipments/{shipment['id']}/dispatch", headers, None)] * 2)
+    dispatches = race(
+        app, [("post", f"/api/v1/shipments/{shipment['id']}/dispatch", headers, None)] * 2
+    )
     assert sorted(r.status_code for r in dispatches) == [200, 409]
 
 
 def test_repack_and_administer_at_once_keep_the_doses_whole(app, client, seeded, token):
     headers = token("pharmacist", site="RH-APO")
     carton = receive(client, headers, vials=3)  # 18 doses
-    responses = race(app, [
-        ("post", f"/api/v1/cartons/{carton['id']}/repack", headers, {"cartons": [{"vials": 3, "storage_unit": "RH-APO-F2"}]}),
-        ("post", f"/api/v1/cartons/{carton['id']}/administer", headers, {"doses": 6}),
-    ])
+    responses = race(
+        app,
+        [
+            (
+                "post",
+                f"/api/v1/cartons/{carton['id']}/repack",
+                headers,
+                {"cartons": [{"vials": 3, "storage_unit": "RH-APO-F2"}]},
+            ),
+            ("post", f"/api/v1/cartons/{carton['id']}/administer", headers, {"doses": 6}),
+        ],
+    )
     statuses = sorted(r.status_code for r in responses)
     assert statuses in ([200, 409], [201, 409])
     trace = client.get(f"/api/v1/lots/{carton['lot_id']}/trace", headers=headers).json

@@ -1,4 +1,5 @@
 """The scheduled jobs, run directly on a seeded database with a fixed clock."""
+
 from __future__ import annotations
 
 import json
@@ -30,21 +31,44 @@ def unit_of(session, code: str) -> StorageUnit:
     return session.scalar(select(StorageUnit).where(StorageUnit.code == code))
 
 
-def add_device(factory, device_id: str, *, unit: str | None = FRIDGE, interval_s: int = 600,
-               created_at: datetime = T0, last_heard_at: datetime | None = None, status: str = "active") -> None:
+def add_device(
+    factory,
+    device_id: str,
+    *,
+    unit: str | None = FRIDGE,
+    interval_s: int = 600,
+    created_at: datetime = T0,
+    last_heard_at: datetime | None = None,
+    status: str = "active",
+) -> None:
     with unit_of_work(factory) as session:
-        session.add(Device(id=device_id, secret_hash="-", storage_unit_id=unit_of(session, unit).id if unit else None,
-                           interval_s=interval_s, status=status, created_at=created_at,
-                           last_heard_at=last_heard_at, last_reading_at=last_heard_at))
+        session.add(
+            Device(
+                id=device_id,
+                secret_hash="-",
+                storage_unit_id=unit_of(session, unit).id if unit else None,
+                interval_s=interval_s,
+                status=status,
+                created_at=created_at,
+                last_heard_at=last_heard_at,
+                last_reading_at=last_heard_at,
+            )
+        )
 
 
 def silent_alerts(factory, device_id: str) -> list[Alert]:
     with unit_of_work(factory) as session:
-        return list(session.scalars(select(Alert).where(Alert.kind == "device_silent", Alert.device_id == device_id)
-                                    .order_by(Alert.id)))
+        return list(
+            session.scalars(
+                select(Alert)
+                .where(Alert.kind == "device_silent", Alert.device_id == device_id)
+                .order_by(Alert.id)
+            )
+        )
 
 
 # ---------------------------------------------------------------- silent devices
+
 
 def test_a_device_silent_for_three_intervals_raises_one_alarm(seeded):
     add_device(seeded, "logger-1", last_heard_at=T0)
@@ -67,7 +91,9 @@ def test_an_acknowledged_silence_is_not_alerted_again(seeded):
     jobs.check_silent_devices(seeded, FixedClock(T0 + timedelta(minutes=30)))
     [alert] = silent_alerts(seeded, "logger-1")
     with unit_of_work(seeded) as session:
-        alerts.acknowledge(session, PHARMACIST, T0 + timedelta(minutes=35), alert.id, "battery swapped, checking")
+        alerts.acknowledge(
+            session, PHARMACIST, T0 + timedelta(minutes=35), alert.id, "battery swapped, checking"
+        )
 
     assert jobs.check_silent_devices(seeded, FixedClock(T0 + timedelta(hours=2))) == 0
     assert len(silent_alerts(seeded, "logger-1")) == 1
@@ -110,11 +136,22 @@ def test_retired_and_unattached_devices_are_never_silent(seeded):
 
 # ---------------------------------------------------------------- beyond-use sweep
 
+
 def receive_with_bud(factory, bud: datetime, *, status: str | None = None) -> int:
     with unit_of_work(factory) as session:
-        carton = custody.receive(session, PHARMACIST, T0 - timedelta(days=1), custody.ReceiptInput(
-            storage_unit=PHARMACY_FRIDGE, vials=10, state="thawed", product="comirnaty-grey-bivalent",
-            lot="BUD1", expiry=date(2027, 6, 30)))
+        carton = custody.receive(
+            session,
+            PHARMACIST,
+            T0 - timedelta(days=1),
+            custody.ReceiptInput(
+                storage_unit=PHARMACY_FRIDGE,
+                vials=10,
+                state="thawed",
+                product="comirnaty-grey-bivalent",
+                lot="BUD1",
+                expiry=date(2027, 6, 30),
+            ),
+        )
         carton.bud = bud
         if status:
             carton.status = status
@@ -135,7 +172,12 @@ def test_the_sweep_expires_only_available_cartons_past_their_beyond_use_date(see
 
     assert jobs.sweep_beyond_use(seeded, clock) == 2
 
-    assert statuses(seeded, [past, due_now, future, held]) == ["expired", "expired", "available", "held"]
+    assert statuses(seeded, [past, due_now, future, held]) == [
+        "expired",
+        "expired",
+        "available",
+        "held",
+    ]
     assert jobs.sweep_beyond_use(seeded, clock) == 0
 
 
@@ -148,11 +190,20 @@ def test_the_sweep_works_through_more_cartons_than_one_batch(seeded, clock):
 
 # ---------------------------------------------------------------- escalation
 
+
 def make_alert(factory, kind: str = "device_silent", *, at: datetime = T0) -> int:
     with unit_of_work(factory) as session:
         unit = unit_of(session, FRIDGE)
-        return alerts.raise_alert(session, at, kind=kind, site_id=unit.site_id, at=at, storage_unit_id=unit.id,
-                                  device_id="logger-1", message=f"{kind} in {unit.code}").id
+        return alerts.raise_alert(
+            session,
+            at,
+            kind=kind,
+            site_id=unit.site_id,
+            at=at,
+            storage_unit_id=unit.id,
+            device_id="logger-1",
+            message=f"{kind} in {unit.code}",
+        ).id
 
 
 def level(factory, alert_id: int) -> int:
@@ -176,7 +227,9 @@ def test_acknowledged_alarms_and_warnings_do_not_escalate(seeded):
     acknowledged = make_alert(seeded)
     warning = make_alert(seeded, "battery_low")
     with unit_of_work(seeded) as session:
-        alerts.acknowledge(session, PHARMACIST, T0 + timedelta(minutes=5), acknowledged, "logger replaced")
+        alerts.acknowledge(
+            session, PHARMACIST, T0 + timedelta(minutes=5), acknowledged, "logger replaced"
+        )
 
     assert jobs.escalate_alerts(seeded, FixedClock(T0 + timedelta(hours=3)), 30) == 0
     assert (level(seeded, acknowledged), level(seeded, warning)) == (0, 0)
@@ -184,18 +237,25 @@ def test_acknowledged_alarms_and_warnings_do_not_escalate(seeded):
 
 # ---------------------------------------------------------------- readings roll-up
 
-def add_readings(factory, unit: str, readings: list[tuple[datetime, float]], device_id: str = "logger-1") -> None:
+
+def add_readings(
+    factory, unit: str, readings: list[tuple[datetime, float]], device_id: str = "logger-1"
+) -> None:
     with unit_of_work(factory) as session:
         unit_id = unit_of(session, unit).id
-        session.add_all(Reading(device_id=device_id, storage_unit_id=unit_id, ts=ts, c=c, received_at=ts)
-                        for ts, c in readings)
+        session.add_all(
+            Reading(device_id=device_id, storage_unit_id=unit_id, ts=ts, c=c, received_at=ts)
+            for ts, c in readings
+        )
 
 
 def rollups(factory) -> dict[tuple[str, datetime], tuple[float, float, int]]:
     with unit_of_work(factory) as session:
         codes = dict(session.execute(select(StorageUnit.id, StorageUnit.code)).all())
-        return {(codes[r.storage_unit_id], r.hour): (r.min_c, r.max_c, r.count)
-                for r in session.scalars(select(ReadingRollup))}
+        return {
+            (codes[r.storage_unit_id], r.hour): (r.min_c, r.max_c, r.count)
+            for r in session.scalars(select(ReadingRollup))
+        }
 
 
 def at(hour: int, minute: int) -> datetime:
@@ -203,8 +263,20 @@ def at(hour: int, minute: int) -> datetime:
 
 
 def test_the_roll_up_keeps_each_hours_exact_minimum_and_maximum_so_a_spike_survives(seeded):
-    add_readings(seeded, FRIDGE, [(at(7, 0), 5.0), (at(7, 10), 5.1), (at(7, 20), 12.7), (at(7, 30), 4.9),
-                                  (at(7, 50), 2.1), (at(8, 0), 5.0), (at(8, 30), 5.4), (at(9, 10), 5.2)])
+    add_readings(
+        seeded,
+        FRIDGE,
+        [
+            (at(7, 0), 5.0),
+            (at(7, 10), 5.1),
+            (at(7, 20), 12.7),
+            (at(7, 30), 4.9),
+            (at(7, 50), 2.1),
+            (at(8, 0), 5.0),
+            (at(8, 30), 5.4),
+            (at(9, 10), 5.2),
+        ],
+    )
     add_readings(seeded, PHARMACY_FRIDGE, [(at(7, 5), 4.0), (at(7, 55), 6.0)], device_id="logger-2")
 
     assert jobs.roll_up_readings(seeded, FixedClock(at(10, 30))) == 3
@@ -217,7 +289,9 @@ def test_the_roll_up_keeps_each_hours_exact_minimum_and_maximum_so_a_spike_survi
 
 
 def test_the_roll_up_can_run_again_and_takes_each_hour_once_it_has_settled(seeded):
-    add_readings(seeded, FRIDGE, [(at(7, 0), 5.0), (at(8, 0), 5.5), (at(9, 10), 5.2), (at(9, 50), 3.0)])
+    add_readings(
+        seeded, FRIDGE, [(at(7, 0), 5.0), (at(8, 0), 5.5), (at(9, 10), 5.2), (at(9, 50), 3.0)]
+    )
     jobs.roll_up_readings(seeded, FixedClock(at(10, 30)))
     before = rollups(seeded)
 
@@ -239,7 +313,9 @@ def test_a_late_reading_is_counted_in_its_hours_roll_up(seeded):
 def test_a_long_backlog_is_rolled_up_over_several_runs_skipping_empty_hours(seeded):
     start = T0 - timedelta(days=10)
     hours = [start + timedelta(hours=h) for h in range(60)] + [T0 - timedelta(hours=5)]
-    add_readings(seeded, FRIDGE, [(h + timedelta(minutes=15), float(i % 7)) for i, h in enumerate(hours)])
+    add_readings(
+        seeded, FRIDGE, [(h + timedelta(minutes=15), float(i % 7)) for i, h in enumerate(hours)]
+    )
     clock = FixedClock(T0)
 
     assert jobs.roll_up_readings(seeded, clock, max_hours=48) == 48
@@ -250,6 +326,7 @@ def test_a_long_backlog_is_rolled_up_over_several_runs_skipping_empty_hours(seed
 
 
 # ---------------------------------------------------------------- webhook delivery
+
 
 class Receiver:
     """A webhook receiver on a free port that fails the first `failures` POSTs."""
@@ -313,7 +390,8 @@ def test_the_webhook_is_retried_with_growing_delays_until_delivered_then_left_al
         jobs.deliver_alerts(seeded, clock, webhook_url=receiver.url)
 
     assert [(body["id"], body["kind"], body["site"]) for body in receiver.bodies] == [
-        (alert_id, "device_silent", "RH-VC-BELLA")]
+        (alert_id, "device_silent", "RH-VC-BELLA")
+    ]
 
 
 def test_an_unreachable_webhook_keeps_the_alert_due_with_the_error(seeded):
@@ -322,7 +400,9 @@ def test_an_unreachable_webhook_keeps_the_alert_due_with_the_error(seeded):
     def refuse(url, body):
         raise ConnectionRefusedError("connection refused")
 
-    result = jobs.deliver_alerts(seeded, FixedClock(T0), webhook_url="http://hooks.invalid/", post=refuse)
+    result = jobs.deliver_alerts(
+        seeded, FixedClock(T0), webhook_url="http://hooks.invalid/", post=refuse
+    )
 
     assert result.failed == 1
     with unit_of_work(seeded) as session:
@@ -347,6 +427,7 @@ def test_an_escalated_alarm_is_sent_to_the_webhook_again(seeded):
 
 # ---------------------------------------------------------------- MQTT delivery
 
+
 @pytest.fixture
 def mosquitto() -> Iterator[MosquittoBroker]:
     if find_mosquitto() is None:
@@ -364,13 +445,20 @@ def test_alerts_are_published_once_on_their_sites_topic(seeded, mosquitto):
         assert publisher.wait_connected(10)
         with MessageCollector(mosquitto.url, "coldchain/v1/alerts/#") as inbox:
             assert jobs.deliver_alerts(seeded, FixedClock(T0), publish=publisher).published == 2
-            assert jobs.deliver_alerts(seeded, FixedClock(T0 + timedelta(seconds=5)), publish=publisher).published == 0
+            assert (
+                jobs.deliver_alerts(
+                    seeded, FixedClock(T0 + timedelta(seconds=5)), publish=publisher
+                ).published
+                == 0
+            )
             messages = inbox.wait_for(2)
     finally:
         publisher.close()
 
     assert [(topic, json.loads(payload)["id"]) for topic, payload, _ in messages] == [
-        ("coldchain/v1/alerts/RH-VC-BELLA", first), ("coldchain/v1/alerts/RH-VC-BELLA", second)]
+        ("coldchain/v1/alerts/RH-VC-BELLA", first),
+        ("coldchain/v1/alerts/RH-VC-BELLA", second),
+    ]
     with unit_of_work(seeded) as session:
         assert all(a.published_at == T0 for a in session.scalars(select(Alert)))
 

@@ -1,5 +1,6 @@
 """Migrations are the only way a schema is made: they run up, down and up again on both
 backends, and leave nothing the models describe unmigrated (alembic check)."""
+
 from __future__ import annotations
 
 import uuid
@@ -20,8 +21,12 @@ def scratch_database_url(database_url, tmp_path):
         yield f"sqlite:///{tmp_path / 'migrations.sqlite'}"
         return
     name = f"migrations_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(make_url(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
-                          .set(database="postgres"), isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        make_url(database_url.replace("postgresql://", "postgresql+psycopg://", 1)).set(
+            database="postgres"
+        ),
+        isolation_level="AUTOCOMMIT",
+    )
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     yield str(make_url(database_url).set(database=name))

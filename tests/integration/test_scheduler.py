@@ -1,4 +1,5 @@
 """One scheduler at a time: the lease, and the scheduler process that holds it."""
+
 from __future__ import annotations
 
 import logging
@@ -44,6 +45,7 @@ def eventually(condition, what: str):
 
 
 # ---------------------------------------------------------------- the lease
+
 
 def test_a_second_holder_cannot_take_a_live_lease_but_can_once_it_expired(db):
     assert acquire_lease(db, "scheduler", "host-a:1", T0, TTL)
@@ -92,11 +94,22 @@ def test_leases_of_other_names_are_independent(db):
 
 # ---------------------------------------------------------------- the scheduler process
 
+
 def carton_past_its_bud(factory) -> int:
     with unit_of_work(factory) as session:
-        carton = custody.receive(session, SYSTEM, T0 - timedelta(days=1), custody.ReceiptInput(
-            storage_unit="RH-APO-F1", vials=10, state="thawed", product="comirnaty-grey-bivalent",
-            lot="SCH1", expiry=date(2027, 6, 30)))
+        carton = custody.receive(
+            session,
+            SYSTEM,
+            T0 - timedelta(days=1),
+            custody.ReceiptInput(
+                storage_unit="RH-APO-F1",
+                vials=10,
+                state="thawed",
+                product="comirnaty-grey-bivalent",
+                lot="SCH1",
+                expiry=date(2027, 6, 30),
+            ),
+        )
         carton.bud = T0 - timedelta(minutes=1)
         return carton.id
 
@@ -114,7 +127,9 @@ def test_the_scheduler_takes_the_lease_runs_its_jobs_and_gives_the_lease_back_on
         eventually(lambda: status(seeded, carton_id) == "expired", "the beyond-use sweep ran")
         assert lease_holder(seeded, "scheduler")[0] == "scheduler-test:1"
         jobs = {job.id: job for job in process.scheduler.get_jobs()}
-        assert {job_id: job.trigger.interval.total_seconds() for job_id, job in jobs.items()} == INTERVALS
+        assert {
+            job_id: job.trigger.interval.total_seconds() for job_id, job in jobs.items()
+        } == INTERVALS
         assert all(job.coalesce and job.max_instances == 1 for job in jobs.values())
     finally:
         process.stop()
@@ -123,14 +138,18 @@ def test_the_scheduler_takes_the_lease_runs_its_jobs_and_gives_the_lease_back_on
     assert lease_holder(seeded, "scheduler") is None
 
 
-def test_a_second_scheduler_waits_without_running_jobs_and_takes_over_when_the_first_stops(app, seeded, caplog):
+def test_a_second_scheduler_waits_without_running_jobs_and_takes_over_when_the_first_stops(
+    app, seeded, caplog
+):
     caplog.set_level(logging.INFO, logger="inventory.scheduler")
     first = run_scheduler(app, blocking=False, holder="host-a:1", retry_every_s=0.05)
     second = None
     try:
         eventually(lambda: first.running_jobs, "the first scheduler started its jobs")
         second = run_scheduler(app, blocking=False, holder="host-b:2", retry_every_s=0.05)
-        eventually(lambda: "host-b:2 waits and runs no jobs" in caplog.text, "the second scheduler waited")
+        eventually(
+            lambda: "host-b:2 waits and runs no jobs" in caplog.text, "the second scheduler waited"
+        )
         assert not second.running_jobs
 
         first.stop()
@@ -147,7 +166,9 @@ def test_a_scheduler_takes_over_a_lease_its_dead_holder_never_gave_back(app, see
     assert acquire_lease(seeded, "scheduler", "crashed-host:9", clock.now(), TTL)
     process = run_scheduler(app, blocking=False, holder="host-b:2", retry_every_s=0.05)
     try:
-        eventually(lambda: "held by crashed-host:9" in caplog.text, "the scheduler found the lease taken")
+        eventually(
+            lambda: "held by crashed-host:9" in caplog.text, "the scheduler found the lease taken"
+        )
         assert not process.running_jobs
         clock.advance(seconds=61)
         eventually(lambda: process.running_jobs, "the scheduler took the expired lease")
@@ -156,11 +177,17 @@ def test_a_scheduler_takes_over_a_lease_its_dead_holder_never_gave_back(app, see
 
 
 def test_a_scheduler_that_lost_its_lease_stops_its_jobs(app, seeded):
-    process = run_scheduler(app, blocking=False, holder="host-a:1", retry_every_s=0.05, renew_every_s=0.05)
+    process = run_scheduler(
+        app, blocking=False, holder="host-a:1", retry_every_s=0.05, renew_every_s=0.05
+    )
     try:
         eventually(lambda: process.running_jobs, "the scheduler started its jobs")
-        with unit_of_work(seeded) as session:  # another process took it (say, after a long pause here)
-            session.execute(update(Lease).where(Lease.name == "scheduler").values(holder="host-b:2"))
+        with unit_of_work(
+            seeded
+        ) as session:  # another process took it (say, after a long pause here)
+            session.execute(
+                update(Lease).where(Lease.name == "scheduler").values(holder="host-b:2")
+            )
 
         eventually(lambda: not process.running_jobs, "the scheduler stopped its jobs")
     finally:
@@ -172,11 +199,18 @@ def test_the_scheduler_command_runs_until_sigterm_and_gives_the_lease_back(datab
     env = {**os.environ, "INVENTORY_DATABASE_URL": database_url}
     env.pop("INVENTORY_MQTT_URL", None)
     env.pop("INVENTORY_WEBHOOK_URL", None)
-    command = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "scheduler"], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    command = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
-        eventually(lambda: lease_holder(db, "scheduler") is not None or command.poll() is not None,
-                   "the scheduler command took the lease")
+        eventually(
+            lambda: lease_holder(db, "scheduler") is not None or command.poll() is not None,
+            "the scheduler command took the lease",
+        )
         assert command.poll() is None, command.stdout.read().decode()
         assert lease_holder(db, "scheduler")[0].endswith(f":{command.pid}")
 

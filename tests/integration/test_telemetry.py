@@ -1,4 +1,5 @@
 """Readings in, excursions, holds and alerts out, through the telemetry service."""
+
 from __future__ import annotations
 
 import random
@@ -22,10 +23,22 @@ FRIDGE = "RH-VC-BELLA-F1"
 def fridge(seeded):
     """A centre fridge with a logger and a thawed carton of a 6-dose vaccine in it."""
     with unit_of_work(seeded) as session:
-        devices.register_device(session, SYSTEM, T0, device_id="logger-1", storage_unit=FRIDGE, interval_s=600)
-        carton = custody.receive(session, SYSTEM, T0 - timedelta(days=1), custody.ReceiptInput(
-            storage_unit=FRIDGE, vials=10, state="thawed", product="comirnaty-grey-bivalent", lot="EX1",
-            expiry=date(2027, 6, 30)))
+        devices.register_device(
+            session, SYSTEM, T0, device_id="logger-1", storage_unit=FRIDGE, interval_s=600
+        )
+        carton = custody.receive(
+            session,
+            SYSTEM,
+            T0 - timedelta(days=1),
+            custody.ReceiptInput(
+                storage_unit=FRIDGE,
+                vials=10,
+                state="thawed",
+                product="comirnaty-grey-bivalent",
+                lot="EX1",
+                expiry=date(2027, 6, 30),
+            ),
+        )
         carton_id = carton.id
     return seeded, carton_id
 
@@ -36,13 +49,27 @@ def trace(temps, start=T0, step=timedelta(minutes=10)):
 
 def ingest(factory, readings, now=None):
     with unit_of_work(factory) as session:
-        return telemetry.ingest(session, now or (readings[-1].ts if readings else T0), IngestBatch(readings=list(readings)))
+        return telemetry.ingest(
+            session,
+            now or (readings[-1].ts if readings else T0),
+            IngestBatch(readings=list(readings)),
+        )
 
 
 def excursions(factory):
     with unit_of_work(factory) as session:
-        return [(e.direction, e.started_at, e.ended_at, e.min_c, e.max_c, e.out_of_range_s, (e.rule or {}).get("name"))
-                for e in session.scalars(select(Excursion).order_by(Excursion.started_at))]
+        return [
+            (
+                e.direction,
+                e.started_at,
+                e.ended_at,
+                e.min_c,
+                e.max_c,
+                e.out_of_range_s,
+                (e.rule or {}).get("name"),
+            )
+            for e in session.scalars(select(Excursion).order_by(Excursion.started_at))
+        ]
 
 
 # 2 h above 8 C: the cumulative heat rule (60 min within 24 h) fires
@@ -83,10 +110,24 @@ def test_readings_stored_by_any_path_are_one_reading_per_device_and_time(fridge)
     odd_offset = timezone(timedelta(hours=2))
     with unit_of_work(factory) as session:
         unit_id = session.scalar(select(Device.storage_unit_id).where(Device.id == "logger-1"))
-        session.add(Reading(device_id="logger-1", storage_unit_id=unit_id, ts=T0 + timedelta(microseconds=250),
-                            c=5.0, received_at=T0))
-    again = ingest(factory, [IncomingReading("logger-1", (T0 + timedelta(microseconds=250)).astimezone(odd_offset), 5.0),
-                             IncomingReading("logger-1", T0 + timedelta(minutes=10), 5.1)])
+        session.add(
+            Reading(
+                device_id="logger-1",
+                storage_unit_id=unit_id,
+                ts=T0 + timedelta(microseconds=250),
+                c=5.0,
+                received_at=T0,
+            )
+        )
+    again = ingest(
+        factory,
+        [
+            IncomingReading(
+                "logger-1", (T0 + timedelta(microseconds=250)).astimezone(odd_offset), 5.0
+            ),
+            IncomingReading("logger-1", T0 + timedelta(minutes=10), 5.1),
+        ],
+    )
     assert (again.stored, again.duplicates) == (1, 1)
     with unit_of_work(factory) as session:
         stored = session.execute(select(Reading.ts, Reading.c).order_by(Reading.ts)).all()
@@ -102,24 +143,33 @@ def test_any_order_of_arrival_finds_the_same_excursions(fridge, seed):
     live = list(readings)
     shuffled = list(readings)
     random.Random(seed).shuffle(shuffled)
-    batches = [shuffled[i:i + 4] for i in range(0, len(shuffled), 4)]
+    batches = [shuffled[i : i + 4] for i in range(0, len(shuffled), 4)]
     for batch in batches:
         ingest(factory, batch, now=readings[-1].ts)
     arrived_shuffled = excursions(factory)
     with unit_of_work(factory) as session:
-        alarms_shuffled = session.scalar(select(func.count(Alert.id)).where(Alert.kind == "excursion_alarm"))
+        alarms_shuffled = session.scalar(
+            select(func.count(Alert.id)).where(Alert.kind == "excursion_alarm")
+        )
     from tests.support.database import empty_all_tables
+
     empty_all_tables(factory.kw["bind"])
     from inventory.services import seed as seeding
+
     with unit_of_work(factory) as session:
         seeding.load_catalogue(session)
         seeding.load_network(session)
-        devices.register_device(session, SYSTEM, T0, device_id="logger-1", storage_unit=FRIDGE, interval_s=600)
+        devices.register_device(
+            session, SYSTEM, T0, device_id="logger-1", storage_unit=FRIDGE, interval_s=600
+        )
     for reading in live:
         ingest(factory, [reading])
     assert excursions(factory) == arrived_shuffled
     with unit_of_work(factory) as session:
-        assert session.scalar(select(func.count(Alert.id)).where(Alert.kind == "excursion_alarm")) == alarms_shuffled
+        assert (
+            session.scalar(select(func.count(Alert.id)).where(Alert.kind == "excursion_alarm"))
+            == alarms_shuffled
+        )
 
 
 def test_a_backlog_gives_alerts_in_reading_order_with_reading_times(fridge):
@@ -136,10 +186,18 @@ def test_a_backlog_gives_alerts_in_reading_order_with_reading_times(fridge):
 def test_readings_from_unknown_or_retired_devices_are_dead_letters(fridge):
     factory, _ = fridge
     with unit_of_work(factory) as session:
-        devices.register_device(session, SYSTEM, T0, device_id="old", storage_unit="RH-VC-BELLA-F2", interval_s=600)
+        devices.register_device(
+            session, SYSTEM, T0, device_id="old", storage_unit="RH-VC-BELLA-F2", interval_s=600
+        )
         devices.end_service(session, SYSTEM, T0, "old", "retired")
-    result = ingest(factory, [IncomingReading("ghost", T0, 5.0), IncomingReading("old", T0, 5.0),
-                              IncomingReading("logger-1", T0, 5.0)])
+    result = ingest(
+        factory,
+        [
+            IncomingReading("ghost", T0, 5.0),
+            IncomingReading("old", T0, 5.0),
+            IncomingReading("logger-1", T0, 5.0),
+        ],
+    )
     assert (result.stored, result.rejected) == (1, 2)
     with unit_of_work(factory) as session:
         reasons = sorted(session.scalars(select(DeadLetter.reason)))
@@ -151,6 +209,8 @@ def test_a_lost_sensor_closes_its_open_excursion(fridge):
     ingest(factory, trace([5.0, 9.0, 9.5]))
     assert excursions(factory)[0][2] is None
     with unit_of_work(factory) as session:
-        devices.end_service(session, SYSTEM, T0 + timedelta(hours=5), "logger-1", "lost", "fell behind the fridge")
+        devices.end_service(
+            session, SYSTEM, T0 + timedelta(hours=5), "logger-1", "lost", "fell behind the fridge"
+        )
         row = session.scalar(select(Excursion))
         assert row.ended_at is not None and "lost" in row.closed_reason

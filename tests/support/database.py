@@ -1,5 +1,6 @@
 """The test database: a SQLite file by default, or the PostgreSQL database named by
 INVENTORY_TEST_DATABASE_URL. Made once per run by the migrations, emptied between tests."""
+
 from __future__ import annotations
 
 import os
@@ -24,7 +25,11 @@ def empty_all_tables(engine: Engine) -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            conn.execute(
+                text(
+                    "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+                )
+            )
         else:
             for table in tables:
                 conn.execute(text(f'DELETE FROM "{table}"'))
@@ -32,13 +37,18 @@ def empty_all_tables(engine: Engine) -> None:
 
 
 def _has_sequence(conn) -> bool:
-    return conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first() is not None
+    return (
+        conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first()
+        is not None
+    )
 
 
 def _admin(admin_url: str, statement: str) -> None:
     from sqlalchemy import create_engine
 
-    engine = create_engine(admin_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    engine = create_engine(
+        admin_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
     with engine.connect() as conn:
         conn.execute(text(statement))
     engine.dispose()
@@ -50,4 +60,9 @@ if __name__ == "__main__":  # used by .ci/run: make or drop the run's own Postgr
     action, admin_url, name = sys.argv[1:4]
     if not name.replace("_", "").isalnum():
         raise SystemExit(f"refusing database name {name!r}")
-    _admin(admin_url, f'CREATE DATABASE "{name}"' if action == "create" else f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _admin(
+        admin_url,
+        f'CREATE DATABASE "{name}"'
+        if action == "create"
+        else f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+    )

@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inventory.domain.allocation import (
+    STANDBY_GROUP,
     Demand,
     FillTheVial,
     OpenRequest,
-    STANDBY_GROUP,
     PlanRequest,
     Shipment,
     Site,
@@ -40,15 +40,29 @@ def day(n: int) -> date:
 
 def make_thawed(id="T1", product="flu", vials=10, dpv=1, bud=None, expiry=None, **kw):
     return StockUnit(
-        id=id, product=product, lot=f"lot-{id}", state="thawed", vials=vials,
-        doses_per_vial=dpv, expiry=expiry or day(365), bud=bud, **kw,
+        id=id,
+        product=product,
+        lot=f"lot-{id}",
+        state="thawed",
+        vials=vials,
+        doses_per_vial=dpv,
+        expiry=expiry or day(365),
+        bud=bud,
+        **kw,
     )
 
 
 def make_frozen(id="F1", product="covid", vials=10, dpv=6, window=31, expiry=None, **kw):
     return StockUnit(
-        id=id, product=product, lot=f"lot-{id}", state="frozen", vials=vials,
-        doses_per_vial=dpv, expiry=expiry or day(365), bud=None, thawed_window_days=window,
+        id=id,
+        product=product,
+        lot=f"lot-{id}",
+        state="frozen",
+        vials=vials,
+        doses_per_vial=dpv,
+        expiry=expiry or day(365),
+        bud=None,
+        thawed_window_days=window,
         **kw,
     )
 
@@ -63,14 +77,19 @@ def booking(site="S1", on=0, product="flu", group="65+", booked=1):
 
 def make_request(stock, sites, demand, days=7, **kw):
     return PlanRequest(
-        start=MONDAY, days=days, pharmacy_stock=tuple(stock), sites=tuple(sites),
-        demand=tuple(demand), **kw,
+        start=MONDAY,
+        days=days,
+        pharmacy_stock=tuple(stock),
+        sites=tuple(sites),
+        demand=tuple(demand),
+        **kw,
     )
 
 
 def shipped(plan, stock_id=None, site=None):
     return sum(
-        s.vials for s in plan.shipments
+        s.vials
+        for s in plan.shipments
         if (stock_id is None or s.stock_id == stock_id) and (site is None or s.site == site)
     )
 
@@ -128,7 +147,9 @@ def test_a_vial_opened_for_a_walk_in_who_probably_will_not_come_is_not_offered(p
     # 0.3 covid walk-ins expected on a day the site is open for influenza: a vial is opened
     # for one person in the expected need, but nobody comes with p .74, so nothing is offered
     at_site = make_thawed(product="covid", dpv=6, vials=10, bud=day(20))
-    site = make_site(walk_ins_per_day={"covid": 0.3}, stock=(at_site, make_thawed(id="T2", vials=10)))
+    site = make_site(
+        walk_ins_per_day={"covid": 0.3}, stock=(at_site, make_thawed(id="T2", vials=10))
+    )
     plan = planner(make_request([], [site], [booking(product="flu", booked=3)], days=1))
     assert FillTheVial("S1", day(0), "covid", 1, 5, 0) in plan.fill_the_vial
 
@@ -272,8 +293,9 @@ def test_a_site_never_holds_more_vials_than_its_fridge_takes(planner):
 def test_deliveries_happen_only_on_a_sites_delivery_days(planner):
     # delivered on Mondays and Thursdays only: Monday covers Mon-Wed, Thursday the rest
     site = make_site(delivery_days=frozenset({0, 3}))
-    req = make_request([make_thawed(vials=100)], [site],
-                       [booking(on=d, booked=2) for d in range(7)])
+    req = make_request(
+        [make_thawed(vials=100)], [site], [booking(on=d, booked=2) for d in range(7)]
+    )
     plan = planner(req)
     assert {s.day.weekday() for s in plan.shipments} <= {0, 3}
     assert shipped(plan) == 14
@@ -332,8 +354,11 @@ def test_the_fefo_baseline_wastes_more_than_the_optimal_plan_when_whole_cartons_
 def test_the_optimal_plan_falls_back_to_fefo_when_the_solver_runs_out_of_time():
     sites = [make_site(f"S{n:02d}", capacity=40) for n in range(40)]
     stock = [make_frozen(f"F{n}", vials=30, window=4 + n % 5) for n in range(40)]
-    demand = [booking(s.code, on=d, product="covid", booked=(n * 7 + d * 3) % 11 + 1)
-              for n, s in enumerate(sites) for d in range(14)]
+    demand = [
+        booking(s.code, on=d, product="covid", booked=(n * 7 + d * 3) % 11 + 1)
+        for n, s in enumerate(sites)
+        for d in range(14)
+    ]
     req = make_request(stock, sites, demand, days=14, time_limit_s=1e-9)
     plan = plan_optimal(req)
     assert plan.status == "fallback_fefo"
@@ -351,32 +376,57 @@ def test_evaluation_against_realised_demand_counts_no_shows_as_leftover_and_extr
 
 # --- properties over random small cases ----------------------------------------------------
 
-case = st.fixed_dictionaries({
-    "cartons": st.lists(
-        st.tuples(st.sampled_from(["thawed", "frozen"]), st.integers(1, 12),
-                  st.integers(0, 8), st.sampled_from([1, 6]), st.booleans()),
-        min_size=1, max_size=4),
-    "sites": st.lists(
-        st.tuples(st.integers(3, 30), st.sampled_from([None, frozenset({0, 3}), frozenset({2})])),
-        min_size=1, max_size=3),
-    "bookings": st.lists(
-        st.tuples(st.integers(0, 2), st.integers(0, 7), st.sampled_from(["85+", "50+", ""]),
-                  st.integers(1, 9)),
-        max_size=8),
-})
+case = st.fixed_dictionaries(
+    {
+        "cartons": st.lists(
+            st.tuples(
+                st.sampled_from(["thawed", "frozen"]),
+                st.integers(1, 12),
+                st.integers(0, 8),
+                st.sampled_from([1, 6]),
+                st.booleans(),
+            ),
+            min_size=1,
+            max_size=4,
+        ),
+        "sites": st.lists(
+            st.tuples(
+                st.integers(3, 30), st.sampled_from([None, frozenset({0, 3}), frozenset({2})])
+            ),
+            min_size=1,
+            max_size=3,
+        ),
+        "bookings": st.lists(
+            st.tuples(
+                st.integers(0, 2),
+                st.integers(0, 7),
+                st.sampled_from(["85+", "50+", ""]),
+                st.integers(1, 9),
+            ),
+            max_size=8,
+        ),
+    }
+)
 
 
 def _request_from(c) -> PlanRequest:
     stock = []
     for n, (state, vials, life, dpv, held) in enumerate(c["cartons"]):
         if state == "thawed":
-            stock.append(make_thawed(f"U{n}", product=f"p{dpv}", vials=vials, dpv=dpv,
-                                     bud=day(life), held=held))
+            stock.append(
+                make_thawed(
+                    f"U{n}", product=f"p{dpv}", vials=vials, dpv=dpv, bud=day(life), held=held
+                )
+            )
         else:
-            stock.append(make_frozen(f"U{n}", product=f"p{dpv}", vials=vials, dpv=dpv,
-                                     window=life + 1, held=held))
-    sites = [make_site(f"S{n}", capacity=cap, delivery_days=dd)
-             for n, (cap, dd) in enumerate(c["sites"])]
+            stock.append(
+                make_frozen(
+                    f"U{n}", product=f"p{dpv}", vials=vials, dpv=dpv, window=life + 1, held=held
+                )
+            )
+    sites = [
+        make_site(f"S{n}", capacity=cap, delivery_days=dd) for n, (cap, dd) in enumerate(c["sites"])
+    ]
     demand = [
         booking(f"S{s % len(sites)}", on=d, product="p6" if s % 2 else "p1", group=g, booked=b)
         for s, d, g, b in c["bookings"]
@@ -403,9 +453,16 @@ def _small_costs(plan) -> float:
 # leaves Monday's 50+ (2) and Friday (3) unmet: 5000 (the plan once chosen, its model
 # believing the Thursday dose would wait in the fridge for Friday: 3000).
 A_DOSE_CANNOT_WAIT_AT_A_SITE = {
-    "cartons": [("thawed", 6, 4, 1, False)], "sites": [(6, frozenset({0, 3}))],
-    "bookings": [(0, 0, "85+", 1), (0, 0, "85+", 1), (0, 0, "85+", 3), (0, 0, "50+", 1), (0, 3, "", 1),
-                 (0, 4, "85+", 1)],
+    "cartons": [("thawed", 6, 4, 1, False)],
+    "sites": [(6, frozenset({0, 3}))],
+    "bookings": [
+        (0, 0, "85+", 1),
+        (0, 0, "85+", 1),
+        (0, 0, "85+", 3),
+        (0, 0, "50+", 1),
+        (0, 3, "", 1),
+        (0, 4, "85+", 1),
+    ],
 }
 
 
@@ -413,8 +470,10 @@ def test_a_site_serves_whoever_comes_while_it_has_doses_so_no_dose_is_planned_to
     req = _request_from(A_DOSE_CANNOT_WAIT_AT_A_SITE)
     plan = plan_optimal(req)
     assert plan.shipments == (Shipment("S0", day(0), "U0", 6),)
-    assert set(plan.unmet) == {Unmet("S0", day(3), "p1", "", 1),
-                               Unmet("S0", day(4), "p1", "85+", 1)}
+    assert set(plan.unmet) == {
+        Unmet("S0", day(3), "p1", "", 1),
+        Unmet("S0", day(4), "p1", "85+", 1),
+    }
     assert _cost(req, plan) == 4000 <= _cost(req, plan_fefo(req))
     assert _cost(req, plan) <= plan.objective <= _cost(req, plan) + _small_costs(plan)
 
@@ -427,14 +486,19 @@ def test_a_scarce_dose_goes_where_no_less_important_appointment_takes_it_first()
     req = make_request(
         [make_thawed("ONE", vials=1)],
         [make_site("A", delivery_days=frozenset({0})), make_site("B")],
-        [booking("A", on=0, group="50+"), booking("A", on=2, group="85+"),
-         booking("B", on=1, group="65+")],
+        [
+            booking("A", on=0, group="50+"),
+            booking("A", on=2, group="85+"),
+            booking("B", on=1, group="65+"),
+        ],
         priority=("85+", "65+", "50+"),
     )
     plan = plan_optimal(req)
     assert plan.shipments == (Shipment("B", day(1), "ONE", 1),)
-    assert set(plan.unmet) == {Unmet("A", day(0), "flu", "50+", 1),
-                               Unmet("A", day(2), "flu", "85+", 1)}
+    assert set(plan.unmet) == {
+        Unmet("A", day(0), "flu", "50+", 1),
+        Unmet("A", day(2), "flu", "85+", 1),
+    }
     assert plan_fefo(req).shipments == (Shipment("A", day(0), "ONE", 1),)
 
 
@@ -447,10 +511,22 @@ def test_no_product_keeps_a_dose_waiting_at_a_site_even_once_another_may_not():
     # and once a may not, the next does it with b, the product that had nobody unmet before.
     req = make_request(
         [make_thawed("A", product="a", vials=1), make_thawed("B", product="b", vials=1)],
-        [make_site(capacity=3, delivery_days=frozenset({0, 3}),
-                   stock=(make_thawed("HA", product="a", vials=1), make_thawed("HB", product="b", vials=1)))],
-        [booking(on=0, product="a"), booking(on=1, product="a", group="85+"),
-         booking(on=0, product="b"), booking(on=1, product="b", group="85+")],
+        [
+            make_site(
+                capacity=3,
+                delivery_days=frozenset({0, 3}),
+                stock=(
+                    make_thawed("HA", product="a", vials=1),
+                    make_thawed("HB", product="b", vials=1),
+                ),
+            )
+        ],
+        [
+            booking(on=0, product="a"),
+            booking(on=1, product="a", group="85+"),
+            booking(on=0, product="b"),
+            booking(on=1, product="b", group="85+"),
+        ],
         priority=("85+", "65+", "50+"),
     )
     plan = plan_optimal(req)
@@ -515,8 +591,10 @@ def test_standby_citizens_fill_opened_vials_and_never_open_one():
     plan = plan_optimal(req)
     offers = {(f.site, f.day, f.product): f.doses_left for f in plan.fill_the_vial}
     assert offers == {("S1", day(0), "covid"): 4}
-    realised = [booking(product="covid", booked=20),
-                booking(product="covid", group=STANDBY_GROUP, booked=6)]
+    realised = [
+        booking(product="covid", booked=20),
+        booking(product="covid", group=STANDBY_GROUP, booked=6),
+    ]
     outcome = evaluate_plan(req, plan, realised)
     assert outcome.doses_used == 24
     assert outcome.standby_doses == 4
@@ -535,8 +613,9 @@ def test_standby_citizens_alone_open_no_vial_and_are_no_part_of_the_need():
     plan = plan_optimal(req)
     assert plan.shipments == ()
     site = make_site(stock=(make_thawed("HERE", product="covid", dpv=6, vials=2, bud=day(5)),))
-    outcome = evaluate_plan(replace(req, sites=(site,)), plan,
-                            [booking(product="covid", group=STANDBY_GROUP, booked=5)])
+    outcome = evaluate_plan(
+        replace(req, sites=(site,)), plan, [booking(product="covid", group=STANDBY_GROUP, booked=5)]
+    )
     assert (outcome.doses_used, outcome.unmet_appointments, outcome.standby_doses) == (0, 0, 0)
 
 
@@ -546,10 +625,12 @@ def test_standby_citizens_alone_open_no_vial_and_are_no_part_of_the_need():
 def test_the_baseline_sends_a_weekly_order_once_in_whole_cartons_less_what_the_site_holds():
     # delivered Mondays; the site orders 25 doses for Mon-Sun and holds 3 usable vials:
     # 22 short, rounded up to whole cartons of 10: 30 vials on Monday, nothing else
-    site = make_site(delivery_days=frozenset({0}),
-                     stock=(make_thawed("HERE", vials=3, bud=day(30)),))
+    site = make_site(
+        delivery_days=frozenset({0}), stock=(make_thawed("HERE", vials=3, bud=day(30)),)
+    )
     req = make_request(
-        [make_thawed("P", vials=100)], [site],
+        [make_thawed("P", vials=100)],
+        [site],
         [booking(on=d, booked=3) for d in range(6)],
         open_requests=(OpenRequest("S1", "flu", 25, day(0), day(6)),),
         carton_vials={"flu": 10},
@@ -561,8 +642,11 @@ def test_the_baseline_sends_a_weekly_order_once_in_whole_cartons_less_what_the_s
 
 def test_whole_cartons_never_overfill_a_fridge():
     req = make_request(
-        [make_thawed("P", vials=100)], [make_site(capacity=25)], [booking(booked=12)],
-        days=1, carton_vials={"flu": 10},
+        [make_thawed("P", vials=100)],
+        [make_site(capacity=25)],
+        [booking(booked=12)],
+        days=1,
+        carton_vials={"flu": 10},
     )
     assert plan_fefo(req).shipments == (Shipment("S1", day(0), "P", 20),)
     assert shipped(plan_fefo(replace(req, sites=(make_site(capacity=15),)))) == 15
@@ -573,7 +657,8 @@ def test_the_baseline_thaws_a_whole_tray_where_the_optimum_thaws_the_vials_neede
     # by hand the tray is thawed whole (on day 0, lead 0) and 193 vials pass their BUD on
     # day 30 outside this 14-day horizon; the optimum thaws 2 vials on day 0 and 2 on day 7
     req = make_request(
-        [make_frozen("TRAY", vials=195, window=31)], [make_site()],
+        [make_frozen("TRAY", vials=195, window=31)],
+        [make_site()],
         [booking(on=0, product="covid", booked=12), booking(on=7, product="covid", booked=12)],
         days=14,
     )
@@ -584,7 +669,9 @@ def test_the_baseline_thaws_a_whole_tray_where_the_optimum_thaws_the_vials_neede
 def test_a_sites_own_order_counts_as_a_need_when_the_plan_is_checked():
     # no bookings yet, but the site ordered for the week: sending is no violation
     req = make_request(
-        [make_thawed("P", vials=20, bud=day(10))], [make_site()], [],
+        [make_thawed("P", vials=20, bud=day(10))],
+        [make_site()],
+        [],
         open_requests=(OpenRequest("S1", "flu", 6, day(0), day(6)),),
     )
     plan = plan_fefo(req)
@@ -594,7 +681,11 @@ def test_a_sites_own_order_counts_as_a_need_when_the_plan_is_checked():
 
 def test_bookings_still_to_come_are_planned_for_when_the_booking_curve_is_given():
     # 10 known for day 0 (complete), 10 known for day 3 which usually grow by half: 10 + 15
-    req = make_request([make_thawed(vials=50)], [make_site()],
-                       [booking(on=0, booked=10), booking(on=3, booked=10)], days=4)
+    req = make_request(
+        [make_thawed(vials=50)],
+        [make_site()],
+        [booking(on=0, booked=10), booking(on=3, booked=10)],
+        days=4,
+    )
     assert shipped(plan_optimal(req)) == 20
     assert shipped(plan_optimal(replace(req, booking_pickup=(1.0, 1.2, 1.4, 1.5)))) == 25

@@ -375,9 +375,7 @@ def test_rules_and_excursions_survive_a_round_trip_through_json():
 # --- properties ---
 
 temperatures = st.integers(min_value=-30, max_value=300).map(lambda tenths: tenths / 10)
-traces = st.lists(
-    st.builds(Reading, st.integers(0, 24 * 60).map(at), temperatures), max_size=60
-)
+traces = st.lists(st.builds(Reading, st.integers(0, 24 * 60).map(at), temperatures), max_size=60)
 PROPERTY_RULES = [
     *rules_for("fridge", *FRIDGE),
     cumulative("brief heat", Direction.HOT, 10.0, minutes=20, window_h=1),

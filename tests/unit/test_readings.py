@@ -1,8 +1,8 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from inventory.domain.readings import min_max_buckets, merge_buckets, time_in_range
+from inventory.domain.readings import merge_buckets, min_max_buckets, time_in_range
 
-T = datetime(2026, 11, 21, tzinfo=timezone.utc)
+T = datetime(2026, 11, 21, tzinfo=UTC)
 M = timedelta(minutes=1)
 
 

@@ -7,6 +7,10 @@ plan against (realised) demand so that both are scored the same way.
 
 from .fefo import plan_fefo
 from .model import (
+    STANDBY_GROUP,
+    WASTE_EXPIRY_OR_BUD,
+    WASTE_OPEN_VIAL,
+    Demand,
     FillTheVial,
     OpenRequest,
     Plan,
@@ -15,12 +19,8 @@ from .model import (
     Shipment,
     Site,
     StockUnit,
-    Demand,
     Thaw,
     Unmet,
-    STANDBY_GROUP,
-    WASTE_EXPIRY_OR_BUD,
-    WASTE_OPEN_VIAL,
 )
 from .needs import bud_after_thaw, expected_need, priority_weight
 from .optimal import plan_optimal

@@ -67,8 +67,14 @@ def plan_fefo(req: PlanRequest) -> Plan:
             frozen.append(u)
         elif u.state == THAWED:
             thawed.append(
-                _Lot(u.id, u.product, u.doses_per_vial, horizon.index(u.last_usable_day),
-                     u.vials, max(0, horizon.index(u.available_from or req.start)))
+                _Lot(
+                    u.id,
+                    u.product,
+                    u.doses_per_vial,
+                    horizon.index(u.last_usable_day),
+                    u.vials,
+                    max(0, horizon.index(u.available_from or req.start)),
+                )
             )
     frozen.sort(key=lambda u: (u.expiry, u.available_from or req.start, u.id))
     at_site: dict[str, list[_Lot]] = {
@@ -83,7 +89,8 @@ def plan_fefo(req: PlanRequest) -> Plan:
 
     def next_thawed(product: str, today: int, use_day: int) -> _Lot | None:
         usable = [
-            x for x in thawed
+            x
+            for x in thawed
             if x.product == product and x.vials and x.ready <= today and x.last >= use_day
         ]
         return min(usable, key=lambda x: (x.last, x.stock_id), default=None)
@@ -134,11 +141,16 @@ def plan_fefo(req: PlanRequest) -> Plan:
             for product in products:
                 projected = [_Lot(**vars(x)) for x in at_site[site.code]]
                 for use_day in range(today, until):
-                    short = give(projected, product, use_day,
-                                 wanted.get((site.code, use_day), {}).get(product, 0))
+                    short = give(
+                        projected,
+                        product,
+                        use_day,
+                        wanted.get((site.code, use_day), {}).get(product, 0),
+                    )
                     while short > 0 and room > 0:
                         lot = next_thawed(product, today, use_day) or thaw_a_carton(
-                            product, today, use_day)
+                            product, today, use_day
+                        )
                         if lot is None:
                             break
                         k = math.ceil(short / lot.dpv)
@@ -151,7 +163,8 @@ def plan_fefo(req: PlanRequest) -> Plan:
                         short -= k * lot.dpv
                         shipments[(site.code, today, lot.stock_id)] += k
                         at_site[site.code].append(
-                            _Lot(lot.stock_id, product, lot.dpv, lot.last, k, today))
+                            _Lot(lot.stock_id, product, lot.dpv, lot.last, k, today)
+                        )
         for site in sites:
             for product, doses in sorted(wanted.get((site.code, today), {}).items()):
                 give(at_site[site.code], product, today, doses)

@@ -31,7 +31,16 @@ from scipy.special import gammaln
 
 from inventory.domain.errors import InvalidInput
 
-from .model import PUNCTURED, STANDBY_GROUP, THAWED, Demand, OpenRequest, PlanRequest, Site, StockUnit
+from .model import (
+    PUNCTURED,
+    STANDBY_GROUP,
+    THAWED,
+    Demand,
+    OpenRequest,
+    PlanRequest,
+    Site,
+    StockUnit,
+)
 
 WALK_IN_GROUP = ""
 
@@ -102,10 +111,12 @@ def expected_attendance(
         if t not in horizon or d.site not in sites or d.booked <= 0 or d.group == STANDBY_GROUP:
             continue
         site = sites[d.site]
-        pickup = (req.booking_pickup[min(t, len(req.booking_pickup) - 1)]
-                  if req.booking_pickup else 1.0)
+        pickup = (
+            req.booking_pickup[min(t, len(req.booking_pickup) - 1)] if req.booking_pickup else 1.0
+        )
         booked[(d.site, t, d.product)][d.group] += (
-            d.booked * max(pickup, 1.0) * (1.0 - site.no_show_rate))
+            d.booked * max(pickup, 1.0) * (1.0 - site.no_show_rate)
+        )
         open_days[d.site].add(t)
     for code, days in open_days.items():
         for product, rate in sites[code].walk_ins_per_day.items():
@@ -150,8 +161,13 @@ def _binomial(n: int, q: float) -> tuple[int, np.ndarray]:
     sd = math.sqrt(n * q * (1.0 - q))
     lo, hi = max(0, math.floor(n * q - 9 * sd - 2)), min(n, math.ceil(n * q + 9 * sd + 2))
     k = np.arange(lo, hi + 1)
-    log_p = (gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
-             + k * math.log(q) + (n - k) * math.log1p(-q))
+    log_p = (
+        gammaln(n + 1)
+        - gammaln(k + 1)
+        - gammaln(n - k + 1)
+        + k * math.log(q)
+        + (n - k) * math.log1p(-q)
+    )
     return lo, np.exp(log_p)
 
 

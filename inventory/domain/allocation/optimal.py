@@ -183,8 +183,15 @@ def _classes(req: PlanRequest, horizon: Horizon) -> list[_Class]:
             continue
         ready = max(0, horizon.index(u.available_from or req.start))
         if u.is_frozen:
-            key = (u.product, u.doses_per_vial, "frozen", u.expiry, u.thawed_window_days,
-                   u.thaw_lead_days, ready)
+            key = (
+                u.product,
+                u.doses_per_vial,
+                "frozen",
+                u.expiry,
+                u.thawed_window_days,
+                u.thaw_lead_days,
+                ready,
+            )
             fresh = _Class(u.product, u.doses_per_vial, True, ready, None)
         elif u.state == THAWED:
             last = horizon.index(u.last_usable_day)
@@ -211,7 +218,7 @@ def plan_optimal(req: PlanRequest) -> Plan:
     T = horizon.last
     need = expected_need(req, horizon)
     need_days: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for (code, t, product) in sorted(need):
+    for code, t, product in sorted(need):
         need_days[(code, product)].append(t)
 
     def needed_between(code: str, product: str, first: int, last: int) -> bool:
@@ -238,8 +245,9 @@ def plan_optimal(req: PlanRequest) -> Plan:
             )
             if not reachable:
                 continue
-            cost = SHIP_COST + _fefo_cost(last if not cls.frozen else
-                                          horizon.index(cls.units[0].expiry))
+            cost = SHIP_COST + _fefo_cost(
+                last if not cls.frozen else horizon.index(cls.units[0].expiry)
+            )
             if cls.frozen:
                 cost += THAW_COST
             elif cls.last <= T:
@@ -272,7 +280,7 @@ def plan_optimal(req: PlanRequest) -> Plan:
     site_cohorts: dict[str, dict[CohortKey, int]] = defaultdict(dict)  # first day present
     for (code, k), _ in initial.items():
         site_cohorts[code][k] = 0
-    for (code, k, d) in arrive:
+    for code, k, d in arrive:
         site_cohorts[code][k] = min(site_cohorts[code].get(k, d), d)
 
     # balance, opened vials, BUD waste
@@ -284,8 +292,9 @@ def plan_optimal(req: PlanRequest) -> Plan:
         for k, first in cohorts.items():
             product, dpv, last = k
             end = min(last, T)
-            total_need = sum(sum(need.get((code, t, product), {}).values())
-                             for t in range(first, end + 1))
+            total_need = sum(
+                sum(need.get((code, t, product), {}).values()) for t in range(first, end + 1)
+            )
             prev = None
             for t in range(first, end + 1):
                 stock = m.var(HOLD_COST if t < end else 0.0, math.inf, False)
@@ -310,8 +319,10 @@ def plan_optimal(req: PlanRequest) -> Plan:
                 prev = stock
 
     # capacity in the morning of delivery days bounds every vial a site ever holds
-    cap = {s.code: max(s.capacity_vials, sum(n for (c, _), n in initial.items() if c == s.code))
-           for s in sites}
+    cap = {
+        s.code: max(s.capacity_vials, sum(n for (c, _), n in initial.items() if c == s.code))
+        for s in sites
+    }
 
     # doses: who comes is served from opened vials while the site has any; only then unmet
     constant = 0.0
@@ -344,8 +355,9 @@ def plan_optimal(req: PlanRequest) -> Plan:
             constant += cls.vials * cls.dpv
 
     if not m.cost:  # nothing to decide: no stock that any booking could use
-        return plan_from_actions(req, "optimal", "optimal", (), (),
-                                 time.perf_counter() - started, constant)
+        return plan_from_actions(
+            req, "optimal", "optimal", (), (), time.perf_counter() - started, constant
+        )
     # the most vials of a product a site can hold: its fridge, or all there is, if less
     supply: dict[str | tuple[str, str], int] = defaultdict(int)
     for cls in classes:
@@ -376,7 +388,9 @@ def plan_optimal(req: PlanRequest) -> Plan:
             break
         result = attempt
         unmet = {key for key in need if sum(result.x[c] for c in unmet_cols[key]) > 1e-6}
-        complete = not any(sum(result.x[c] for c in left_at_night[key]) > 1e-6 for key in unmet & unenforced)
+        complete = not any(
+            sum(result.x[c] for c in left_at_night[key]) > 1e-6 for key in unmet & unenforced
+        )
         if not complete:
             short = {key[2] for key in unmet}
             enforce = {key for key in unenforced if key[2] in short} if first else set(unenforced)
@@ -386,14 +400,20 @@ def plan_optimal(req: PlanRequest) -> Plan:
             first = False
     if result is None:
         fallback = plan_fefo(req)
-        return replace(fallback, status="fallback_fefo",
-                       solve_seconds=time.perf_counter() - started)
+        return replace(
+            fallback, status="fallback_fefo", solve_seconds=time.perf_counter() - started
+        )
 
     x = np.round(result.x).astype(int)
     shipments, thaws = _decode(horizon, classes, out, arrive, yields, x)
     status = "optimal" if result.status == 0 and complete else "time_limit"
     return plan_from_actions(
-        req, "optimal", status, shipments, thaws, time.perf_counter() - started,
+        req,
+        "optimal",
+        status,
+        shipments,
+        thaws,
+        time.perf_counter() - started,
         float(result.fun) + constant,
     )
 
@@ -431,8 +451,14 @@ def _decode(horizon, classes, out, arrive, yields, x) -> tuple[tuple, tuple]:
                 if supply[0][1] == 0:
                     supply.pop(0)
     return (
-        tuple(Shipment(code, horizon.date(d), uid, n)
-              for (code, d, uid), n in sorted(shipments.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2]))),
-        tuple(Thaw(uid, horizon.date(t), n)
-              for (uid, t), n in sorted(thaws.items(), key=lambda kv: (kv[0][1], kv[0][0]))),
+        tuple(
+            Shipment(code, horizon.date(d), uid, n)
+            for (code, d, uid), n in sorted(
+                shipments.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2])
+            )
+        ),
+        tuple(
+            Thaw(uid, horizon.date(t), n)
+            for (uid, t), n in sorted(thaws.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+        ),
     )

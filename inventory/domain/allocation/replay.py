@@ -110,7 +110,9 @@ def replay(
     for r in normalised_requests(req):  # a site's own order claims a need on its days
         last = horizon.index(r.until or r.day)
         planned_need.update((r.site, t, r.product) for t in range(horizon.index(r.day), last + 1))
-    need = expected_need(req, horizon) if realised is None else realised_need(req, realised, horizon)
+    need = (
+        expected_need(req, horizon) if realised is None else realised_need(req, realised, horizon)
+    )
     attendance = expected_attendance(req, horizon) if realised is None else None
     need_by_day: dict[int, list[tuple[str, str, dict[str, int]]]] = defaultdict(list)
     for (code, t, product), groups in sorted(need.items()):
@@ -124,16 +126,31 @@ def replay(
     for u in req.pharmacy_stock:
         if u.state == THAWED and plannable_at_pharmacy(u, req.start):
             pharmacy[u.id].append(
-                _Lot(u.id, u.product, u.doses_per_vial, horizon.index(u.last_usable_day),
-                     u.vials, max(0, horizon.index(u.available_from or req.start)),
-                     u.expiry, u.lot)
+                _Lot(
+                    u.id,
+                    u.product,
+                    u.doses_per_vial,
+                    horizon.index(u.last_usable_day),
+                    u.vials,
+                    max(0, horizon.index(u.available_from or req.start)),
+                    u.expiry,
+                    u.lot,
+                )
             )
     at_site: dict[str, list[_Lot]] = defaultdict(list)
     for s in req.sites:
         for u in usable_site_stock(s, req.start):
             at_site[s.code].append(
-                _Lot(u.id, u.product, u.doses_per_vial, horizon.index(u.last_usable_day),
-                     u.vials, 0, u.expiry, u.lot)
+                _Lot(
+                    u.id,
+                    u.product,
+                    u.doses_per_vial,
+                    horizon.index(u.last_usable_day),
+                    u.vials,
+                    0,
+                    u.expiry,
+                    u.lot,
+                )
             )
     capacity = {
         s.code: max(s.capacity_vials, sum(x.vials for x in at_site[s.code])) for s in req.sites
@@ -152,7 +169,8 @@ def replay(
     used = thawed = shipped = filled_total = 0
     waste = {WASTE_EXPIRY_OR_BUD: 0, WASTE_OPEN_VIAL: 0}
     by_product: dict[str, dict[str, int]] = defaultdict(
-        lambda: {WASTE_EXPIRY_OR_BUD: 0, WASTE_OPEN_VIAL: 0})
+        lambda: {WASTE_EXPIRY_OR_BUD: 0, WASTE_OPEN_VIAL: 0}
+    )
     unmet_by_group: dict[str, int] = defaultdict(int)
     unmet: list[Unmet] = []
     fill: list[FillTheVial] = []
@@ -176,9 +194,16 @@ def replay(
             frozen_left[unit.id] -= vials
             thawed += vials * unit.doses_per_vial
             pharmacy[unit.id].append(
-                _Lot(unit.id, unit.product, unit.doses_per_vial,
-                     horizon.index(bud_after_thaw(unit, day)), vials,
-                     t + unit.thaw_lead_days, unit.expiry, unit.lot)
+                _Lot(
+                    unit.id,
+                    unit.product,
+                    unit.doses_per_vial,
+                    horizon.index(bud_after_thaw(unit, day)),
+                    vials,
+                    t + unit.thaw_lead_days,
+                    unit.expiry,
+                    unit.lot,
+                )
             )
         for sh in shipments.get(t, []):
             site = sites.get(sh.site)
@@ -224,8 +249,9 @@ def replay(
             people = sum(groups.values())
             offer = None
             if attendance is not None and any(lot.dpv > 1 for lot in lots):
-                offer = _likely_left(lots, *turnout_of(attendance.get((code, t, product), {}),
-                                                       sites[code], product))
+                offer = _likely_left(
+                    lots, *turnout_of(attendance.get((code, t, product), {}), sites[code], product)
+                )
             per_lot, ready = _vials_to_open(lots, people)
             for k, lot in zip(per_lot, lots):
                 lot.vials -= k
@@ -239,8 +265,9 @@ def replay(
             waste[WASTE_OPEN_VIAL] += left
             by_product[product][WASTE_OPEN_VIAL] += left
             if opened:
-                fill.append(FillTheVial(code, day, product, opened, left,
-                                        left if offer is None else offer))
+                fill.append(
+                    FillTheVial(code, day, product, opened, left, left if offer is None else offer)
+                )
             for group in sorted(groups, key=lambda g: (-priority_weight(req.priority, g), g)):
                 got = min(groups[group], served)
                 served -= got
@@ -303,7 +330,9 @@ def likely_left(left: np.ndarray, chance: np.ndarray, share: float = 0.5) -> int
     """The most doses that are left (``left[i]`` with probability ``chance[i]``) in at least
     ``share`` of the outcomes."""
     # P(left >= k) falls as k grows: the answer is how many k keep it at ``share`` or more
-    return sum(1 for k in range(1, int(left.max(initial=0)) + 1) if chance[left >= k].sum() >= share - 1e-9)
+    return sum(
+        1 for k in range(1, int(left.max(initial=0)) + 1) if chance[left >= k].sum() >= share - 1e-9
+    )
 
 
 def _as_unit(uid: str, lot: _Lot, horizon: Horizon, n_days: int | None) -> StockUnit:
@@ -311,8 +340,15 @@ def _as_unit(uid: str, lot: _Lot, horizon: Horizon, n_days: int | None) -> Stock
     bud = horizon.date(lot.last)
     suffix = f"@{bud}"
     return StockUnit(
-        id=uid if uid.endswith(suffix) else uid + suffix, product=lot.product, lot=lot.lot, state=THAWED, vials=lot.vials,
-        doses_per_vial=lot.dpv, expiry=lot.expiry or bud, bud=bud, available_from=arrives,
+        id=uid if uid.endswith(suffix) else uid + suffix,
+        product=lot.product,
+        lot=lot.lot,
+        state=THAWED,
+        vials=lot.vials,
+        doses_per_vial=lot.dpv,
+        expiry=lot.expiry or bud,
+        bud=bud,
+        available_from=arrives,
     )
 
 
@@ -335,9 +371,7 @@ def _pharmacy_left(req, horizon, n_days, units, frozen_left, pharmacy) -> tuple[
 
 
 def _site_left(code: str, horizon: Horizon, lots: list[_Lot]) -> tuple[StockUnit, ...]:
-    return _merge(
-        [_as_unit(lot.source, lot, horizon, None) for lot in lots if lot.vials]
-    )
+    return _merge([_as_unit(lot.source, lot, horizon, None) for lot in lots if lot.vials])
 
 
 def _merge(units: list[StockUnit]) -> tuple[StockUnit, ...]:
