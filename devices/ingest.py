@@ -81,7 +81,7 @@ from devices.codec import (
 from devices.receiver import tune_collector
 from inventory.clock import Clock
 from inventory.config import from_environment
-from inventory.db import make_engine, make_session_factory, unit_of_work
+from inventory.db import ConcurrentUpdate, make_engine, make_session_factory, unit_of_work
 from inventory.services import telemetry
 from inventory.services.alerts import publish_pending_alerts
 from inventory.services.telemetry import IncomingReading, IncomingReject, IngestBatch, IngestResult
@@ -108,6 +108,7 @@ _TRANSIENT = (
     sa_exc.DisconnectionError,
     sa_exc.TimeoutError,  # connection pool exhausted
     StaleDataError,
+    ConcurrentUpdate,  # a commit that lost a race: stale rows or a locked database
 )
 
 
@@ -574,8 +575,7 @@ class IngestWorker:
         if not self._connected.is_set():
             return
         try:
-            with unit_of_work(self.session_factory) as session:
-                sent = publish_pending_alerts(session, self.clock.now(), self._publish)
+            sent = publish_pending_alerts(self.session_factory, self.clock, self._publish)
             self.stats["alerts_published"] += sent
         except Exception:
             log.warning(

@@ -279,8 +279,7 @@ def deliver_alerts(
     result = Delivery()
     if publish is not None:
         try:
-            with unit_of_work(factory) as session:
-                result.published = alerts.publish_pending_alerts(session, clock.now(), publish)
+            result.published = alerts.publish_pending_alerts(factory, clock, publish)
         except Exception:  # the broker is away: everything stays pending for the next round
             log.warning("alert publish failed; retrying next round", exc_info=True)
     if webhook_url:

@@ -1,5 +1,5 @@
-"""The JSON API under /api/v1: bearer tokens, idempotent POSTs, and the one place a
-request's unit of work is committed (after the view succeeds, before the answer leaves)."""
+"""The JSON API under /api/v1: bearer tokens and idempotent POSTs. Each request is one unit
+of work (inventory.web_db.transactional), committed with its idempotency record."""
 
 from __future__ import annotations
 
@@ -9,13 +9,11 @@ import json
 
 from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.routing import IntegerConverter
 
-from inventory.api.errors import error_response, is_lock_conflict
+from inventory.api.errors import error_response
 from inventory.db.models import IdempotencyRecord
-from inventory.web_db import get_session, now
+from inventory.web_db import get_session, now, transactional
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -121,59 +119,26 @@ def _replay_idempotent():
     return response
 
 
-@api.after_request
-def commit(response):
-    """Commit the request's unit of work if the view succeeded; otherwise roll it back."""
-    session = g.get("session")
-    if session is None:
-        return response
-    if response.status_code >= 400 or response.headers.get("Idempotent-Replay"):
-        session.rollback()
-        return response
+def _remember_answer(session, response) -> None:
+    """Keep the answer to a POST or PUT with an Idempotency-Key, committed with its work."""
     key = _idempotency_key()
-    if key is not None and response.is_json:
-        session.add(
-            IdempotencyRecord(
-                token_id=g.actor.token_id,
-                key=key,
-                method=request.method,
-                path=request.path,
-                request_hash=_request_hash(),
-                status_code=response.status_code,
-                body=response.get_json(),
-                created_at=now(),
-            )
+    if key is None or not response.is_json:
+        return
+    session.add(
+        IdempotencyRecord(
+            token_id=g.actor.token_id,
+            key=key,
+            method=request.method,
+            path=request.path,
+            request_hash=_request_hash(),
+            status_code=response.status_code,
+            body=response.get_json(),
+            created_at=now(),
         )
-    try:
-        session.commit()
-    except StaleDataError:
-        session.rollback()
-        return _lost_race("someone else changed this stock at the same moment; reload and retry")
-    except IntegrityError:
-        session.rollback()
-        return _lost_race(
-            "the change conflicts with a simultaneous one (or a repeated Idempotency-Key)",
-            "conflict",
-        )
-    except DBAPIError as exc:
-        session.rollback()
-        if is_lock_conflict(exc):
-            return _lost_race("the stock is busy with another change; retry")
-        raise
-    after_commit = g.pop("after_commit", [])
-    for action in after_commit:  # side effects (MQTT publish, webhooks) only once the data is safe
-        action()
-    return response
+    )
 
 
-def _lost_race(message: str, code: str = "concurrent_update"):
-    response, status = error_response(409, code, message)
-    response.status_code = status
-    return response
-
-
-def after_commit(action) -> None:
-    g.setdefault("after_commit", []).append(action)
+transactional(api, before_commit=_remember_answer)
 
 
 def created(payload, status: int = 201):

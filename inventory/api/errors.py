@@ -1,5 +1,6 @@
-"""Every error as JSON, mapped in one place: domain errors by their own status and code,
-validation as 422 with per-field messages, races as 409. Never a 500 for bad input."""
+"""Every error as JSON: domain errors by their own status and code, validation as 422 with
+per-field messages, races as 409 (the database's failures are told apart in one place,
+inventory.db.as_conflict). Never a 500 for bad input."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from inventory.db import as_conflict
 from inventory.domain.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -21,13 +23,6 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
     if fields:
         body["error"]["fields"] = fields
     return jsonify(body), status
-
-
-def is_lock_conflict(exc: DBAPIError) -> bool:
-    """Lost races the database reports: a serialization failure or deadlock (PostgreSQL),
-    or a busy database (SQLite)."""
-    code = getattr(exc.orig, "sqlstate", None)
-    return code in ("40001", "40P01", "55P03") or "database is locked" in str(exc.orig)
 
 
 def init_app(app: Flask) -> None:
@@ -41,16 +36,9 @@ def init_app(app: Flask) -> None:
         return error_response(422, "invalid", "the request has invalid fields", _flatten(messages))
 
     @app.errorhandler(StaleDataError)
-    def stale(exc):
-        return error_response(
-            409,
-            "concurrent_update",
-            "someone else changed this stock at the same moment; reload and retry",
-        )
-
     @app.errorhandler(IntegrityError)
-    def integrity(exc):
-        return error_response(409, "conflict", "the change conflicts with existing data")
+    def lost_race(exc):
+        return domain_error(as_conflict(exc))
 
     @app.errorhandler(DataError)
     def data_error(exc):
@@ -59,10 +47,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(DBAPIError)
     def dbapi(exc: DBAPIError):
-        if is_lock_conflict(exc):
-            return error_response(
-                409, "concurrent_update", "the stock is busy with another change; retry"
-            )
+        conflict = as_conflict(exc)
+        if conflict is not None:
+            return domain_error(conflict)
         log.exception("database error on %s %s", request.method, request.path)
         return error_response(500, "internal", "internal error")
 

@@ -2,4 +2,13 @@
 
 from . import models, planning, telemetry  # noqa: F401  (registers the tables on Base.metadata)
 from .base import Base, UTCDateTime  # noqa: F401
-from .session import make_engine, make_session_factory, unit_of_work  # noqa: F401
+from .session import (  # noqa: F401
+    ConcurrentUpdate,
+    after_commit,
+    as_conflict,
+    commit,
+    make_engine,
+    make_session_factory,
+    rollback,
+    unit_of_work,
+)

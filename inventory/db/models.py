@@ -141,9 +141,7 @@ class Carton(Base):
     product: Mapped[Product] = relationship()
     site: Mapped[Site] = relationship()
     storage_unit: Mapped[StorageUnit | None] = relationship()
-    parent: Mapped[Carton | None] = relationship(
-        remote_side="Carton.id", back_populates="children"
-    )
+    parent: Mapped[Carton | None] = relationship(remote_side="Carton.id", back_populates="children")
     children: Mapped[list[Carton]] = relationship(back_populates="parent", order_by="Carton.id")
     holds: Mapped[list[Hold]] = relationship(back_populates="carton", order_by="Hold.id")
 

@@ -122,9 +122,7 @@ class Plan(Base):
     shipment_links: Mapped[list[PlanShipment]] = relationship(
         back_populates="plan", order_by="PlanShipment.id", cascade="all, delete-orphan"
     )
-    thaw_tasks: Mapped[list[ThawTask]] = relationship(
-        back_populates="plan", order_by="ThawTask.id"
-    )
+    thaw_tasks: Mapped[list[ThawTask]] = relationship(back_populates="plan", order_by="ThawTask.id")
 
 
 class PlanShipment(Base):

@@ -1,13 +1,33 @@
-"""Engines and units of work. Business operations only flush; a unit of work commits once."""
+"""Engines and units of work. Business operations only flush; a unit of work commits once.
+
+Every entry point (a web request, the MQTT ingest, a scheduled job, the CLI) ends its work
+through `commit`: it commits or rolls back, turns the ways a commit loses a race into one
+domain error (`ConcurrentUpdate` or `Conflict`), and runs the side effects registered with
+`after_commit` only once the data is safe."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from inventory.domain.errors import Conflict
+
+log = logging.getLogger(__name__)
+
+AFTER_COMMIT = "inventory.after_commit"
+
+
+class ConcurrentUpdate(Conflict):
+    """Another transaction changed the same rows at the same moment: reload and retry."""
+
+    code = "concurrent_update"
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -43,16 +63,70 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 
 
+def is_lock_conflict(exc: DBAPIError) -> bool:
+    """Lost races the database reports: a serialization failure or deadlock (PostgreSQL),
+    or a busy database (SQLite)."""
+    code = getattr(exc.orig, "sqlstate", None)
+    return code in ("40001", "40P01", "55P03") or "database is locked" in str(exc.orig)
+
+
+def as_conflict(exc: BaseException) -> Conflict | None:
+    """The domain error for a database failure that is a lost race or a conflict with
+    existing data; None for anything else (a real failure)."""
+    if isinstance(exc, StaleDataError):
+        return ConcurrentUpdate(
+            "someone else changed this stock at the same moment; reload and retry"
+        )
+    if isinstance(exc, IntegrityError):
+        return Conflict(
+            "the change conflicts with existing data or a simultaneous change", code="conflict"
+        )
+    if isinstance(exc, DBAPIError) and is_lock_conflict(exc):
+        return ConcurrentUpdate("the stock is busy with another change; retry")
+    return None
+
+
+def after_commit(session: Session, action: Callable[[], object]) -> None:
+    """Run `action` (an MQTT publish, a webhook) once this session's work is committed;
+    never if it is rolled back."""
+    session.info.setdefault(AFTER_COMMIT, []).append(action)
+
+
+def commit(session: Session) -> None:
+    """Commit, mapping a lost race to ConcurrentUpdate or Conflict (after rolling back), then
+    run the after-commit actions. A failing action is logged: the data is already safe."""
+    try:
+        session.commit()
+    except (StaleDataError, DBAPIError) as exc:
+        rollback(session)
+        conflict = as_conflict(exc)
+        if conflict is None:
+            raise
+        raise conflict from exc
+    for action in session.info.pop(AFTER_COMMIT, []):
+        try:
+            action()
+        except Exception:
+            log.exception("an after-commit action failed")
+
+
+def rollback(session: Session) -> None:
+    """Undo the work and forget its after-commit actions."""
+    session.info.pop(AFTER_COMMIT, None)
+    session.rollback()
+
+
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session that commits when the block ends normally and rolls back otherwise.
-    The MQTT ingest, the scheduler's jobs and the CLI each open one per piece of work."""
+    The MQTT ingest, the scheduler's jobs and the CLI each open one per piece of work; a web
+    request is one too (inventory.web_db)."""
     session = factory()
     try:
         yield session
-        session.commit()
+        commit(session)
     except BaseException:
-        session.rollback()
+        rollback(session)
         raise
     finally:
         session.close()

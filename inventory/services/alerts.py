@@ -9,7 +9,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
+
+from inventory.clock import Clock
+from inventory.db import unit_of_work
 
 from inventory.db.models import Site
 from inventory.db.telemetry import Alert
@@ -178,19 +181,43 @@ def payload(alert: Alert) -> dict:
 
 
 def publish_pending_alerts(
-    session: Session, now: datetime, publish: Callable[[str, bytes], None], *, limit: int = 500
+    factory: sessionmaker[Session],
+    clock: Clock,
+    publish: Callable[[str, bytes], None],
+    *,
+    limit: int = 500,
 ) -> int:
-    """Send alerts not yet published to their site's topic, in reading order; mark them.
-    A publish that raises leaves the alert for the next round."""
-    pending = session.scalars(
-        select(Alert).where(Alert.published_at.is_(None)).order_by(Alert.at, Alert.id).limit(limit)
-    ).all()
-    sent = 0
-    for alert in pending:
-        publish(ALERTS_TOPIC.format(site=alert.site.code), json.dumps(payload(alert)).encode())
-        alert.published_at = now
-        sent += 1
-    return sent
+    """Send alerts not yet published to their site's topic, in reading order, outside any
+    transaction: what is due is read and committed first, each alert the broker took is then
+    marked published in a second unit of work (unless it was escalated meanwhile: then it is
+    due again). A publish that raises ends the round; the rest wait for the next one."""
+    with unit_of_work(factory) as session:
+        due = [
+            (a.id, a.escalation_level, ALERTS_TOPIC.format(site=a.site.code), payload(a))
+            for a in session.scalars(
+                select(Alert)
+                .where(Alert.published_at.is_(None))
+                .order_by(Alert.at, Alert.id)
+                .limit(limit)
+            )
+        ]
+    sent: list[tuple[int, int]] = []
+    try:
+        for alert_id, level, topic, body in due:
+            publish(topic, json.dumps(body).encode())
+            sent.append((alert_id, level))
+    finally:
+        if sent:
+            with unit_of_work(factory) as session:
+                _mark_published(session, sent, clock.now())
+    return len(sent)
+
+
+def _mark_published(session: Session, sent: list[tuple[int, int]], now: datetime) -> None:
+    levels = dict(sent)
+    for alert in session.scalars(select(Alert).where(Alert.id.in_(levels))):
+        if alert.published_at is None and alert.escalation_level == levels[alert.id]:
+            alert.published_at = now
 
 
 def webhook_due(session: Session, now: datetime, *, limit: int = 100) -> list[Alert]:

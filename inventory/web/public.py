@@ -18,9 +18,10 @@ from inventory.api.render import iso
 from inventory.db.models import Product
 from inventory.services import capacity
 from inventory.services.appointments import local_today
-from inventory.web_db import get_session, now
+from inventory.web_db import get_session, now, transactional
 
 bp = Blueprint("public", __name__, url_prefix="/public")
+transactional(bp)
 
 CACHE_SECONDS = 60
 DAYS = 14
