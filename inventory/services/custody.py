@@ -7,16 +7,22 @@ carton row, so doses on hand always equal the sum of the ledger's changes.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inventory.db.models import Carton, Hold, Lot, Product, Shipment, StorageUnit
+from inventory.domain import custody as rules
 from inventory.domain import gs1, stability
+from inventory.domain.custody import WASTE_REASONS, CartonStatus, status_after_change
+
+# the carton's rules, for the services and views that handle stored cartons
+from inventory.domain.custody import days_left as days_left
+from inventory.domain.custody import expire_if_due as expire_if_due
+from inventory.domain.custody import unopened_vials as unopened_vials
 from inventory.domain.errors import Conflict, InvalidInput
 from inventory.domain.stability import (
     FROZEN_STATES,
@@ -35,10 +41,6 @@ from inventory.services.common import (
     record,
     storage_unit_by_code,
 )
-
-WASTE_REASONS = ("open_vial", "expired", "bud_passed", "broken", "excursion", "recall", "other")
-ON_HAND_STATUSES = ("available", "held", "expired")
-
 
 # ---------------------------------------------------------------- stability clock
 
@@ -77,29 +79,7 @@ def set_clock(carton: Carton, clock: UnitClock, profile: StorageProfile) -> None
 
 
 def open_vial_bud(carton: Carton) -> datetime | None:
-    if not carton.open_vial_doses or carton.open_vial_opened_at is None:
-        return None
-    in_use = profile_of(carton.product).in_use_hours
-    if in_use is None:
-        return carton.bud
-    return min(carton.bud, carton.open_vial_opened_at + timedelta(hours=in_use))
-
-
-def unopened_vials(carton: Carton) -> int:
-    return carton.vials - (1 if carton.open_vial_doses else 0)
-
-
-def status_after_change(carton: Carton, now: datetime) -> str:
-    """The status a carton settles in once nothing holds it."""
-    if carton.doses <= 0:
-        return "consumed"
-    if any(h.decision is None for h in carton.holds):
-        return "held"
-    if carton.in_transit:
-        return "in_transit"
-    if now >= carton.bud:
-        return "expired"
-    return "available"
+    return rules.open_vial_bud(carton, profile_of(carton.product).in_use_hours)
 
 
 # ---------------------------------------------------------------- receipt
@@ -207,7 +187,7 @@ def receive(session: Session, actor: Actor, now: datetime, data: ReceiptInput) -
         site=site,
         storage_unit=unit,
         state=state.value,
-        status="available",
+        status=CartonStatus.AVAILABLE,
         vials=data.vials,
         doses=doses,
         received_doses=doses,
@@ -301,35 +281,6 @@ def _check_unit_holds_state(profile: StorageProfile, unit: StorageUnit, state: S
 # ---------------------------------------------------------------- moving through states
 
 
-def _require_present(carton: Carton) -> None:
-    """Consumed and discarded cartons are history: nothing more is done to them."""
-    if carton.status in ("consumed", "discarded"):
-        raise Conflict(f"carton {carton.id} is {carton.status}", code=carton.status)
-
-
-def _require_movable(carton: Carton) -> None:
-    _require_present(carton)
-    if carton.status == "held":
-        raise Conflict(f"carton {carton.id} is on hold: release it first", code="held")
-    if carton.in_transit:
-        raise Conflict(f"carton {carton.id} is in transit", code="in_transit")
-    if carton.shipment_id is not None:
-        raise Conflict(
-            f"carton {carton.id} is picked for shipment {carton.shipment_id}", code="picked"
-        )
-
-
-def _require_usable(carton: Carton, now: datetime) -> None:
-    _require_movable(carton)
-    if now >= expiry_end(carton.lot.expiry):
-        raise Conflict(f"carton {carton.id} expired on {carton.lot.expiry}", code="expired")
-    if now >= carton.bud:
-        raise Conflict(
-            f"carton {carton.id} passed its beyond-use date {carton.bud:%Y-%m-%d %H:%M}Z",
-            code="bud_passed",
-        )
-
-
 def thaw(
     session: Session,
     actor: Actor,
@@ -341,7 +292,7 @@ def thaw(
 ) -> Carton:
     carton = carton_for_update(session, carton_id)
     require(actor, "thaw", carton.site)
-    _require_movable(carton)
+    rules.require_movable(carton)
     started = at or now
     if started > now:
         raise InvalidInput("a thaw cannot start in the future", fields={"at": ["in the future"]})
@@ -388,7 +339,7 @@ def repack(
     the parent's clock and exposure, and get their beyond-use date recomputed."""
     parent = carton_for_update(session, carton_id)
     require(actor, "repack", parent.site)
-    _require_usable(parent, now)
+    rules.require_usable(parent, parent.lot.expiry, now)
     if parent.open_vial_doses:
         raise Conflict("a carton with an open vial cannot be repacked", code="open_vial")
     if not parts:
@@ -418,7 +369,7 @@ def repack(
             site=parent.site,
             storage_unit=unit,
             state=parent.state,
-            status="available",
+            status=CartonStatus.AVAILABLE,
             vials=vials,
             doses=doses,
             received_doses=doses,
@@ -465,53 +416,20 @@ def repack(
 
 
 def _take_doses(carton: Carton, doses: int, now: datetime, *, for_administering: bool) -> dict:
-    """Take doses from the open vial first, then open vials as needed: opening a vial
-    starts its in-use clock. Returns what was opened, for the ledger."""
-    if doses > carton.doses:
-        raise Conflict(
-            f"carton {carton.id} holds {carton.doses} doses, not {doses}", code="insufficient_doses"
-        )
-    per_vial = carton.product.doses_per_vial
-    opened = 0
-    left = doses
-    if carton.open_vial_doses:
-        bud = open_vial_bud(carton)
-        if for_administering and bud is not None and now >= bud:
-            raise Conflict(
-                f"the open vial of carton {carton.id} passed its in-use window at {bud:%H:%M}Z: "
-                "record its doses as waste (open_vial) first",
-                code="open_vial_expired",
-            )
-        take = min(left, carton.open_vial_doses)
-        carton.open_vial_doses -= take
-        left -= take
-        if carton.open_vial_doses == 0:
-            carton.vials -= 1
-            carton.open_vial_opened_at = None
-    while left > 0:
-        opened += 1
-        take = min(left, per_vial)
-        left -= take
-        if take == per_vial:
-            carton.vials -= 1
-        else:
-            carton.open_vial_doses = per_vial - take
-            carton.open_vial_opened_at = now
-    carton.doses -= doses
-    carton.state = (
-        State.PUNCTURED.value
-        if carton.open_vial_doses
-        else (State.THAWED.value if carton.state == State.PUNCTURED else carton.state)
+    return rules.take_doses(
+        carton,
+        doses,
+        now,
+        doses_per_vial=carton.product.doses_per_vial,
+        in_use_hours=profile_of(carton.product).in_use_hours,
+        for_administering=for_administering,
     )
-    return {"vials_opened": opened}
 
 
 def administer(session: Session, actor: Actor, now: datetime, carton_id: int, doses: int) -> Carton:
     carton = carton_for_update(session, carton_id)
     require(actor, "administer", carton.site)
-    _require_usable(carton, now)
-    if carton.state in (State.ULTRA_FROZEN, State.FROZEN):
-        raise Conflict(f"carton {carton.id} is {carton.state}: thaw it first", code="not_thawed")
+    rules.require_administrable(carton, carton.lot.expiry, now)
     details = _take_doses(carton, doses, now, for_administering=True)
     carton.status = status_after_change(carton, now)
     record(
@@ -546,15 +464,11 @@ def waste(
             f"unknown waste reason {reason!r}",
             fields={"reason": [f"one of {', '.join(WASTE_REASONS)}"]},
         )
-    _require_present(carton)
-    if carton.status == "held":
-        raise Conflict(
-            f"carton {carton.id} is on hold: a pharmacist releases or discards it", code="held"
-        )
-    if carton.in_transit:
-        raise Conflict(f"carton {carton.id} is in transit", code="in_transit")
+    rules.require_wastable(carton)
     details = _take_doses(carton, doses, now, for_administering=False)
-    carton.status = "discarded" if carton.doses == 0 else status_after_change(carton, now)
+    carton.status = (
+        CartonStatus.DISCARDED if carton.doses == 0 else status_after_change(carton, now)
+    )
     record(
         session,
         actor,
@@ -586,7 +500,7 @@ def place_hold(
     excursion_id: int | None = None,
 ) -> Hold | None:
     """Quarantine: the stock stays where it is, marked DO NOT USE, until a pharmacist decides."""
-    if carton.status in ("consumed", "discarded"):
+    if carton.status in rules.GONE_STATUSES:
         return None
     if excursion_id is not None and any(h.excursion_id == excursion_id for h in carton.holds):
         return None
@@ -599,7 +513,7 @@ def place_hold(
         placed_by=actor.label,
     )
     session.add(hold)
-    carton.status = "held"
+    carton.status = CartonStatus.HELD
     record(
         session,
         actor,
@@ -616,7 +530,7 @@ def place_hold(
 def hold(session: Session, actor: Actor, now: datetime, carton_id: int, reason: str) -> Carton:
     carton = carton_for_update(session, carton_id)
     require(actor, "hold", carton.site)
-    _require_present(carton)
+    rules.require_present(carton)
     place_hold(session, actor, now, carton, reason)
     audit(session, actor, now, "hold", "carton", carton.id, after={"reason": reason})
     return carton
@@ -652,8 +566,7 @@ def _decide_holds(
 def release(session: Session, actor: Actor, now: datetime, carton_id: int, reason: str) -> Carton:
     carton = carton_for_update(session, carton_id)
     require(actor, "decide_hold", carton.site)
-    if carton.status != "held":
-        raise Conflict(f"carton {carton.id} is not on hold", code="not_held")
+    rules.require_held(carton)
     decided = _decide_holds(session, actor, now, carton, "released", reason)
     carton.status = status_after_change(carton, now)
     record(
@@ -672,17 +585,9 @@ def release(session: Session, actor: Actor, now: datetime, carton_id: int, reaso
 def discard(session: Session, actor: Actor, now: datetime, carton_id: int, reason: str) -> Carton:
     carton = carton_for_update(session, carton_id)
     require(actor, "decide_hold", carton.site)
-    _require_present(carton)
-    if carton.in_transit:
-        raise Conflict(f"carton {carton.id} is in transit: receive it first", code="in_transit")
-    if carton.shipment_id is not None:
-        raise Conflict(
-            f"carton {carton.id} is picked for shipment {carton.shipment_id}", code="picked"
-        )
+    rules.require_discardable(carton)
     decided = _decide_holds(session, actor, now, carton, "discarded", reason)
-    doses = carton.doses
-    carton.doses, carton.vials, carton.open_vial_doses = 0, 0, 0
-    carton.status = "discarded"
+    doses = rules.empty(carton)
     record(
         session,
         actor,
@@ -698,15 +603,3 @@ def discard(session: Session, actor: Actor, now: datetime, carton_id: int, reaso
         details={"holds": [d["hold"] for d in decided]},
     )
     return carton
-
-
-def expire_if_due(carton: Carton, now: datetime) -> bool:
-    """Mark an available carton expired once its beyond-use date has passed (the sweep)."""
-    if carton.status == "available" and now >= carton.bud:
-        carton.status = "expired"
-        return True
-    return False
-
-
-def days_left(carton: Carton, now: datetime) -> float:
-    return math.floor((carton.bud - now).total_seconds() / 86400 * 10) / 10

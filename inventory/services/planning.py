@@ -46,8 +46,10 @@ from inventory.db.planning import (
     ThawTask,
 )
 from inventory.domain import allocation
+from inventory.domain import custody as rules
+from inventory.domain.custody import CartonStatus
 from inventory.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
-from inventory.domain.stability import State
+from inventory.domain.stability import FROZEN_STATES, State
 from inventory.services import custody, shipments
 from inventory.services.access import Actor, require, require_visible
 from inventory.services.appointments import (
@@ -58,14 +60,9 @@ from inventory.services.appointments import (
     priority_order,
     walk_ins_for,
 )
-from inventory.services.capacity import (
-    FROZEN,
-    last_usable_day,
-    standby_slots_of,
-    thaw_lead_days,
-    thawed_window_days,
-)
+from inventory.services.capacity import standby_slots_of, thaw_lead_days, thawed_window_days
 from inventory.services.common import audit, carton_for_update, site_by_code
+from inventory.services.site_stock import CountedCarton, Whereabouts, stock_sites_count_on
 
 METHODS = ("optimal", "fefo")
 MAX_DAYS = 28
@@ -135,47 +132,74 @@ def build_request(
     last = start + timedelta(days=days - 1)
     products = {p.id: p for p in session.scalars(select(Product))}
     replaceable = _draft_shipments_of_approved_plans(session, pharmacy)
-    cartons: dict[str, int] = {}
-
-    def stock_unit(c: Carton, expiry: date, *, at_site: bool) -> allocation.StockUnit | None:
-        product = products[c.product_id]
-        if c.state in FROZEN:
-            if at_site:
-                return None  # a site gives thawed stock; its freezer is not planned
-            return allocation.StockUnit(
-                id=_unit_id(c.id),
-                product=product.code,
-                lot=str(c.lot_id),
-                state=c.state,
-                vials=c.vials,
-                doses_per_vial=product.doses_per_vial,
-                expiry=min(expiry, last_usable_day(c.bud)),
-                thawed_window_days=thawed_window_days(product),
-                thaw_lead_days=thaw_lead_days(product),
+    pharmacy_stock, cartons = _pharmacy_stock(session, pharmacy, products, replaceable)
+    sites = served_sites(session, pharmacy)
+    site_ids = [s.id for s in sites]
+    bookings = booked_counts(session, site_ids, start, last)
+    codes = {s.id: s.code for s in sites}
+    request = allocation.PlanRequest(
+        start=start,
+        days=days,
+        pharmacy_stock=tuple(pharmacy_stock),
+        sites=tuple(
+            _plan_sites(
+                session, now, sites, bookings, _site_stock(session, sites, products, replaceable)
             )
-        vials = custody.unopened_vials(c)
-        if c.state == State.PUNCTURED and not at_site:
-            return None
-        if vials <= 0:
-            return None
+        ),
+        demand=_demand(bookings, codes, products),
+        priority=tuple(priority_order(session)),
+        open_requests=_open_requests(session, codes, products, start, last),
+        time_limit_s=time_limit_s,
+    )
+    return PlanInput(request, cartons, sum(bookings.values()), tuple(sorted(replaceable)))
+
+
+def _stock_unit(
+    c: Carton | CountedCarton, product: Product, expiry: date, *, at_site: bool
+) -> allocation.StockUnit | None:
+    """The planner's view of a carton; None for stock that is not planned (a site's freezer,
+    a punctured carton at the pharmacy, no unopened vial)."""
+    if c.state in FROZEN_STATES:
+        if at_site:
+            return None  # a site gives thawed stock; its freezer is not planned
         return allocation.StockUnit(
             id=_unit_id(c.id),
             product=product.code,
             lot=str(c.lot_id),
-            state=State.THAWED.value,
-            vials=vials,
+            state=c.state,
+            vials=c.vials,
             doses_per_vial=product.doses_per_vial,
-            expiry=expiry,
-            bud=last_usable_day(c.bud),
+            expiry=min(expiry, rules.last_usable_day(c.bud)),
+            thawed_window_days=thawed_window_days(product),
+            thaw_lead_days=thaw_lead_days(product),
         )
+    vials = rules.unopened_vials(c)
+    if (c.state == State.PUNCTURED and not at_site) or vials <= 0:
+        return None
+    return allocation.StockUnit(
+        id=_unit_id(c.id),
+        product=product.code,
+        lot=str(c.lot_id),
+        state=State.THAWED.value,
+        vials=vials,
+        doses_per_vial=product.doses_per_vial,
+        expiry=expiry,
+        bud=rules.last_usable_day(c.bud),
+    )
 
-    pharmacy_stock = []
+
+def _pharmacy_stock(
+    session: Session, pharmacy: Site, products: dict[int, Product], replaceable: set[int]
+) -> tuple[list[allocation.StockUnit], dict[str, int]]:
+    """The pharmacy's free cartons (or picked for a draft the new plan redoes), and the
+    carton of each stock unit."""
+    stock, cartons = [], {}
     rows = session.execute(
         select(Carton, Lot.expiry)
         .join(Lot, Lot.id == Carton.lot_id)
         .where(
             Carton.site_id == pharmacy.id,
-            Carton.status == "available",
+            Carton.status == CartonStatus.AVAILABLE,
             Carton.in_transit.is_(False),
         )
         .order_by(Carton.id)
@@ -183,51 +207,40 @@ def build_request(
     for c, expiry in rows:
         if c.shipment_id is not None and c.shipment_id not in replaceable:
             continue
-        unit = stock_unit(c, expiry, at_site=False)
+        unit = _stock_unit(c, products[c.product_id], expiry, at_site=False)
         if unit is not None:
-            pharmacy_stock.append(unit)
+            stock.append(unit)
             cartons[unit.id] = c.id
+    return stock, cartons
 
-    sites = served_sites(session, pharmacy)
-    site_ids = [s.id for s in sites]
+
+def _site_stock(
+    session: Session, sites: list[Site], products: dict[int, Product], replaceable: set[int]
+) -> dict[int, list[allocation.StockUnit]]:
+    """What each site counts on, but the drafts the new plan redoes."""
+    stock: dict[int, list[allocation.StockUnit]] = defaultdict(list)
+    counted = stock_sites_count_on(session, [s.id for s in sites])
+    for c in sorted(counted, key=lambda c: (c.whereabouts is not Whereabouts.ON_HAND, c.id)):
+        if c.shipment_id in replaceable:
+            continue
+        unit = _stock_unit(c, products[c.product_id], c.expiry, at_site=True)
+        if unit is not None:
+            stock[c.site_id].append(unit)
+    return stock
+
+
+def _plan_sites(
+    session: Session,
+    now: datetime,
+    sites: list[Site],
+    bookings: dict[tuple[int, date, int, str], int],
+    site_stock: dict[int, list[allocation.StockUnit]],
+) -> list[allocation.Site]:
     expected = expectations(session, sites, local_today(now))
-    bookings = booked_counts(session, site_ids, start, last)
     open_days: dict[int, set[date]] = defaultdict(set)
     for site_id, day, _pid, _group in bookings:
         open_days[site_id].add(day)
-    site_stock: dict[int, list[allocation.StockUnit]] = defaultdict(list)
-    if site_ids:
-        here = session.execute(
-            select(Carton, Lot.expiry)
-            .join(Lot, Lot.id == Carton.lot_id)
-            .where(
-                Carton.site_id.in_(site_ids),
-                Carton.status == "available",
-                Carton.in_transit.is_(False),
-                Carton.shipment_id.is_(None),
-            )
-        ).all()
-        for c, expiry in here:
-            unit = stock_unit(c, expiry, at_site=True)
-            if unit is not None:
-                site_stock[c.site_id].append(unit)
-        coming = session.execute(
-            select(Carton, Lot.expiry, Shipment.to_site_id)
-            .join(Lot, Lot.id == Carton.lot_id)
-            .join(Shipment, Shipment.id == Carton.shipment_id)
-            .where(
-                Shipment.to_site_id.in_(site_ids),
-                Carton.status.in_(("available", "in_transit")),
-                Shipment.status.in_(("draft", "dispatched")),
-            )
-        ).all()
-        for c, expiry, to_site in coming:
-            if c.shipment_id in replaceable:
-                continue
-            unit = stock_unit(c, expiry, at_site=True)
-            if unit is not None:
-                site_stock[to_site].append(unit)
-    capacity = _cold_capacity(session, site_ids)
+    capacity = _cold_capacity(session, [s.id for s in sites])
     plan_sites = []
     for site in sites:
         settings = session.get(SitePlanning, site.id)
@@ -247,8 +260,15 @@ def build_request(
                 stock=tuple(site_stock[site.id]),
             )
         )
-    codes = {s.id: s.code for s in sites}
-    demand = tuple(
+    return plan_sites
+
+
+def _demand(
+    bookings: dict[tuple[int, date, int, str], int],
+    codes: dict[int, str],
+    products: dict[int, Product],
+) -> tuple[allocation.Demand, ...]:
+    return tuple(
         allocation.Demand(
             site=codes[site_id], day=day, product=products[pid].code, group=group, booked=n
         )
@@ -256,37 +276,31 @@ def build_request(
             bookings.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2], kv[0][3])
         )
     )
-    requests = ()
-    if site_ids:
-        requests = tuple(
-            allocation.OpenRequest(
-                site=codes[r.site_id],
-                product=products[r.product_id].code,
-                doses=r.approved_doses or r.doses,
-                day=r.needed_on,
-            )
-            for r in session.scalars(
-                select(StockRequest)
-                .where(
-                    StockRequest.site_id.in_(site_ids),
-                    StockRequest.status.in_(("open", "approved")),
-                    StockRequest.needed_on >= start,
-                    StockRequest.needed_on <= last,
-                )
-                .order_by(StockRequest.id)
-            )
+
+
+def _open_requests(
+    session: Session, codes: dict[int, str], products: dict[int, Product], start: date, last: date
+) -> tuple[allocation.OpenRequest, ...]:
+    if not codes:
+        return ()
+    return tuple(
+        allocation.OpenRequest(
+            site=codes[r.site_id],
+            product=products[r.product_id].code,
+            doses=r.approved_doses or r.doses,
+            day=r.needed_on,
         )
-    request = allocation.PlanRequest(
-        start=start,
-        days=days,
-        pharmacy_stock=tuple(pharmacy_stock),
-        sites=tuple(plan_sites),
-        demand=demand,
-        priority=tuple(priority_order(session)),
-        open_requests=requests,
-        time_limit_s=time_limit_s,
+        for r in session.scalars(
+            select(StockRequest)
+            .where(
+                StockRequest.site_id.in_(list(codes)),
+                StockRequest.status.in_(("open", "approved")),
+                StockRequest.needed_on >= start,
+                StockRequest.needed_on <= last,
+            )
+            .order_by(StockRequest.id)
+        )
     )
-    return PlanInput(request, cartons, sum(bookings.values()), tuple(sorted(replaceable)))
 
 
 def _cold_capacity(session: Session, site_ids: list[int]) -> dict[int, int]:
@@ -756,116 +770,9 @@ def approve_plan(session: Session, actor: Actor, now: datetime, plan_id: int) ->
             .order_by(Plan.id)
         )
     ]
-    planned = plan.result.get("shipments", [])
-    by_carton: dict[int, list[dict]] = defaultdict(list)
-    for line in planned:
-        by_carton[line["carton"]].append(line)
-    thaws_by_carton: dict[int, list[dict]] = defaultdict(list)
-    for line in plan.result.get("thaws", []):
-        thaws_by_carton[line["carton"]].append(line)
-
-    pieces: dict[tuple[str, str], list[int]] = defaultdict(list)  # (site, day) -> cartons
-    thaw_tasks: list[tuple[int, date, int, str | None]] = []
-    today = local_today(now)
-    for carton_id in sorted(set(by_carton) | set(thaws_by_carton)):
-        carton = _carton_as_planned(
-            session,
-            now,
-            pharmacy,
-            carton_id,
-            sum(line["vials"] for line in by_carton.get(carton_id, [])),
-        )
-        lines = sorted(by_carton.get(carton_id, []), key=lambda x: (x["day"], x["site"]))
-        was_frozen = carton.state in FROZEN
-        if len(lines) == 1 and lines[0]["vials"] == carton.vials:
-            made = [carton]
-        elif lines:
-            made = custody.repack(
-                session,
-                actor,
-                now,
-                carton.id,
-                [(line["vials"], carton.storage_unit.code) for line in lines],
-            )
-        else:
-            made = []
-        for line, piece in zip(lines, made):
-            pieces[(line["site"], line["day"])].append(piece.id)
-        if not was_frozen:
-            continue
-        lead = thaw_lead_days(carton.product)
-        planned_thaws = sorted(
-            date.fromisoformat(t["day"]) for t in thaws_by_carton.get(carton_id, [])
-        )
-        for line, piece in zip(lines, made):
-            ship_day = date.fromisoformat(line["day"])
-            in_time = [d for d in planned_thaws if d <= ship_day - timedelta(days=lead)]
-            thaw_day = max(in_time[-1] if in_time else ship_day - timedelta(days=lead), today)
-            thaw_tasks.append(
-                (
-                    piece.id,
-                    thaw_day,
-                    piece.vials,
-                    f"for delivery to {line['site']} on {line['day']}",
-                )
-            )
-        left_thawed = sum(t["vials"] for t in thaws_by_carton.get(carton_id, [])) - sum(
-            x["vials"] for x in lines
-        )
-        if (
-            left_thawed > 0
-            and planned_thaws
-            and carton.vials > 0
-            and (not made or made[0].id != carton.id)
-        ):
-            thaw_tasks.append(
-                (
-                    carton.id,
-                    max(planned_thaws[0], today),
-                    min(left_thawed, carton.vials),
-                    "stays at the pharmacy",
-                )
-            )
-
-    links = []
-    for (site_code, day), carton_ids in sorted(pieces.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        shipment = shipments.create_shipment(
-            session,
-            actor,
-            now,
-            from_site=pharmacy.code,
-            to_site=site_code,
-            cartons=carton_ids,
-            note=f"plan {plan.id}: deliver on {day}",
-        )
-        link = PlanShipment(
-            plan=plan,
-            shipment_id=shipment.id,
-            site_id=shipment.to_site_id,
-            day=date.fromisoformat(day),
-        )
-        session.add(link)
-        links.append(
-            {"shipment": shipment.id, "site": site_code, "day": day, "cartons": carton_ids}
-        )
-    tasks = {}
-    for carton_id, day, vials, note in thaw_tasks:
-        key = (carton_id, day)
-        if key in tasks:
-            tasks[key].vials += vials
-            continue
-        task = ThawTask(
-            plan=plan,
-            carton_id=carton_id,
-            site_id=pharmacy.id,
-            day=day,
-            vials=vials,
-            status="open",
-            note=note,
-            created_at=now,
-        )
-        session.add(task)
-        tasks[key] = task
+    pieces, thaw_tasks = _cut_pieces(session, actor, now, plan)
+    links = _draft_shipments(session, actor, now, plan, pieces)
+    tasks = _thaw_tasks(session, now, plan, thaw_tasks)
     plan.status, plan.approved_at, plan.approved_by = "approved", now, actor.label
     session.flush()
     audit(
@@ -881,12 +788,152 @@ def approve_plan(session: Session, actor: Actor, now: datetime, plan_id: int) ->
             "shipments": links,
             "thaw_tasks": [
                 {"id": t.id, "carton": t.carton_id, "day": t.day.isoformat(), "vials": t.vials}
-                for t in tasks.values()
+                for t in tasks
             ],
             "superseded": superseded,
         },
     )
     return plan
+
+
+# (carton id, day, vials, note) of a thaw to do
+_ThawLine = tuple[int, date, int, str | None]
+
+
+def _cut_pieces(
+    session: Session, actor: Actor, now: datetime, plan: Plan
+) -> tuple[dict[tuple[str, str], list[int]], list[_ThawLine]]:
+    """Each planned carton picked whole or repacked into one piece per delivery; the pieces
+    per (site, day), and the thaws frozen pieces need."""
+    by_carton: dict[int, list[dict]] = defaultdict(list)
+    for line in plan.result.get("shipments", []):
+        by_carton[line["carton"]].append(line)
+    thaws_by_carton: dict[int, list[dict]] = defaultdict(list)
+    for line in plan.result.get("thaws", []):
+        thaws_by_carton[line["carton"]].append(line)
+    pieces: dict[tuple[str, str], list[int]] = defaultdict(list)  # (site, day) -> cartons
+    thaw_tasks: list[_ThawLine] = []
+    for carton_id in sorted(set(by_carton) | set(thaws_by_carton)):
+        lines = sorted(by_carton.get(carton_id, []), key=lambda x: (x["day"], x["site"]))
+        carton = _carton_as_planned(
+            session, now, plan.pharmacy, carton_id, sum(line["vials"] for line in lines)
+        )
+        was_frozen = carton.state in FROZEN_STATES
+        made = _pieces_of(session, actor, now, carton, lines)
+        for line, piece in zip(lines, made, strict=False):
+            pieces[(line["site"], line["day"])].append(piece.id)
+        if was_frozen:
+            thaw_tasks += _thaws_of(
+                carton, lines, made, thaws_by_carton.get(carton_id, []), local_today(now)
+            )
+    return pieces, thaw_tasks
+
+
+def _pieces_of(
+    session: Session, actor: Actor, now: datetime, carton: Carton, lines: list[dict]
+) -> list[Carton]:
+    """The carton itself when one delivery takes all of it, else one repacked piece per
+    delivery, in the same storage unit."""
+    if len(lines) == 1 and lines[0]["vials"] == carton.vials:
+        return [carton]
+    if not lines:
+        return []
+    unit = carton.storage_unit.code  # _carton_as_planned made sure there is one
+    return custody.repack(session, actor, now, carton.id, [(line["vials"], unit) for line in lines])
+
+
+def _thaws_of(
+    carton: Carton, lines: list[dict], made: list[Carton], planned: list[dict], today: date
+) -> list[_ThawLine]:
+    """A thaw task per frozen piece, on the day the rule says; the vials the plan thaws that
+    stay at the pharmacy are thawed on the plan's first thaw day."""
+    lead = thaw_lead_days(carton.product)
+    planned_thaws = sorted(date.fromisoformat(t["day"]) for t in planned)
+    tasks: list[_ThawLine] = [
+        (
+            piece.id,
+            rules.thaw_day_for_delivery(
+                planned_thaws, date.fromisoformat(line["day"]), lead, today
+            ),
+            piece.vials,
+            f"for delivery to {line['site']} on {line['day']}",
+        )
+        for line, piece in zip(lines, made, strict=False)
+    ]
+    left_thawed = sum(t["vials"] for t in planned) - sum(x["vials"] for x in lines)
+    if (
+        left_thawed > 0
+        and planned_thaws
+        and carton.vials > 0
+        and (not made or made[0].id != carton.id)
+    ):
+        tasks.append(
+            (
+                carton.id,
+                max(planned_thaws[0], today),
+                min(left_thawed, carton.vials),
+                "stays at the pharmacy",
+            )
+        )
+    return tasks
+
+
+def _draft_shipments(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    plan: Plan,
+    pieces: dict[tuple[str, str], list[int]],
+) -> list[dict]:
+    """One draft shipment per (site, day), linked to the plan."""
+    links = []
+    for (site_code, day), carton_ids in sorted(pieces.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        shipment = shipments.create_shipment(
+            session,
+            actor,
+            now,
+            from_site=plan.pharmacy.code,
+            to_site=site_code,
+            cartons=carton_ids,
+            note=f"plan {plan.id}: deliver on {day}",
+        )
+        session.add(
+            PlanShipment(
+                plan=plan,
+                shipment_id=shipment.id,
+                site_id=shipment.to_site_id,
+                day=date.fromisoformat(day),
+            )
+        )
+        links.append(
+            {"shipment": shipment.id, "site": site_code, "day": day, "cartons": carton_ids}
+        )
+    return links
+
+
+def _thaw_tasks(
+    session: Session, now: datetime, plan: Plan, thaw_lines: list[_ThawLine]
+) -> list[ThawTask]:
+    """One open thaw task per carton and day (vials of the same carton and day add up)."""
+    tasks: dict[tuple[int, date], ThawTask] = {}
+    for carton_id, day, vials, note in thaw_lines:
+        key = (carton_id, day)
+        if key in tasks:
+            tasks[key].vials += vials
+            continue
+        task = ThawTask(
+            plan=plan,
+            carton_id=carton_id,
+            site_id=plan.pharmacy_id,
+            day=day,
+            vials=vials,
+            status="open",
+            note=note,
+            created_at=now,
+        )
+        session.add(task)
+        tasks[key] = task
+    return list(tasks.values())
 
 
 def approve_region_plan(
@@ -972,7 +1019,7 @@ def _carton_as_planned(
 
     if carton.site_id != pharmacy.id or carton.in_transit:
         raise stale("has left the pharmacy")
-    if carton.status != "available":
+    if carton.status != CartonStatus.AVAILABLE:
         raise stale(f"is {carton.status}")
     if carton.shipment_id is not None:
         raise stale(f"was picked for shipment {carton.shipment_id}")
@@ -1017,7 +1064,7 @@ def complete_thaw_task(
     if task.status != "open":
         raise Conflict(f"thaw task {task.id} is {task.status}", code=f"thaw_task_{task.status}")
     carton = session.get(Carton, task.carton_id)
-    if carton.state in FROZEN:
+    if carton.state in FROZEN_STATES:
         if carton.shipment_id is not None:
             # a picked carton is thawed where it waits for its shipment
             shipment_id, carton.shipment_id = carton.shipment_id, None

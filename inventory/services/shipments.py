@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inventory.db.models import Carton, Shipment, ShipmentItem, StockRequest
+from inventory.domain.custody import CartonStatus, require_usable, status_after_change
 from inventory.domain.errors import Conflict, InvalidInput, NotFound
 from inventory.domain.stability import State
 from inventory.services.access import Actor, require
@@ -22,10 +23,8 @@ from inventory.services.common import (
 )
 from inventory.services.custody import (
     _check_unit_holds_state,
-    _require_usable,
     place_hold,
     profile_of,
-    status_after_change,
 )
 
 # ---------------------------------------------------------------- stock requests
@@ -230,7 +229,7 @@ def create_shipment(
             raise NotFound(f"no carton {carton_id}")
         if carton.site_id != sender.id:
             raise Conflict(f"carton {carton_id} is not at {sender.code}", code="wrong_site")
-        _require_usable(carton, now)
+        require_usable(carton, carton.lot.expiry, now)
         carton.shipment_id = shipment.id
         session.add(ShipmentItem(shipment=shipment, carton=carton, doses=carton.doses))
     if stock_request is not None and stock_request.status == "open":
@@ -249,7 +248,7 @@ def dispatch(session: Session, actor: Actor, now: datetime, shipment_id: int) ->
         )
     for item in shipment.items:
         carton = carton_for_update(session, item.carton_id)
-        if carton.status == "held":
+        if carton.status == CartonStatus.HELD:
             raise Conflict(f"carton {carton.id} went on hold after it was picked", code="held")
         _require_usable_for_transit(carton, now)
         from_unit = carton.storage_unit_id

@@ -29,6 +29,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.special import gammaln
 
+from inventory.domain.custody import last_day_if_thawed_on
 from inventory.domain.errors import InvalidInput
 
 from .model import (
@@ -236,11 +237,9 @@ def usable_site_stock(site: Site, start: date) -> list[StockUnit]:
 
 
 def bud_after_thaw(unit: StockUnit, thaw_day: date) -> date:
-    """``min(expiry, thaw day + window - 1)``; a frozen product without a fridge window keeps
-    its printed expiry."""
-    if unit.thawed_window_days is None:
-        return unit.expiry
-    return min(unit.expiry, thaw_day + timedelta(days=unit.thawed_window_days - 1))
+    """The last day the unit is usable if thawed on ``thaw_day`` (see
+    ``custody.last_day_if_thawed_on``)."""
+    return last_day_if_thawed_on(unit.expiry, unit.thawed_window_days, thaw_day)
 
 
 def ready_day(unit: StockUnit, start: date) -> date:
