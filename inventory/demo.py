@@ -52,6 +52,7 @@ def prepare(data: Path, region: str, env: dict) -> tuple[str, list[dict], str, s
     from inventory.db.migrate import upgrade
     from inventory.db.models import Carton, Site, StorageUnit
     from inventory.db.telemetry import Device
+    from inventory.domain.custody import CartonStatus
     from inventory.services import devices, seed
     from inventory.services.access import SYSTEM
     from inventory.services.tokens import create_token
@@ -73,7 +74,9 @@ def prepare(data: Path, region: str, env: dict) -> tuple[str, list[dict], str, s
         ).all()
         known = {d.id: d for d in session.scalars(select(Device))}
         stocked = set(
-            session.scalars(select(Carton.storage_unit_id).where(Carton.status == "available"))
+            session.scalars(
+                select(Carton.storage_unit_id).where(Carton.status == CartonStatus.AVAILABLE)
+            )
         )
         for unit in units:
             device_id = f"log-{unit.code}".lower()

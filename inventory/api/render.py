@@ -15,6 +15,7 @@ from inventory.db.models import (
     StockRequest,
     StorageUnit,
 )
+from inventory.domain.custody import GONE_STATUSES
 from inventory.services.custody import days_left, open_vial_bud
 
 
@@ -95,7 +96,7 @@ def carton_json(c: Carton, now: datetime) -> dict:
         "shipment": c.shipment_id,
         "thawed_at": iso(c.thawed_at),
         "bud": iso(c.bud),
-        "days_left": days_left(c, now) if c.status not in ("consumed", "discarded") else None,
+        "days_left": days_left(c, now) if c.status not in GONE_STATUSES else None,
         "open_vial": (
             {
                 "doses": c.open_vial_doses,

@@ -7,6 +7,7 @@ from datetime import date
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from inventory.db.models import SITE_KINDS, STORAGE_UNIT_KINDS
+from inventory.domain.custody import WASTE_REASONS
 from inventory.domain.stability import State
 
 STATES = [s.value for s in State]
@@ -115,9 +116,7 @@ class DosesSchema(Schema):
 class WasteSchema(DosesSchema):
     reason = fields.String(
         required=True,
-        validate=validate.OneOf(
-            ("open_vial", "expired", "bud_passed", "broken", "excursion", "recall", "other")
-        ),
+        validate=validate.OneOf(WASTE_REASONS),
     )
     note = fields.String(load_default=None, validate=validate.Length(max=2000))
 

@@ -50,6 +50,8 @@ class CartonStatus(StrEnum):
 
 # statuses whose doses are still at a site (counted as stock on hand)
 ON_HAND_STATUSES = (CartonStatus.AVAILABLE, CartonStatus.HELD, CartonStatus.EXPIRED)
+# statuses of cartons still somewhere: on hand or on their way
+PRESENT_STATUSES = (*ON_HAND_STATUSES, CartonStatus.IN_TRANSIT)
 # statuses of cartons that are history
 GONE_STATUSES = (CartonStatus.CONSUMED, CartonStatus.DISCARDED)
 

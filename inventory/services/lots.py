@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from inventory.db.models import Carton, CustodyEvent, Lot, Product, Site
+from inventory.domain.custody import GONE_STATUSES
 from inventory.domain.errors import Conflict
 from inventory.services.access import Actor, require
 from inventory.services.common import audit, lot_by_id
@@ -38,7 +39,7 @@ def recall(session: Session, actor: Actor, now: datetime, lot_id: int, reason: s
         )
     cartons = session.scalars(
         select(Carton)
-        .where(Carton.lot_id == lot.id, Carton.status.not_in(("consumed", "discarded")))
+        .where(Carton.lot_id == lot.id, Carton.status.not_in(GONE_STATUSES))
         .options(selectinload(Carton.holds))
         .order_by(Carton.id)
         .with_for_update()

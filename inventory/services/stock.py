@@ -6,11 +6,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from inventory.db.models import Carton, Product, Site, StorageUnit
+from inventory.domain.custody import ON_HAND_STATUSES, PRESENT_STATUSES, CartonStatus
 from inventory.domain.errors import InvalidInput, NotFound
 from inventory.services.access import Actor, require_visible
 from inventory.services.common import site_by_code, storage_unit_by_code
 
-CARTON_STATUSES = ("available", "in_transit", "held", "expired", "consumed", "discarded")
+CARTON_STATUSES = tuple(CartonStatus)
 STATES = ("ultra_frozen", "frozen", "thawed", "punctured")
 
 
@@ -59,7 +60,7 @@ def list_cartons(
             )
         query = query.where(Carton.status == status)
     else:
-        query = query.where(Carton.status.in_(("available", "held", "expired", "in_transit")))
+        query = query.where(Carton.status.in_(PRESENT_STATUSES))
     if state:
         if state not in STATES:
             raise InvalidInput("unknown state", fields={"state": [f"one of {', '.join(STATES)}"]})
@@ -94,7 +95,7 @@ def stock_on_hand(session: Session, actor: Actor, site: str) -> dict:
         .where(
             Carton.site_id == at.id,
             Carton.in_transit.is_(False),
-            Carton.status.in_(("available", "held", "expired")),
+            Carton.status.in_(ON_HAND_STATUSES),
         )
         .group_by(Product.code, Carton.state, Carton.status)
     ).all()
@@ -136,7 +137,7 @@ def stock_on_hand(session: Session, actor: Actor, site: str) -> dict:
         entry[status] += int(doses)
         entry["on_hand"] += int(doses)
         entry["cartons"] += int(count)
-        if status == "available" and bud is not None:
+        if status == CartonStatus.AVAILABLE and bud is not None:
             earliest = entry["earliest_bud"]
             entry["earliest_bud"] = bud if earliest is None or bud < earliest else earliest
     for product, state, to_site_id, doses in transit:

@@ -33,22 +33,17 @@ from inventory.db.telemetry import (
 )
 from inventory.domain import excursions as engine
 from inventory.domain import stability
+from inventory.domain.custody import PRESENT_STATUSES, CartonStatus, status_after_change
 from inventory.domain.stability import FROZEN_STATES, State
 from inventory.services import alerts
 from inventory.services.access import SYSTEM
-from inventory.services.custody import (
-    clock_of,
-    place_hold,
-    profile_of,
-    set_clock,
-    status_after_change,
-)
+from inventory.services.custody import clock_of, place_hold, profile_of, set_clock
 
 # A late reading replays the unit from this far before it: longer than any cumulative window.
 REPLAY_LOOKBACK = timedelta(hours=26)
 BATTERY_LOW = 0.2
 BATTERY_OK = 0.3
-STOCK_STATUSES = ("available", "held", "expired", "in_transit")
+STOCK_STATUSES = PRESENT_STATUSES
 
 
 class IncomingReading(NamedTuple):
@@ -661,7 +656,8 @@ def _expose_stock(session: Session, now: datetime, unit: StorageUnit, excursion:
             at = excursion.ended_at or now
             clock = stability.add_room_temp_exposure(profile, clock_of(carton), delta / 3600.0, at)
             set_clock(carton, clock, profile)
-            carton.status = status_after_change(carton, now) if carton.status != "held" else "held"
+            if carton.status != CartonStatus.HELD:
+                carton.status = status_after_change(carton, now)
 
 
 def close_excursions_of(session: Session, now: datetime, device: Device, reason: str) -> int:

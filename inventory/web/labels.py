@@ -6,6 +6,7 @@ from datetime import datetime
 from html import escape
 
 from inventory.db.models import Carton
+from inventory.domain.custody import CartonStatus
 
 STATE_NAMES = {
     "ultra_frozen": "ULTRA-FROZEN",
@@ -16,7 +17,7 @@ STATE_NAMES = {
 
 
 def render(carton: Carton, now: datetime) -> str:
-    held = carton.status == "held"
+    held = carton.status == CartonStatus.HELD
     bud = carton.bud.strftime("%Y-%m-%d %H:%M UTC")
     rows = [
         ("Product", carton.product.name),
