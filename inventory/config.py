@@ -21,5 +21,9 @@ def from_environment(instance_path: str | os.PathLike) -> dict:
         "WEBHOOK_URL": env.get(f"{PREFIX}WEBHOOK_URL", ""),
         "ALERT_ESCALATE_AFTER_MIN": int(env.get(f"{PREFIX}ALERT_ESCALATE_AFTER_MIN", "30")),
         "EXPIRING_SOON_DAYS": int(env.get(f"{PREFIX}EXPIRING_SOON_DAYS", "7")),
+        # readings: monthly partitions made this far ahead (PostgreSQL), raw readings kept
+        # this long (hourly min/max roll-ups are kept for good)
+        "READING_PARTITIONS_AHEAD": int(env.get(f"{PREFIX}READING_PARTITIONS_AHEAD", "3")),
+        "READINGS_RETENTION_MONTHS": int(env.get(f"{PREFIX}READINGS_RETENTION_MONTHS", "60")),
         "SQL_ECHO": env.get(f"{PREFIX}SQL_ECHO", "") == "1",
     }

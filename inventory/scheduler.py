@@ -49,6 +49,7 @@ INTERVALS = {
     "escalate_alerts": 60,
     "roll_up_readings": 10 * 60,
     "deliver_alerts": 5,
+    "maintain_readings": 6 * 3600,
 }
 
 
@@ -181,6 +182,8 @@ class Settings:
     escalate_after_min: int = 30
     mqtt_url: str = ""
     webhook_url: str = ""
+    partitions_ahead: int = jobs.PARTITIONS_AHEAD
+    readings_retention_months: int = jobs.RETENTION_MONTHS
 
     @classmethod
     def from_app(cls, app: Flask) -> Settings:
@@ -188,6 +191,10 @@ class Settings:
             escalate_after_min=int(app.config.get("ALERT_ESCALATE_AFTER_MIN", 30)),
             mqtt_url=app.config.get("MQTT_URL", "") or "",
             webhook_url=app.config.get("WEBHOOK_URL", "") or "",
+            partitions_ahead=int(app.config.get("READING_PARTITIONS_AHEAD", jobs.PARTITIONS_AHEAD)),
+            readings_retention_months=int(
+                app.config.get("READINGS_RETENTION_MONTHS", jobs.RETENTION_MONTHS)
+            ),
         )
 
 
@@ -318,6 +325,15 @@ class SchedulerProcess:
             ),
             ("roll_up_readings", jobs.roll_up_readings, (factory, clock), {}),
             (
+                "maintain_readings",
+                jobs.maintain_readings,
+                (factory, clock),
+                {
+                    "months_ahead": self.settings.partitions_ahead,
+                    "retention_months": self.settings.readings_retention_months,
+                },
+            ),
+            (
                 "deliver_alerts",
                 jobs.deliver_alerts,
                 (factory, clock),
@@ -374,7 +390,7 @@ def run_scheduler(app: Flask, *, blocking: bool = True, **options) -> SchedulerP
 @click.command("scheduler")
 def command() -> None:
     """Run the scheduled jobs (silent devices, beyond-use sweep, escalation, roll-up, alert
-    delivery) until SIGTERM/SIGINT. Run one; a second waits for the lease."""
+    delivery, readings partitions and retention) until SIGTERM/SIGINT. Run one; a second waits for the lease."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 from alembic import context
 
 from inventory.config import default_database_url
-from inventory.db import Base, UTCDateTime, make_engine
+from inventory.db import Base, UTCDateTime, make_engine, partitions
 
 config = context.config
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +30,11 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_name(name, type_, parent_names) -> bool:
+    # the monthly partitions of readings are its storage, not tables of their own
+    return not (type_ == "table" and partitions.is_partition_name(name))
+
+
 def run_offline() -> None:
     context.configure(
         url=database_url(),
@@ -38,6 +43,7 @@ def run_offline() -> None:
         literal_binds=True,
         compare_type=True,
         render_item=render_item,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -64,6 +70,7 @@ def _run(connection) -> None:
         render_as_batch=True,
         compare_type=True,
         render_item=render_item,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

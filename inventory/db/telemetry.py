@@ -45,12 +45,17 @@ class DeviceAttachment(Base):
 
 
 class Reading(Base):
-    """One temperature reading at device time; stored once per device and time."""
+    """One temperature reading at device time; stored once per device and time.
+
+    On PostgreSQL the table is partitioned by month of `ts` (migration 0007, and
+    `inventory.db.partitions`); its primary key there is (id, ts), as every unique key of a
+    partitioned table must hold the partition key. The dedupe key (device_id, ts) holds it."""
 
     __tablename__ = "readings"
     __table_args__ = (
         UniqueConstraint("device_id", "ts", name="uq_readings_device_ts"),
         Index("ix_readings_unit_ts", "storage_unit_id", "ts"),
+        {"postgresql_partition_by": "RANGE (ts)"},
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
