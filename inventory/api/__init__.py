@@ -13,6 +13,7 @@ from werkzeug.routing import IntegerConverter
 
 from inventory.api.errors import error_response
 from inventory.db.models import IdempotencyRecord
+from inventory.domain.errors import InvalidInput
 from inventory.web_db import get_session, now, transactional
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -53,6 +54,33 @@ def body(schema_class):
             return view(*args, **kwargs)
 
         wrapper.request_schema = schema_class
+        return wrapper
+
+    return decorate
+
+
+def body_list(schema_class, max_items: int):
+    """The JSON body is a list of rows of ``schema_class`` (at most ``max_items``); the view gets
+    them as given in ``payload`` and validates each row itself, so one bad row names its index."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            payload = request.get_json(silent=True)
+            if not isinstance(payload, list):
+                raise InvalidInput(
+                    "the body is a JSON list", fields={"_body": ["a JSON list of rows"]}
+                )
+            if len(payload) > max_items:
+                raise InvalidInput(
+                    f"at most {max_items} rows per batch",
+                    fields={"_body": [f"at most {max_items} rows"]},
+                )
+            kwargs["payload"] = payload
+            return view(*args, **kwargs)
+
+        wrapper.request_schema = schema_class
+        wrapper.request_max_items = max_items
         return wrapper
 
     return decorate
@@ -139,10 +167,6 @@ def _remember_answer(session, response) -> None:
 
 
 transactional(api, before_commit=_remember_answer)
-
-
-def created(payload, status: int = 201):
-    return jsonify(payload), status
 
 
 from inventory.api import cartons, catalogue, logistics, meta, planning, telemetry  # noqa: E402,F401  (routes)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import g, jsonify, request
+from flask import g
 from werkzeug.wrappers import Response
 
-from inventory.api import api, body, created
+from inventory.api import api, body, responses
+from inventory.api.contract import operation
 from inventory.api.render import carton_detail_json, carton_json
 from inventory.api.schemas import (
+    CartonQuery,
     DosesSchema,
     ReasonSchema,
     ReceiptSchema,
@@ -21,21 +23,30 @@ from inventory.web_db import get_session, now
 
 
 def _carton(carton):
-    return jsonify(carton_json(carton, now()))
+    return carton_json(carton, now())
+
+
+# what a change to a carton can run into (409 codes)
+CARTON_CONFLICTS = ("held", "in_transit", "bud_passed", "expired", "insufficient_doses")
 
 
 @api.post("/receipts")
+@operation(
+    responses.Carton,
+    status=201,
+    conflicts=("exists", "expiry_mismatch", "gtin_mismatch", "state_not_allowed", "wrong_storage"),
+)
 @body(ReceiptSchema)
 def receive(data):
     """Receive vials of a lot into a storage unit, from fields or a GS1 DataMatrix scan."""
     carton = custody.receive(get_session(), g.actor, now(), custody.ReceiptInput(**data))
-    return created(carton_json(carton, now()))
+    return carton_json(carton, now())
 
 
 @api.get("/cartons")
-def list_cartons():
+@operation(responses.Carton, many=True, query=CartonQuery)
+def list_cartons(args):
     """Stock on hand, expiring soonest first (FEFO)."""
-    args = request.args
     cartons = stock.list_cartons(
         get_session(),
         g.actor,
@@ -46,19 +57,19 @@ def list_cartons():
         state=args.get("state"),
     )
     at = now()
-    return jsonify([carton_json(c, at) for c in cartons])
+    return [carton_json(c, at) for c in cartons]
 
 
 @api.get("/cartons/<id:carton_id>")
+@operation(responses.CartonDetail)
 def get_carton(carton_id):
     """One carton with its history and lineage."""
     session = get_session()
-    return jsonify(
-        carton_detail_json(session, stock.get_carton(session, g.actor, carton_id), now())
-    )
+    return carton_detail_json(session, stock.get_carton(session, g.actor, carton_id), now())
 
 
 @api.get("/cartons/<id:carton_id>/label")
+@operation(html=True)
 def carton_label(carton_id):
     """A printable carton label (HTML)."""
     carton = stock.get_carton(get_session(), g.actor, carton_id)
@@ -66,6 +77,9 @@ def carton_label(carton_id):
 
 
 @api.post("/cartons/<id:carton_id>/thaw")
+@operation(
+    responses.Carton, conflicts=("already_thawed", "refreeze_not_allowed", *CARTON_CONFLICTS)
+)
 @body(ThawSchema)
 def thaw(carton_id, data):
     """Move a carton from frozen to thawed (never back); optionally into a fridge."""
@@ -73,6 +87,7 @@ def thaw(carton_id, data):
 
 
 @api.post("/cartons/<id:carton_id>/repack")
+@operation(responses.Repacked, status=201, conflicts=("insufficient_vials", *CARTON_CONFLICTS))
 @body(RepackSchema)
 def repack(carton_id, data):
     """Split a carton into cartons of N vials each; returns the new cartons."""
@@ -80,12 +95,11 @@ def repack(carton_id, data):
     children = custody.repack(get_session(), g.actor, now(), carton_id, parts)
     at = now()
     parent = stock.get_carton(get_session(), g.actor, carton_id)
-    return created(
-        {"parent": carton_json(parent, at), "cartons": [carton_json(c, at) for c in children]}
-    )
+    return {"parent": carton_json(parent, at), "cartons": [carton_json(c, at) for c in children]}
 
 
 @api.post("/cartons/<id:carton_id>/administer")
+@operation(responses.Carton, conflicts=CARTON_CONFLICTS)
 @body(DosesSchema)
 def administer(carton_id, data):
     """Record doses administered from a carton."""
@@ -93,6 +107,7 @@ def administer(carton_id, data):
 
 
 @api.post("/cartons/<id:carton_id>/waste")
+@operation(responses.Carton, conflicts=CARTON_CONFLICTS)
 @body(WasteSchema)
 def waste(carton_id, data):
     """Record doses wasted, with a reason."""
@@ -104,6 +119,7 @@ def waste(carton_id, data):
 
 
 @api.post("/cartons/<id:carton_id>/hold")
+@operation(responses.Carton, conflicts=CARTON_CONFLICTS)
 @body(ReasonSchema)
 def hold(carton_id, data):
     """Put a carton on hold (quarantine: DO NOT USE)."""
@@ -111,6 +127,7 @@ def hold(carton_id, data):
 
 
 @api.post("/cartons/<id:carton_id>/release")
+@operation(responses.Carton, conflicts=CARTON_CONFLICTS)
 @body(ReasonSchema)
 def release(carton_id, data):
     """Release a held carton (pharmacist), with a reason."""
@@ -118,6 +135,7 @@ def release(carton_id, data):
 
 
 @api.post("/cartons/<id:carton_id>/discard")
+@operation(responses.Carton, conflicts=CARTON_CONFLICTS)
 @body(ReasonSchema)
 def discard(carton_id, data):
     """Discard a carton (pharmacist), with a reason: its doses leave the chain as discarded."""

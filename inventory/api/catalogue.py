@@ -2,71 +2,81 @@
 
 from __future__ import annotations
 
-from flask import g, jsonify, request
+from flask import g
 
-from inventory.api import api, body, created
+from inventory.api import api, body, responses
+from inventory.api.contract import operation
 from inventory.api.render import product_json, site_json, storage_unit_json
-from inventory.api.schemas import ProductPatchSchema, ProductSchema, SiteSchema, StorageUnitSchema
+from inventory.api.schemas import (
+    ProductPatchSchema,
+    ProductSchema,
+    SiteQuery,
+    SiteSchema,
+    StorageUnitQuery,
+    StorageUnitSchema,
+)
 from inventory.services import catalogue
 from inventory.services.common import product_by_code
 from inventory.web_db import get_session, now
 
 
 @api.get("/products")
-def list_products():
+@operation(responses.Product, many=True)
+def list_products(args):
     """List products with their storage profiles."""
-    return jsonify([product_json(p) for p in catalogue.list_products(get_session())])
+    return [product_json(p) for p in catalogue.list_products(get_session())]
 
 
 @api.post("/products")
+@operation(responses.Product, status=201, conflicts=("exists", "gtin_taken"))
 @body(ProductSchema)
 def create_product(data):
     """Add a product (admin)."""
-    return created(product_json(catalogue.create_product(get_session(), g.actor, now(), data)))
+    return product_json(catalogue.create_product(get_session(), g.actor, now(), data))
 
 
 @api.get("/products/<code>")
+@operation(responses.Product)
 def get_product(code):
     """One product."""
-    return jsonify(product_json(product_by_code(get_session(), code)))
+    return product_json(product_by_code(get_session(), code))
 
 
 @api.patch("/products/<code>")
+@operation(responses.Product, conflicts=("gtin_taken",))
 @body(ProductPatchSchema)
 def update_product(code, data):
     """Change a product's fields or storage profile (admin; audited with before and after)."""
-    return jsonify(
-        product_json(catalogue.update_product(get_session(), g.actor, now(), code, data))
-    )
+    return product_json(catalogue.update_product(get_session(), g.actor, now(), code, data))
 
 
 @api.get("/sites")
-def list_sites():
+@operation(responses.Site, many=True, query=SiteQuery)
+def list_sites(args):
     """List sites; filter by region and kind."""
-    sites = catalogue.list_sites(
-        get_session(), region=request.args.get("region"), kind=request.args.get("kind")
-    )
-    return jsonify([site_json(s) for s in sites])
+    sites = catalogue.list_sites(get_session(), region=args.get("region"), kind=args.get("kind"))
+    return [site_json(s) for s in sites]
 
 
 @api.post("/sites")
+@operation(responses.Site, status=201, conflicts=("exists",))
 @body(SiteSchema)
 def create_site(data):
     """Add a site (admin)."""
-    return created(site_json(catalogue.create_site(get_session(), g.actor, now(), data)))
+    return site_json(catalogue.create_site(get_session(), g.actor, now(), data))
 
 
 @api.get("/storage-units")
-def list_storage_units():
+@operation(responses.StorageUnit, many=True, query=StorageUnitQuery)
+def list_storage_units(args):
     """List storage units; filter by site."""
-    units = catalogue.list_storage_units(get_session(), site=request.args.get("site"))
-    return jsonify([storage_unit_json(u) for u in units])
+    units = catalogue.list_storage_units(get_session(), site=args.get("site"))
+    return [storage_unit_json(u) for u in units]
 
 
 @api.post("/storage-units")
+@operation(responses.StorageUnit, status=201, conflicts=("exists",))
 @body(StorageUnitSchema)
 def create_storage_unit(data):
     """Add a storage unit at a site (admin)."""
-    return created(
-        storage_unit_json(catalogue.create_storage_unit(get_session(), g.actor, now(), data))
-    )
+    return storage_unit_json(catalogue.create_storage_unit(get_session(), g.actor, now(), data))

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from flask import g, jsonify, request
+from flask import g
 
-from inventory.api import api, body, created
+from inventory.api import api, body, responses
+from inventory.api.contract import operation
 from inventory.api.render import carton_json, iso, request_json, shipment_json
 from inventory.api.schemas import (
     ApproveSchema,
+    LotQuery,
     ReasonSchema,
+    ShipmentQuery,
     ShipmentReceiveSchema,
     ShipmentSchema,
+    StockQuery,
+    StockRequestQuery,
     StockRequestSchema,
 )
-from inventory.domain.errors import InvalidInput
 from inventory.services import lots, shipments, stock
 from inventory.web_db import get_session, now
 
@@ -31,114 +35,119 @@ def lot_json(lot) -> dict:
 
 
 @api.get("/lots")
-def list_lots():
+@operation(responses.Lot, many=True, query=LotQuery)
+def list_lots(args):
     """Find lots by product and number."""
-    found = lots.find_lots(
-        get_session(), product=request.args.get("product"), number=request.args.get("number")
-    )
-    return jsonify([lot_json(lot) for lot in found])
+    found = lots.find_lots(get_session(), product=args.get("product"), number=args.get("number"))
+    return [lot_json(lot) for lot in found]
 
 
 @api.post("/lots/<id:lot_id>/recall")
+@operation(responses.Recalled, conflicts=("already_recalled",))
 @body(ReasonSchema)
 def recall(lot_id, data):
     """Recall a lot: hold every unit descended from it, everywhere, in transit included."""
     result = lots.recall(get_session(), g.actor, now(), lot_id, data["reason"])
-    return jsonify({**lot_json(result["lot"]), "cartons_held": result["cartons_held"]})
+    return {**lot_json(result["lot"]), "cartons_held": result["cartons_held"]}
 
 
 @api.get("/lots/<id:lot_id>/trace")
+@operation(responses.Trace)
 def trace(lot_id):
     """Every unit of a lot, where it is, its state, and the doses administered where."""
     result = lots.trace(get_session(), g.actor, lot_id)
     at = now()
-    return jsonify(
-        {
-            "lot": lot_json(result["lot"]),
-            "doses_received": result["doses_received"],
-            "doses_on_hand": result["doses_on_hand"],
-            "doses_in_transit": result["doses_in_transit"],
-            "administered_by_site": result["administered_by_site"],
-            "wasted_by_site": result["wasted_by_site"],
-            "discarded_by_site": result["discarded_by_site"],
-            "cartons": [carton_json(c, at) for c in result["cartons"]],
-        }
-    )
+    return {
+        "lot": lot_json(result["lot"]),
+        "doses_received": result["doses_received"],
+        "doses_on_hand": result["doses_on_hand"],
+        "doses_in_transit": result["doses_in_transit"],
+        "administered_by_site": result["administered_by_site"],
+        "wasted_by_site": result["wasted_by_site"],
+        "discarded_by_site": result["discarded_by_site"],
+        "cartons": [carton_json(c, at) for c in result["cartons"]],
+    }
 
 
 @api.get("/stock-requests")
-def list_requests():
+@operation(responses.StockRequest, many=True, query=StockRequestQuery)
+def list_requests(args):
     """Stock requests; filter by site and status."""
     found = shipments.list_requests(
-        get_session(), g.actor, site=request.args.get("site"), status=request.args.get("status")
+        get_session(), g.actor, site=args.get("site"), status=args.get("status")
     )
-    return jsonify([request_json(r) for r in found])
+    return [request_json(r) for r in found]
 
 
 @api.post("/stock-requests")
+@operation(responses.StockRequest, status=201)
 @body(StockRequestSchema)
 def create_request(data):
     """Request doses of a product for a date at one's own site."""
-    return created(request_json(shipments.create_request(get_session(), g.actor, now(), **data)))
+    return request_json(shipments.create_request(get_session(), g.actor, now(), **data))
 
 
 @api.get("/stock-requests/<id:request_id>")
+@operation(responses.StockRequest)
 def get_request(request_id):
     """One stock request."""
-    return jsonify(request_json(shipments.get_request(get_session(), g.actor, request_id)))
+    return request_json(shipments.get_request(get_session(), g.actor, request_id))
 
 
 @api.post("/stock-requests/<id:request_id>/approve")
+@operation(responses.StockRequest)
 @body(ApproveSchema)
 def approve_request(request_id, data):
     """Approve a request, possibly for fewer doses."""
-    return jsonify(
-        request_json(
-            shipments.approve_request(get_session(), g.actor, now(), request_id, data["doses"])
-        )
+    return request_json(
+        shipments.approve_request(get_session(), g.actor, now(), request_id, data["doses"])
     )
 
 
 @api.post("/stock-requests/<id:request_id>/reject")
+@operation(responses.StockRequest)
 @body(ReasonSchema)
 def reject_request(request_id, data):
     """Reject a request with a reason."""
-    return jsonify(
-        request_json(
-            shipments.reject_request(get_session(), g.actor, now(), request_id, data["reason"])
-        )
+    return request_json(
+        shipments.reject_request(get_session(), g.actor, now(), request_id, data["reason"])
     )
 
 
 @api.get("/shipments")
-def list_shipments():
+@operation(responses.Shipment, many=True, query=ShipmentQuery)
+def list_shipments(args):
     """Shipments from or to a site."""
     found = shipments.list_shipments(
-        get_session(), g.actor, site=request.args.get("site"), status=request.args.get("status")
+        get_session(), g.actor, site=args.get("site"), status=args.get("status")
     )
-    return jsonify([shipment_json(s) for s in found])
+    return [shipment_json(s) for s in found]
 
 
 @api.post("/shipments")
+@operation(responses.Shipment, status=201, conflicts=("held", "in_transit", "picked", "wrong_site"))
 @body(ShipmentSchema)
 def create_shipment(data):
     """Pick cartons for a shipment (a draft until dispatched)."""
-    return created(shipment_json(shipments.create_shipment(get_session(), g.actor, now(), **data)))
+    return shipment_json(shipments.create_shipment(get_session(), g.actor, now(), **data))
 
 
 @api.get("/shipments/<id:shipment_id>")
+@operation(responses.Shipment)
 def get_shipment(shipment_id):
     """One shipment with its proof of delivery."""
-    return jsonify(shipment_json(shipments.get_shipment(get_session(), g.actor, shipment_id)))
+    return shipment_json(shipments.get_shipment(get_session(), g.actor, shipment_id))
 
 
 @api.post("/shipments/<id:shipment_id>/dispatch")
+@operation(responses.Shipment, conflicts=("shipment_closed", "held", "bud_passed"))
 def dispatch(shipment_id):
     """Dispatch: the stock leaves the sender's count and is in transit."""
-    return jsonify(shipment_json(shipments.dispatch(get_session(), g.actor, now(), shipment_id)))
+    return shipment_json(shipments.dispatch(get_session(), g.actor, now(), shipment_id))
 
 
 @api.post("/shipments/<id:shipment_id>/receive")
+@operation(responses.Shipment, conflicts=("shipment_closed", "wrong_storage"))
 @body(ShipmentReceiveSchema)
 def receive_shipment(shipment_id, data):
     """Receive at the destination with proof of delivery, carton by carton."""
@@ -146,15 +155,12 @@ def receive_shipment(shipment_id, data):
     shipment = shipments.receive(
         get_session(), g.actor, now(), shipment_id, storage_unit=data["storage_unit"], items=items
     )
-    return jsonify(shipment_json(shipment))
+    return shipment_json(shipment)
 
 
 @api.get("/stock")
-def stock_view():
+@operation(responses.Stock, query=StockQuery)
+def stock_view(args):
     """Doses on hand per product and state at a site, with in-transit both ways."""
-    site = request.args.get("site")
-    if not site:
-        raise InvalidInput("say which site", fields={"site": ["required"]})
-    result = stock.stock_on_hand(get_session(), g.actor, site)
-    lines = [{**line, "earliest_bud": iso(line["earliest_bud"])} for line in result["lines"]]
-    return jsonify({"site": result["site"].code, "at": iso(now()), "lines": lines})
+    result = stock.stock_on_hand(get_session(), g.actor, args["site"])
+    return {"site": result["site"].code, "at": now(), "lines": result["lines"]}

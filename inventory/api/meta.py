@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import re
-
-from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import current_app, jsonify
 from sqlalchemy import text
 from werkzeug.wrappers import Response
 
-from inventory.api import api
+from inventory.api import api, responses
+from inventory.api.contract import Reply, operation
+from inventory.api.description import build_spec
 from inventory.web_db import get_session
 
 
 @api.get("/health")
+@operation(responses.Health, public=True, also={503: "a component is down"})
 def health():
     """Database (and broker) status; no token needed."""
     status = {"database": "ok"}
@@ -25,62 +24,13 @@ def health():
     for name, check in current_app.extensions.get("inventory.health_checks", {}).items():
         status[name] = check()
     healthy = status["database"] == "ok"
-    return jsonify({"status": "ok" if healthy else "degraded", **status}), 200 if healthy else 503
-
-
-def build_spec(app) -> dict:
-    spec = APISpec(
-        title="Cold-chain vaccine inventory",
-        version="1",
-        openapi_version="3.0.3",
-        plugins=[MarshmallowPlugin()],
+    return Reply(
+        {"status": "ok" if healthy else "degraded", **status}, status=200 if healthy else 503
     )
-    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    paths: dict[str, dict] = {}
-    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if not (rule.rule.startswith("/api/v1") or rule.rule.startswith("/public")):
-            continue
-        view = app.view_functions[rule.endpoint]
-        path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
-        doc = (view.__doc__ or "").strip().splitlines()
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            operation = {
-                "summary": doc[0] if doc else rule.endpoint,
-                "operationId": f"{rule.endpoint}_{method.lower()}",
-                "tags": [path.split("/")[3] if path.startswith("/api/v1/") else "public"],
-                "responses": {
-                    "200": {"description": "success"},
-                    "4XX": {"description": "error: {error: {code, message, fields}}"},
-                },
-                "parameters": [
-                    {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-                    for p in re.findall(r"{([^}]+)}", path)
-                ],
-            }
-            schema = getattr(view, "request_schema", None)
-            if schema is not None:
-                name = schema.__name__.removesuffix("Schema")
-                if name not in spec.components.schemas:
-                    spec.components.schema(name, schema=schema)
-                operation["requestBody"] = {
-                    "required": True,
-                    "content": {
-                        "application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}
-                    },
-                }
-            if rule.endpoint in ("api.health", "api.openapi", "api.docs") or path.startswith(
-                "/public"
-            ):
-                operation["security"] = []
-            paths.setdefault(path, {})[method.lower()] = operation
-    for path, operations in paths.items():
-        spec.path(path=path, operations=operations)
-    result = spec.to_dict()
-    result["security"] = [{"bearer": []}]
-    return result
 
 
 @api.get("/openapi.json")
+@operation(public=True)
 def openapi():
     """The OpenAPI 3 description of this API."""
     return jsonify(build_spec(current_app))
@@ -116,6 +66,7 @@ fetch('openapi.json').then(r=>r.json()).then(spec=>{
 
 
 @api.get("/docs")
+@operation(html=True, public=True)
 def docs():
     """A page to browse and try the API."""
     return Response(

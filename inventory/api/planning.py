@@ -6,13 +6,21 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import current_app, g, jsonify, request, url_for
+from flask import current_app, g, url_for
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
 
-from inventory.api import api, body, created
-from inventory.api.errors import error_response
+from inventory.api import api, body, body_list, responses
+from inventory.api.contract import Reply, operation
 from inventory.api.render import iso
+from inventory.api.schemas import (
+    CapacityQuery,
+    DaysQuery,
+    PlanQuery,
+    RegionPlanQuery,
+    ThawTaskQuery,
+    day,
+)
 from inventory.db.models import Product
 from inventory.db.planning import Plan, RegionPlan, ThawTask
 from inventory.domain.errors import InvalidInput, NotFound
@@ -28,7 +36,7 @@ GROUP = fields.String(load_default="", allow_none=True, validate=validate.Length
 class AppointmentSchema(Schema):
     ref = fields.String(required=True, validate=validate.Length(min=1, max=64))
     site = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    day = fields.Date(required=True)
+    day = day(required=True)
     slot = fields.String(required=True, validate=SLOT)
     product = fields.String(required=True, validate=validate.Length(min=1, max=64))
     status = fields.String(load_default="booked", validate=validate.OneOf(appointments.STATUSES))
@@ -37,9 +45,12 @@ class AppointmentSchema(Schema):
 
 class PrioritySchema(Schema):
     priority = fields.List(
-        fields.String(validate=validate.Length(max=32)),
+        fields.String(
+            validate=validate.OneOf(appointments.TARGET_GROUPS),
+            metadata={"description": "a target group; the empty string is the one not given"},
+        ),
         required=True,
-        validate=validate.Length(max=50),
+        validate=validate.Length(max=len(appointments.TARGET_GROUPS)),
     )
 
 
@@ -68,9 +79,11 @@ class PlanSchema(Schema):
     """A plan for one hospital pharmacy, or a region plan for every hospital pharmacy of a
     region: exactly one of ``pharmacy`` and ``region``."""
 
+    OPENAPI = {"oneOf": [{"required": ["pharmacy"]}, {"required": ["region"]}]}
+
     pharmacy = fields.String(validate=validate.Length(min=1, max=64))
     region = fields.String(validate=validate.Length(min=1, max=64))
-    start = fields.Date(required=True)
+    start = day(required=True)
     days = fields.Integer(
         required=True, strict=True, validate=validate.Range(min=1, max=planning.MAX_DAYS)
     )
@@ -102,23 +115,10 @@ class ThawDoneSchema(Schema):
 
 
 @api.put("/appointments")
-def put_appointments():
+@operation(responses.AppointmentsStored)
+@body_list(AppointmentSchema, MAX_BATCH)
+def put_appointments(payload):
     """Batch upsert and cancellation of appointments: [{ref, site, day, slot, product, status, group}]."""
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, list):
-        return error_response(
-            422,
-            "invalid",
-            "the body is a JSON list of appointments",
-            {"_body": ["a JSON list of appointments"]},
-        )
-    if len(payload) > MAX_BATCH:
-        return error_response(
-            422,
-            "invalid",
-            f"at most {MAX_BATCH} appointments per batch",
-            {"_body": [f"at most {MAX_BATCH} rows"]},
-        )
     appointments.require_writer(g.actor)
     schema = AppointmentSchema()
     rows, unreadable = [], {}
@@ -136,16 +136,13 @@ def put_appointments():
     counts = appointments.upsert(
         get_session(), g.actor, now(), rows, errors=unreadable, total=len(payload)
     )
-    return jsonify({**counts.as_dict(), "rows": len(payload)})
-
-
-put_appointments.request_schema = AppointmentSchema
+    return {**counts.as_dict(), "rows": len(payload)}
 
 
 @api.get("/appointments")
-def list_appointments():
+@operation(responses.Booked, query=DaysQuery)
+def list_appointments(args):
     """Appointment counts per site, day, product, status and group (no references)."""
-    args = request.args
     session = get_session()
     sites = capacity.sites_in_scope(
         session, g.actor, site=args.get("site"), region=args.get("region")
@@ -160,7 +157,7 @@ def list_appointments():
             found.items(), key=lambda kv: (kv[0][1], codes[kv[0][0]])
         )
     ]
-    return jsonify({"from": iso(first), "to": iso(last), "lines": lines})
+    return {"from": first, "to": last, "lines": lines}
 
 
 # ---------------------------------------------------------------- planning settings
@@ -188,16 +185,18 @@ def _site_planning_json(session, site) -> dict:
 
 
 @api.get("/sites/<code>/planning")
+@operation(responses.SitePlanning)
 def get_site_planning(code):
     """A site's planning settings (no-show rate, walk-ins per weekday, delivery days) and what is used."""
     session = get_session()
     site = site_by_code(session, code)
     if not g.actor.sees(site):
         raise NotFound(f"no site with code {code!r}")
-    return jsonify(_site_planning_json(session, site))
+    return _site_planning_json(session, site)
 
 
 @api.put("/sites/<code>/planning")
+@operation(responses.SitePlanning)
 @body(SitePlanningSchema)
 def put_site_planning(code, data):
     """Set a site's planning settings (admin, or a pharmacist of the site or of its pharmacy)."""
@@ -212,44 +211,32 @@ def put_site_planning(code, data):
         delivery_days=data.get("delivery_days"),
         clear_delivery_days="delivery_days" in data and data["delivery_days"] is None,
     )
-    return jsonify(_site_planning_json(session, settings.site))
+    return _site_planning_json(session, settings.site)
 
 
 @api.get("/planning/priority")
+@operation(responses.Priority)
 def get_priority():
     """The programme-wide order in which target groups are served when supply is short."""
-    return jsonify({"priority": appointments.priority_order(get_session())})
+    return {"priority": appointments.priority_order(get_session())}
 
 
 @api.put("/planning/priority")
+@operation(responses.Priority)
 @body(PrioritySchema)
 def put_priority(data):
     """Set the programme-wide priority order of target groups (admin)."""
-    return jsonify(
-        {
-            "priority": appointments.set_priority_order(
-                get_session(), g.actor, now(), data["priority"]
-            )
-        }
-    )
+    return {
+        "priority": appointments.set_priority_order(get_session(), g.actor, now(), data["priority"])
+    }
 
 
 # ---------------------------------------------------------------- capacity
 
 
-def _date_arg(args, name: str) -> date | None:
-    raw = args.get(name)
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise InvalidInput(f"{name} is not a date", fields={name: ["a date as YYYY-MM-DD"]})
-
-
 def _dates(args, *, past_allowed: bool = False) -> tuple[date, date]:
     today = appointments.local_today(now())
-    first, last = _date_arg(args, "from"), _date_arg(args, "to")
+    first, last = args.get("from_"), args.get("to")
     if past_allowed:
         first = first or today
         last = last or first
@@ -262,10 +249,10 @@ def _dates(args, *, past_allowed: bool = False) -> tuple[date, date]:
 
 
 @api.get("/capacity")
-def get_capacity():
+@operation(responses.Capacity, query=CapacityQuery)
+def get_capacity(args):
     """Free appointments per site, day and product that the stock can serve, with totals and
     how many more invitations the supply can back."""
-    args = request.args
     session = get_session()
     first, last = _dates(args)
     sites = capacity.sites_in_scope(
@@ -287,36 +274,34 @@ def get_capacity():
         total["booked"] += booked
         total["overbooked"] += over
         total["invitations"] += n
-    return jsonify(
-        {
-            "from": iso(first),
-            "to": iso(last),
-            "at": iso(now()),
-            "site": args.get("site"),
-            "region": args.get("region"),
-            "product": args.get("product"),
-            "days": [
-                {
-                    "site": line.site,
-                    "day": iso(line.day),
-                    "product": line.product,
-                    "usable_doses": line.usable,
-                    "booked": line.booked,
-                    "free": line.free,
-                    "overbooked": line.overbooked,
-                    "standby_slots": line.standby,
-                }
-                for line in result.lines
-            ],
-            "sites": list(per_site.values()),
-            "totals": {
-                "booked": sum(t["booked"] for t in by_product.values()),
-                "overbooked": sum(t["overbooked"] for t in by_product.values()),
-                "invitations": sum(t["invitations"] for t in by_product.values()),
-                "by_product": by_product,
-            },
-        }
-    )
+    return {
+        "from": first,
+        "to": last,
+        "at": now(),
+        "site": args.get("site"),
+        "region": args.get("region"),
+        "product": args.get("product"),
+        "days": [
+            {
+                "site": line.site,
+                "day": iso(line.day),
+                "product": line.product,
+                "usable_doses": line.usable,
+                "booked": line.booked,
+                "free": line.free,
+                "overbooked": line.overbooked,
+                "standby_slots": line.standby,
+            }
+            for line in result.lines
+        ],
+        "sites": list(per_site.values()),
+        "totals": {
+            "booked": sum(t["booked"] for t in by_product.values()),
+            "overbooked": sum(t["overbooked"] for t in by_product.values()),
+            "invitations": sum(t["invitations"] for t in by_product.values()),
+            "by_product": by_product,
+        },
+    }
 
 
 # ---------------------------------------------------------------- plans
@@ -403,6 +388,12 @@ def thaw_task_json(task: ThawTask) -> dict:
 
 
 @api.post("/plans")
+@operation(
+    (responses.Plan, responses.RegionPlan),
+    status=201,
+    conflicts=("plan_past",),
+    headers={"Location": "the region plan's own address, when a region was planned"},
+)
 @body(PlanSchema)
 def create_plan(data):
     """Plan a hospital pharmacy's (or a whole region's) deliveries and thaws for a horizon."""
@@ -411,77 +402,80 @@ def create_plan(data):
         region_plan = planning.create_region_plan(
             get_session(), g.actor, now(), time_limit_s=time_limit_s, **data
         )
-        response, status = created(region_plan_json(region_plan))
-        response.headers["Location"] = url_for("api.get_region_plan", region_plan_id=region_plan.id)
-        return response, status
+        return Reply(
+            region_plan_json(region_plan),
+            schema=responses.RegionPlan,
+            headers={"Location": url_for("api.get_region_plan", region_plan_id=region_plan.id)},
+        )
     plan = planning.create_plan(get_session(), g.actor, now(), time_limit_s=time_limit_s, **data)
-    return created(plan_json(plan))
+    return Reply(plan_json(plan), schema=responses.Plan)
 
 
 @api.get("/plans")
-def list_plans():
+@operation(responses.Plan, many=True, query=PlanQuery)
+def list_plans(args):
     """Plans, newest first; filter by pharmacy and status."""
     found = planning.list_plans(
-        get_session(),
-        g.actor,
-        pharmacy=request.args.get("pharmacy"),
-        status=request.args.get("status"),
+        get_session(), g.actor, pharmacy=args.get("pharmacy"), status=args.get("status")
     )
-    return jsonify([plan_json(p) for p in found])
+    return [plan_json(p) for p in found]
 
 
 @api.get("/plans/<id:plan_id>")
+@operation(responses.Plan)
 def get_plan(plan_id):
     """One plan with its projected waste, unmet appointments, fill-the-vial offers and work."""
-    return jsonify(plan_json(planning.get_plan(get_session(), g.actor, plan_id)))
+    return plan_json(planning.get_plan(get_session(), g.actor, plan_id))
 
 
 @api.post("/plans/<id:plan_id>/approve")
+@operation(responses.Plan, conflicts=("plan_stale", "plan_superseded", "plan_past"))
 def approve_plan(plan_id):
     """Approve a plan (pharmacist): draft shipments and thaw tasks; earlier drafts withdrawn."""
-    return jsonify(plan_json(planning.approve_plan(get_session(), g.actor, now(), plan_id)))
+    return plan_json(planning.approve_plan(get_session(), g.actor, now(), plan_id))
 
 
 @api.get("/region-plans")
-def list_region_plans():
+@operation(responses.RegionPlan, many=True, query=RegionPlanQuery)
+def list_region_plans(args):
     """Region plans, newest first; filter by region and status."""
     found = planning.list_region_plans(
-        get_session(), g.actor, region=request.args.get("region"), status=request.args.get("status")
+        get_session(), g.actor, region=args.get("region"), status=args.get("status")
     )
-    return jsonify([region_plan_json(rp) for rp in found])
+    return [region_plan_json(rp) for rp in found]
 
 
 @api.get("/region-plans/<id:region_plan_id>")
+@operation(responses.RegionPlan)
 def get_region_plan(region_plan_id):
     """One region plan: its pharmacies' plans and their totals."""
-    return jsonify(
-        region_plan_json(planning.get_region_plan(get_session(), g.actor, region_plan_id))
-    )
+    return region_plan_json(planning.get_region_plan(get_session(), g.actor, region_plan_id))
 
 
 @api.post("/region-plans/<id:region_plan_id>/approve")
+@operation(responses.RegionPlan, conflicts=("plan_stale", "plan_superseded", "plan_past"))
 def approve_region_plan(region_plan_id):
     """Approve a region plan as a whole: each of its pharmacies' plans, as one approval does."""
-    return jsonify(
-        region_plan_json(
-            planning.approve_region_plan(get_session(), g.actor, now(), region_plan_id)
-        )
+    return region_plan_json(
+        planning.approve_region_plan(get_session(), g.actor, now(), region_plan_id)
     )
 
 
 @api.get("/thaw-tasks")
-def list_thaw_tasks():
+@operation(responses.ThawTask, many=True, query=ThawTaskQuery)
+def list_thaw_tasks(args):
     """Thaw tasks at a site, by day; filter by status."""
     found = planning.list_thaw_tasks(
-        get_session(), g.actor, site=request.args.get("site"), status=request.args.get("status")
+        get_session(), g.actor, site=args.get("site"), status=args.get("status")
     )
-    return jsonify([thaw_task_json(t) for t in found])
+    return [thaw_task_json(t) for t in found]
 
 
 @api.post("/thaw-tasks/<id:task_id>/done")
+@operation(responses.ThawTask, conflicts=("already_thawed", "held"))
 @body(ThawDoneSchema)
 def thaw_task_done(task_id, data):
     """Do a thaw task: the carton leaves the freezer (into a fridge if named)."""
-    return jsonify(
-        thaw_task_json(planning.complete_thaw_task(get_session(), g.actor, now(), task_id, **data))
+    return thaw_task_json(
+        planning.complete_thaw_task(get_session(), g.actor, now(), task_id, **data)
     )

@@ -1,14 +1,25 @@
-"""Request bodies: explicit marshmallow schemas whose validators raise with per-field messages."""
+"""Request bodies and query strings: explicit marshmallow schemas whose validators raise with
+per-field messages. Rules that span fields are also stated for the OpenAPI description
+(``OPENAPI``: oneOf / anyOf of required fields)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from inventory.db.models import SITE_KINDS, STORAGE_UNIT_KINDS
+from inventory.api.contract import Paged, Query
+from inventory.db.models import (
+    CARTON_STATUSES,
+    REQUEST_STATUSES,
+    SHIPMENT_STATUSES,
+    SITE_KINDS,
+    STORAGE_UNIT_KINDS,
+)
+from inventory.db.planning import PLAN_STATUSES, REGION_PLAN_STATUSES, THAW_TASK_STATUSES
 from inventory.domain.custody import WASTE_REASONS
 from inventory.domain.stability import State
+from inventory.seed_data import REGIONS
 
 STATES = [s.value for s in State]
 CODE = validate.Regexp(
@@ -16,8 +27,49 @@ CODE = validate.Regexp(
 )
 REASON = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 ID_RANGE = validate.Range(min=1, max=2**31 - 1, error="not a known id")
-# printed dates a label can carry; anything beyond is a typo, not a vaccine
-DATE_RANGE = validate.Range(min=date(2000, 1, 1), max=date(2099, 12, 31))
+
+
+class Within(validate.Validator):
+    """A date or time between two bounds, both included. Not a ``validate.Range``: JSON Schema
+    has no bounds for date strings, so the description states them in words instead of the
+    non-standard ``x-minimum``."""
+
+    def __init__(self, first, last, shown: str):
+        self.first, self.last, self.shown = first, last, shown
+
+    def __call__(self, value):
+        if not self.first <= value <= self.last:
+            raise ValidationError(f"from {self.shown}")
+        return value
+
+
+# printed dates a label can carry, and the days anything is planned for; beyond is a typo
+DAYS_SHOWN = "2000-01-01 to 2099-12-31"
+DATE_RANGE = Within(date(2000, 1, 1), date(2099, 12, 31), DAYS_SHOWN)
+TIMES_SHOWN = "2000-01-01T00:00:00Z to 2099-12-31T23:59:59Z"
+TIME_RANGE = Within(
+    datetime(2000, 1, 1, tzinfo=UTC), datetime(2099, 12, 31, 23, 59, 59, tzinfo=UTC), TIMES_SHOWN
+)
+
+
+def day(**kwargs) -> fields.Date:
+    """A calendar date within DATE_RANGE (a 422 naming the field otherwise)."""
+    return fields.Date(
+        validate=DATE_RANGE, metadata={"description": f"a date from {DAYS_SHOWN}"}, **kwargs
+    )
+
+
+def moment(**kwargs) -> fields.AwareDateTime:
+    """A time with its UTC offset, within TIME_RANGE."""
+    return fields.AwareDateTime(
+        validate=TIME_RANGE,
+        metadata={"description": f"with a UTC offset, from {TIMES_SHOWN}"},
+        **kwargs,
+    )
+
+
+def one_of(values, **kwargs) -> fields.String:
+    return fields.String(validate=validate.OneOf(values), **kwargs)
 
 
 class ProductSchema(Schema):
@@ -46,7 +98,7 @@ class SiteSchema(Schema):
     code = fields.String(required=True, validate=CODE)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     kind = fields.String(required=True, validate=validate.OneOf(SITE_KINDS))
-    region = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    region = fields.String(required=True, validate=validate.OneOf(REGIONS))
     supplied_by = fields.String(load_default=None, allow_none=True)
 
 
@@ -62,6 +114,16 @@ class StorageUnitSchema(Schema):
 
 
 class ReceiptSchema(Schema):
+    """A receipt names the product (``product``, ``gtin`` or ``scan``); without a scan it names
+    the lot, and the expiry unless the lot is already known."""
+
+    OPENAPI = {
+        "allOf": [
+            {"anyOf": [{"required": ["product"]}, {"required": ["gtin"]}, {"required": ["scan"]}]},
+            {"anyOf": [{"required": ["scan"]}, {"required": ["lot"]}]},
+        ]
+    }
+
     storage_unit = fields.String(required=True)
     vials = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100_000))
     # opened vials are never received: they stay where they were opened
@@ -73,11 +135,11 @@ class ReceiptSchema(Schema):
         load_default=None, validate=validate.Regexp(r"^\d{14}$", error="14 digits")
     )
     lot = fields.String(load_default=None, validate=validate.Length(min=1, max=20))
-    expiry = fields.Date(load_default=None, validate=DATE_RANGE)
+    expiry = day(load_default=None)
     scan = fields.String(load_default=None, validate=validate.Length(min=1, max=500))
     serial = fields.String(load_default=None, validate=validate.Length(max=20))
-    manufactured_on = fields.Date(load_default=None, validate=DATE_RANGE)
-    thawed_at = fields.AwareDateTime(load_default=None)
+    manufactured_on = day(load_default=None)
+    thawed_at = moment(load_default=None)
     shipment = fields.Integer(load_default=None, strict=True, validate=ID_RANGE)
 
     @validates_schema
@@ -95,7 +157,7 @@ class ReceiptSchema(Schema):
 
 class ThawSchema(Schema):
     storage_unit = fields.String(load_default=None)
-    at = fields.AwareDateTime(load_default=None)
+    at = moment(load_default=None)
 
 
 class RepackPartSchema(Schema):
@@ -131,7 +193,7 @@ class StockRequestSchema(Schema):
     doses = fields.Integer(
         required=True, strict=True, validate=validate.Range(min=1, max=1_000_000)
     )
-    needed_on = fields.Date(required=True, validate=DATE_RANGE)
+    needed_on = day(required=True)
     note = fields.String(load_default=None, validate=validate.Length(max=2000))
 
     @pre_load
@@ -172,3 +234,92 @@ class ShipmentReceiveSchema(Schema):
     items = fields.List(
         fields.Nested(DeliveryItemSchema), required=True, validate=validate.Length(min=1)
     )
+
+
+# ---------------------------------------------------------------- query strings
+
+
+class CartonQuery(Paged):
+    site = fields.String()
+    storage_unit = fields.String()
+    product = fields.String()
+    status = one_of(CARTON_STATUSES)
+    state = one_of(STATES)
+
+
+class LotQuery(Paged):
+    product = fields.String()
+    number = fields.String()
+
+
+class StockRequestQuery(Paged):
+    site = fields.String()
+    status = one_of(REQUEST_STATUSES)
+
+
+class ShipmentQuery(Paged):
+    site = fields.String()
+    status = one_of(SHIPMENT_STATUSES)
+
+
+class StockQuery(Query):
+    site = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class SiteQuery(Paged):
+    region = fields.String()
+    kind = one_of(SITE_KINDS)
+
+
+class StorageUnitQuery(Paged):
+    site = fields.String()
+
+
+class PeriodQuery(Query):
+    """A period of readings; without ``to`` it ends now, without ``from`` it is the last day."""
+
+    from_ = moment(data_key="from")
+    to = moment()
+
+
+class ExcursionQuery(Paged):
+    site = fields.String()
+    storage_unit = fields.String()
+    open = fields.Boolean(metadata={"description": "only open (or closed)"})
+
+
+class AlertQuery(Paged):
+    site = fields.String()
+    state = one_of(("open", "acknowledged", "resolved"))
+
+
+class DaysQuery(Query):
+    """Where (a site, or a region, or everything visible) and which days."""
+
+    site = fields.String()
+    region = fields.String()
+    from_ = day(data_key="from")
+    to = day()
+
+
+class CapacityQuery(DaysQuery):
+    product = fields.String()
+
+
+class PlanQuery(Paged):
+    pharmacy = fields.String()
+    status = one_of(PLAN_STATUSES)
+
+
+class RegionPlanQuery(Paged):
+    region = fields.String()
+    status = one_of(REGION_PLAN_STATUSES)
+
+
+class ThawTaskQuery(Paged):
+    site = fields.String()
+    status = one_of(THAW_TASK_STATUSES)
+
+
+class RegionQuery(Query):
+    region = fields.String()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import g, jsonify, request
+from flask import g
 from marshmallow import Schema, fields, validate
 
-from inventory.api import api, body, created
+from inventory.api import api, body, responses
+from inventory.api.contract import operation
 from inventory.api.render import iso
-from inventory.domain.errors import InvalidInput
+from inventory.api.schemas import AlertQuery, ExcursionQuery, PeriodQuery
 from inventory.services import alerts, devices, monitoring
 from inventory.web_db import get_session, now
 
@@ -33,11 +34,6 @@ class OptionalReasonSchema(Schema):
 
 class AckSchema(Schema):
     comment = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-
-
-class PeriodSchema(Schema):
-    from_ = fields.AwareDateTime(data_key="from", load_default=None)
-    to = fields.AwareDateTime(load_default=None)
 
 
 def device_json(d) -> dict:
@@ -74,18 +70,15 @@ def excursion_json(e) -> dict:
     }
 
 
-def _period():
-    period = PeriodSchema().load(request.args.to_dict())
-    return period["from_"], period["to"]
-
-
 @api.get("/devices")
-def list_devices():
+@operation(responses.Device, many=True)
+def list_devices(args):
     """Registered loggers."""
-    return jsonify([device_json(d) for d in devices.list_devices(get_session())])
+    return [device_json(d) for d in devices.list_devices(get_session())]
 
 
 @api.post("/devices")
+@operation(responses.RegisteredDevice, status=201, conflicts=("exists",))
 @body(DeviceSchema)
 def register_device(data):
     """Register a logger (admin); the response carries its secret, shown only this once."""
@@ -97,44 +90,44 @@ def register_device(data):
         storage_unit=data["storage_unit"],
         interval_s=data["interval_s"],
     )
-    return created({**device_json(device), "secret": secret})
+    return {**device_json(device), "secret": secret}
 
 
 @api.post("/devices/<device_id>/attach")
+@operation(responses.Device)
 @body(AttachSchema)
 def attach_device(device_id, data):
     """Attach a logger to a storage unit (a swapped sensor keeps the unit's timeline)."""
-    return jsonify(
-        device_json(devices.attach(get_session(), g.actor, now(), device_id, data["storage_unit"]))
+    return device_json(
+        devices.attach(get_session(), g.actor, now(), device_id, data["storage_unit"])
     )
 
 
 @api.post("/devices/<device_id>/retire")
+@operation(responses.Device)
 @body(OptionalReasonSchema)
 def retire_device(device_id, data):
     """Retire a logger; its open excursions close with that reason."""
-    return jsonify(
-        device_json(
-            devices.end_service(get_session(), g.actor, now(), device_id, "retired", data["reason"])
-        )
+    return device_json(
+        devices.end_service(get_session(), g.actor, now(), device_id, "retired", data["reason"])
     )
 
 
 @api.post("/devices/<device_id>/lost")
+@operation(responses.Device)
 @body(OptionalReasonSchema)
 def lose_device(device_id, data):
     """Mark a logger lost; its open excursions close with that reason."""
-    return jsonify(
-        device_json(
-            devices.end_service(get_session(), g.actor, now(), device_id, "lost", data["reason"])
-        )
+    return device_json(
+        devices.end_service(get_session(), g.actor, now(), device_id, "lost", data["reason"])
     )
 
 
 @api.get("/storage-units/<code>/readings")
-def unit_readings(code):
+@operation(responses.Readings, query=PeriodQuery)
+def unit_readings(code, args):
     """A unit's readings; long ranges come as min/max per bucket, never averages."""
-    start, end = _period()
+    start, end = args.get("from_"), args.get("to")
     result = monitoring.readings(get_session(), g.actor, code, start, end, now())
     out = {
         "storage_unit": code,
@@ -151,59 +144,58 @@ def unit_readings(code):
             {"start": iso(b.start), "min_c": b.min_c, "max_c": b.max_c, "count": b.count}
             for b in result["buckets"]
         ]
-    return jsonify(out)
+    return out
 
 
 @api.get("/storage-units/<code>/time-in-range")
-def unit_time_in_range(code):
+@operation(responses.TimeInRange, query=PeriodQuery)
+def unit_time_in_range(code, args):
     """Share of time in range over a period (each reading holds until the next)."""
-    start, end = _period()
-    result = monitoring.unit_time_in_range(get_session(), g.actor, code, start, end, now())
-    t = result["result"]
-    return jsonify(
-        {
-            "storage_unit": code,
-            "from": iso(result["from"]),
-            "to": iso(result["to"]),
-            "percent_in_range": t.percent_in_range,
-            "covered_s": t.covered_s,
-            "in_range_s": t.in_range_s,
-            "above_s": t.above_s,
-            "below_s": t.below_s,
-        }
+    result = monitoring.unit_time_in_range(
+        get_session(), g.actor, code, args.get("from_"), args.get("to"), now()
     )
+    t = result["result"]
+    return {
+        "storage_unit": code,
+        "from": result["from"],
+        "to": result["to"],
+        "percent_in_range": t.percent_in_range,
+        "covered_s": t.covered_s,
+        "in_range_s": t.in_range_s,
+        "above_s": t.above_s,
+        "below_s": t.below_s,
+    }
 
 
 @api.get("/excursions")
-def list_excursions():
+@operation(responses.Excursion, many=True, query=ExcursionQuery)
+def list_excursions(args):
     """Excursions by site, storage unit, open or closed."""
-    flag = request.args.get("open")
-    if flag not in (None, "", "true", "false", "1", "0"):
-        raise InvalidInput("open is true or false", fields={"open": ["true or false"]})
-    open_only = None if flag in (None, "") else flag in ("true", "1")
     found = monitoring.list_excursions(
         get_session(),
         g.actor,
-        site=request.args.get("site"),
-        storage_unit=request.args.get("storage_unit"),
-        open_only=open_only,
+        site=args.get("site"),
+        storage_unit=args.get("storage_unit"),
+        open_only=args.get("open"),
     )
-    return jsonify([excursion_json(e) for e in found])
+    return [excursion_json(e) for e in found]
 
 
 @api.get("/alerts")
-def list_alerts():
+@operation(responses.Alert, many=True, query=AlertQuery)
+def list_alerts(args):
     """Alerts by site and state (open, acknowledged, resolved)."""
     found = alerts.list_alerts(
-        get_session(), g.actor, site=request.args.get("site"), state=request.args.get("state")
+        get_session(), g.actor, site=args.get("site"), state=args.get("state")
     )
-    return jsonify([alerts.payload(a) for a in found])
+    return [alerts.payload(a) for a in found]
 
 
 @api.post("/alerts/<id:alert_id>/ack")
+@operation(responses.Alert, conflicts=("already_acknowledged",))
 @body(AckSchema)
 def acknowledge_alert(alert_id, data):
     """Acknowledge an alert with a comment (pharmacist, centre manager of the site, admin)."""
-    return jsonify(
-        alerts.payload(alerts.acknowledge(get_session(), g.actor, now(), alert_id, data["comment"]))
+    return alerts.payload(
+        alerts.acknowledge(get_session(), g.actor, now(), alert_id, data["comment"])
     )

@@ -23,6 +23,8 @@ from .base import Base, JSONType
 SITE_KINDS = ("supplier", "hospital_pharmacy", "vaccination_centre", "gp_practice", "mobile_unit")
 STORAGE_UNIT_KINDS = ("ultra_low_freezer", "freezer", "fridge", "cool_box")
 CARTON_STATUSES = ("available", "in_transit", "held", "expired", "consumed", "discarded")
+REQUEST_STATUSES = ("open", "approved", "rejected", "fulfilled")
+SHIPMENT_STATUSES = ("draft", "dispatched", "received")
 
 
 class Product(Base):

@@ -31,6 +31,9 @@ VACCINATION_SITE_KINDS = ("vaccination_centre", "gp_practice", "mobile_unit")
 STATUSES = ("booked", "cancelled")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_NO_SHOW_RATE = 0.07
+# the programme's target groups ("" for an appointment that names none); the priority order
+# under scarcity is made of these
+TARGET_GROUPS = ("nursing_home", "85+", "65+", "50+", "risk", "pregnant", "staff", "children", "")
 DEFAULT_PRIORITY = ["nursing_home", "85+", "65+", "risk", "staff", "50+", ""]
 PRIORITY_SETTING = "priority"
 # history: how far back to look, and how much of it is enough to learn from

@@ -11,10 +11,13 @@ import time
 from datetime import timedelta
 from html import escape
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app
 from sqlalchemy import select
 
+from inventory.api import responses
+from inventory.api.contract import Reply, operation
 from inventory.api.render import iso
+from inventory.api.schemas import RegionQuery
 from inventory.db.models import Product
 from inventory.services import capacity
 from inventory.services.appointments import local_today
@@ -24,6 +27,7 @@ bp = Blueprint("public", __name__, url_prefix="/public")
 transactional(bp)
 
 CACHE_SECONDS = 60
+CACHE_CONTROL = f"public, max-age={CACHE_SECONDS}"
 DAYS = 14
 _CACHE_KEY = "inventory.public_availability"
 
@@ -84,8 +88,7 @@ def _compute() -> dict:
         session.rollback()
 
 
-def _filtered(payload: dict) -> dict:
-    region = request.args.get("region")
+def _filtered(payload: dict, region: str | None) -> dict:
     if not region:
         return payload
     return {
@@ -95,22 +98,28 @@ def _filtered(payload: dict) -> dict:
     }
 
 
-def _cached(response: Response) -> Response:
-    response.headers["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"
-    return response
-
-
 @bp.get("/availability.json")
-def availability_json():
+@operation(
+    responses.Availability,
+    public=True,
+    query=RegionQuery,
+    headers={"Cache-Control": CACHE_CONTROL},
+)
+def availability_json(args):
     """Free appointments per site, day and product for the next two weeks (no login)."""
-    return _cached(jsonify(_filtered(availability())))
+    return Reply(
+        _filtered(availability(), args.get("region")), headers={"Cache-Control": CACHE_CONTROL}
+    )
 
 
 @bp.get("/availability")
-def availability_page():
+@operation(html=True, public=True, query=RegionQuery)
+def availability_page(args):
     """Free appointments per site and day for the next two weeks, as a page (no login)."""
-    data = _filtered(availability())
-    return _cached(Response(render(data), mimetype="text/html"))
+    data = _filtered(availability(), args.get("region"))
+    response = Response(render(data), mimetype="text/html")
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    return response
 
 
 def render(data: dict) -> str:

@@ -1,0 +1,139 @@
+"""Each operation's contract, declared once beside its view: the query it reads, the schema
+its answer is serialised through, its success status and the errors it can answer. The OpenAPI
+description (inventory/api/meta.py) is built from these same declarations, so the answers and
+the description cannot drift apart; a route under /api/v1 or /public without one is missing
+from the description, and tests/api/test_openapi.py names it.
+
+    @api.get("/cartons")
+    @operation(responses.Carton, many=True, query=CartonQuery)
+    def list_cartons(args): ...          # returns rows as plain data; the schema dumps them
+
+Team conventions the description states for every operation of a kind:
+- a list operation (``many=True``) takes ``limit`` (1..1000, default 100) and an opaque ``cursor``;
+  its body stays a JSON array, and when more rows exist the answer carries ``X-Next-Cursor`` and
+  ``Link: <...>; rel="next"``;
+- POST and PUT accept an ``Idempotency-Key`` header (a retry returns the first answer);
+- every error is ``{"error": {"code", "message", "fields"}}``.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import jsonify, request
+from marshmallow import EXCLUDE, Schema, fields, validate
+from werkzeug.wrappers import Response
+
+PAGE_LIMIT_MAX = 1000
+PAGE_LIMIT_DEFAULT = 100
+
+
+class Query(Schema):
+    """Base of query-string schemas: parameters a view does not read are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+class Paged(Query):
+    """The paging parameters every list operation takes."""
+
+    limit = fields.Integer(
+        load_default=PAGE_LIMIT_DEFAULT,
+        validate=validate.Range(min=1, max=PAGE_LIMIT_MAX),
+        metadata={"description": "rows per page"},
+    )
+    cursor = fields.String(
+        validate=validate.Length(min=1, max=500),
+        metadata={"description": "opaque: the X-Next-Cursor of the previous page"},
+    )
+
+
+@dataclass(frozen=True)
+class Contract:
+    """What the description says of one operation (see the module docstring)."""
+
+    schemas: tuple[type[Schema], ...]  # the answer's schema; several when it is one of them
+    many: bool = False
+    status: int = 200
+    query: type[Schema] | None = None
+    html: bool = False
+    public: bool = False
+    errors: tuple[int, ...] = ()  # statuses beyond the defaults (401, 403, 404, 422, 409 on writes)
+    conflicts: tuple[str, ...] = ()  # the 409 codes worth naming
+    also: dict[int, str] = field(default_factory=dict)  # other statuses answered with the schema
+    headers: dict[str, str] = field(default_factory=dict)  # response headers set on success
+    summary: str = ""
+
+
+@dataclass
+class Reply:
+    """An answer that picks its schema (when several are declared), its status or headers."""
+
+    payload: Any
+    schema: type[Schema] | None = None
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def operation(
+    schema: type[Schema] | tuple[type[Schema], ...] | None = None,
+    *,
+    many: bool = False,
+    status: int = 200,
+    query: type[Schema] | None = None,
+    html: bool = False,
+    public: bool = False,
+    errors: tuple[int, ...] = (),
+    conflicts: tuple[str, ...] = (),
+    also: dict[int, str] | None = None,
+    headers: dict[str, str] | None = None,
+):
+    """Declare a view's contract, load its query into ``args`` and serialise what it returns
+    through the declared schema (an HTML view returns its own Response)."""
+    schemas = schema if isinstance(schema, tuple) else ((schema,) if schema else ())
+    if many and query is None:
+        query = Paged
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            if query is not None:
+                kwargs["args"] = query().load(request.args.to_dict())
+            result = view(*args, **kwargs)
+            if isinstance(result, Response) or isinstance(result, tuple):
+                return result  # an HTML page, or an error answered as such
+            return _serialise(wrapper.contract, result)
+
+        wrapper.contract = Contract(
+            schemas=schemas,
+            many=many,
+            status=status,
+            query=query,
+            html=html,
+            public=public,
+            errors=errors,
+            conflicts=conflicts,
+            also=also or {},
+            headers=headers or {},
+            summary=(view.__doc__ or "").strip().split("\n\n")[0].replace("\n", " "),
+        )
+        return wrapper
+
+    return decorate
+
+
+def _serialise(contract: Contract, result):
+    reply = result if isinstance(result, Reply) else Reply(result)
+    schema = reply.schema or contract.schemas[0]
+    if schema not in contract.schemas:
+        raise TypeError(f"{schema.__name__} is not among the declared answers")
+    status = reply.status or contract.status
+    if status != contract.status and status not in contract.also:
+        raise TypeError(f"status {status} is not declared")
+    response = jsonify(schema(many=contract.many).dump(reply.payload))
+    response.status_code = status
+    response.headers.update(reply.headers)
+    return response
