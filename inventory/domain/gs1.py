@@ -134,10 +134,10 @@ def parse(scan: str, *, today: date | None = None) -> Gs1Data:
     for ai, value in pairs:
         _check_value(ai, value)
         if ai in elements and elements[ai] != value:
-            raise _invalid(f"{_spec_of(ai).title} ({ai}) appears twice with different values")
+            raise _invalid(f"{_known_spec(ai).title} ({ai}) appears twice with different values")
         elements[ai] = value
     for ai, value in elements.items():
-        spec = _spec_of(ai)
+        spec = _known_spec(ai)
         if spec.is_date:
             _to_date(value, today=reference, title=spec.title)
 
@@ -224,7 +224,7 @@ def _split_bracket_form(text: str) -> list[tuple[str, str]]:
     if parts[0]:
         raise _invalid(f"unexpected text {parts[0]!r} before the first application identifier")
     pairs = []
-    for ai, value in zip(parts[1::2], parts[2::2]):
+    for ai, value in zip(parts[1::2], parts[2::2], strict=False):
         if _spec_of(ai) is None:
             raise _invalid(f"unknown application identifier {ai}")
         pairs.append((ai, value))
@@ -240,6 +240,13 @@ def _identify_ai(text: str, position: int) -> tuple[str, _AiSpec]:
     if len(four) == 4 and four.isdigit() and "31" <= two <= "36":
         return four, _MEASURE
     raise _invalid(f"unknown application identifier {two} at position {position}")
+
+
+def _known_spec(ai: str) -> _AiSpec:
+    spec = _spec_of(ai)
+    if spec is None:
+        raise _invalid(f"unknown application identifier {ai}")
+    return spec
 
 
 def _spec_of(ai: str) -> _AiSpec | None:

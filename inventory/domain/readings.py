@@ -72,7 +72,8 @@ def time_in_range(
     *,
     max_gap_s: float = 3600.0,
 ) -> TimeInRange:
-    """Each reading stands for the time until the next one (sample and hold), within [start, end)."""
+    """Each reading stands for the time until the next one (sample and hold), within
+    [start, end)."""
     covered = inside = above = below = 0.0
     ordered = sorted(points)
     for i, (ts, c) in enumerate(ordered):

@@ -127,55 +127,19 @@ class StorageProfile:
             raise InvalidInput(
                 "the storage profile is not valid", fields={_PREFIX: ["must be an object"]}
             )
-        problems: dict[str, list[str]] = {}
-
-        def problem(key: str, message: str) -> None:
-            problems.setdefault(f"{_PREFIX}.{key}", []).append(message)
-
+        problems = _Problems()
         for key in d:
             if key not in _PROFILE_KEYS:
-                problem(str(key), "unknown field")
-
-        windows: dict[State, StateWindow] = {}
-        states = d.get("states")
-        if not isinstance(states, Mapping) or not states:
-            problem("states", "at least one state is required")
-            states = {}
-        for name, window_dict in states.items():
-            key = f"states.{name}"
-            if name not in _STATE_NAMES:
-                known = ", ".join(state.value for state in State)
-                problem(key, f"unknown state; known states are {known}")
-                continue
-            if not isinstance(window_dict, Mapping):
-                problem(key, "must be an object")
-                continue
-            for field in window_dict:
-                if field not in _WINDOW_KEYS:
-                    problem(f"{key}.{field}", "unknown field")
-            values = {
-                field: _number(window_dict, field, required=field in ("min_c", "max_c"))
-                for field in _WINDOW_KEYS
-            }
-            for field, value in values.items():
-                if isinstance(value, _Problem):
-                    problem(f"{key}.{field}", value.message)
-            if not any(isinstance(value, _Problem) for value in values.values()):
-                windows[State(name)] = StateWindow(**values)
-
-        top = {
-            field: _number(d, field, required=False)
-            for field in ("in_use_hours", "room_temp_budget_hours", "room_temp_max_c")
-        }
-        for field, value in top.items():
-            if isinstance(value, _Problem):
-                problem(field, value.message)
+                problems.add(str(key), "unknown field")
+        windows = _read_windows(d.get("states"), problems)
+        top = _read_numbers(
+            d, ("in_use_hours", "room_temp_budget_hours", "room_temp_max_c"), "", problems
+        )
         refreeze_allowed = d.get("refreeze_allowed", False)
         if not isinstance(refreeze_allowed, bool):
-            problem("refreeze_allowed", "must be true or false")
-
-        if problems:
-            raise InvalidInput("the storage profile is not valid", fields=problems)
+            problems.add("refreeze_allowed", "must be true or false")
+        if problems.by_field:
+            raise InvalidInput("the storage profile is not valid", fields=problems.by_field)
         return cls(windows=windows, refreeze_allowed=refreeze_allowed, **top)
 
     def to_dict(self) -> dict[str, Any]:
@@ -412,59 +376,121 @@ def _number(d: Mapping, key: str, *, required: bool) -> float | None | _Problem:
     return float(value)
 
 
+class _Problems:
+    """Problems with a storage profile's JSON form, keyed like its fields."""
+
+    def __init__(self) -> None:
+        self.by_field: dict[str, list[str]] = {}
+
+    def add(self, key: str, message: str) -> None:
+        self.by_field.setdefault(f"{_PREFIX}.{key}", []).append(message)
+
+
+def _read_numbers(
+    d: Mapping, keys: tuple[str, ...], prefix: str, problems: _Problems, required=()
+) -> dict[str, Any]:
+    """The numbers under ``keys`` (None where absent), each problem added under its key."""
+    values = {key: _number(d, key, required=key in required) for key in keys}
+    for key, value in values.items():
+        if isinstance(value, _Problem):
+            problems.add(f"{prefix}{key}", value.message)
+    return values
+
+
+def _read_windows(states: object, problems: _Problems) -> dict[State, StateWindow]:
+    if not isinstance(states, Mapping) or not states:
+        problems.add("states", "at least one state is required")
+        return {}
+    windows: dict[State, StateWindow] = {}
+    for name, window_dict in states.items():
+        window = _read_window(name, window_dict, problems)
+        if window is not None:
+            windows[State(name)] = window
+    return windows
+
+
+def _read_window(name: str, window_dict: object, problems: _Problems) -> StateWindow | None:
+    key = f"states.{name}"
+    if name not in _STATE_NAMES:
+        known = ", ".join(state.value for state in State)
+        problems.add(key, f"unknown state; known states are {known}")
+        return None
+    if not isinstance(window_dict, Mapping):
+        problems.add(key, "must be an object")
+        return None
+    for field in window_dict:
+        if field not in _WINDOW_KEYS:
+            problems.add(f"{key}.{field}", "unknown field")
+    values = _read_numbers(window_dict, _WINDOW_KEYS, f"{key}.", problems, ("min_c", "max_c"))
+    if any(isinstance(value, _Problem) for value in values.values()):
+        return None
+    return StateWindow(**values)
+
+
 def _profile_problems(profile: StorageProfile) -> dict[str, list[str]]:
     """What makes a profile meaningless, keyed like the fields of its JSON form."""
-    problems: dict[str, list[str]] = {}
-
-    def problem(key: str, message: str) -> None:
-        problems.setdefault(f"{_PREFIX}.{key}", []).append(message)
-
+    problems = _Problems()
     if not profile.windows:
-        problem("states", "at least one state is required")
+        problems.add("states", "at least one state is required")
     for state, window in profile.windows.items():
-        key = f"states.{state.value}"
-        if window.min_c >= window.max_c:
-            problem(f"{key}.max_c", f"must be above min_c ({window.min_c:g})")
-        for field in ("max_hours", "reduced_max_hours", "reduced_if_frozen_over_days"):
-            value = getattr(window, field)
-            if value is not None and value <= 0:
-                problem(f"{key}.{field}", "must be more than 0")
-        if window.max_hours is not None and state is State.ULTRA_FROZEN:
-            problem(f"{key}.max_hours", "ultra-frozen storage lasts until the printed expiry")
-        if window.max_hours is not None and state is State.PUNCTURED:
-            problem(f"{key}.max_hours", "the in-use window is set by in_use_hours")
-        reduced = (window.reduced_max_hours, window.reduced_if_frozen_over_days)
-        if reduced == (None, None):
-            continue
-        if state is not State.THAWED:
-            problem(f"{key}.reduced_max_hours", "only the thawed window can be reduced")
-        elif None in reduced:
-            problem(
-                f"{key}.reduced_max_hours",
-                "reduced_max_hours and reduced_if_frozen_over_days go together",
-            )
-        elif window.max_hours is None or window.reduced_max_hours >= window.max_hours:
-            problem(f"{key}.reduced_max_hours", "must be shorter than max_hours")
+        _window_problems(state, window, problems)
+    _in_use_problems(profile, problems)
+    _room_temp_problems(profile, problems)
+    if not isinstance(profile.refreeze_allowed, bool):
+        problems.add("refreeze_allowed", "must be true or false")
+    elif profile.refreeze_allowed and not FROZEN_STATES <= profile.windows.keys():
+        problems.add("refreeze_allowed", "needs both the ultra_frozen and the frozen state")
+    return problems.by_field
 
-    if profile.in_use_hours is not None:
-        if profile.in_use_hours <= 0:
-            problem("in_use_hours", "must be more than 0")
-        if not profile.allows(State.PUNCTURED):
-            problem("states.punctured", "is required with in_use_hours: the range for opened vials")
 
+def _window_problems(state: State, window: StateWindow, problems: _Problems) -> None:
+    key = f"states.{state.value}"
+    if window.min_c >= window.max_c:
+        problems.add(f"{key}.max_c", f"must be above min_c ({window.min_c:g})")
+    for field in ("max_hours", "reduced_max_hours", "reduced_if_frozen_over_days"):
+        value = getattr(window, field)
+        if value is not None and value <= 0:
+            problems.add(f"{key}.{field}", "must be more than 0")
+    if window.max_hours is not None and state is State.ULTRA_FROZEN:
+        problems.add(f"{key}.max_hours", "ultra-frozen storage lasts until the printed expiry")
+    if window.max_hours is not None and state is State.PUNCTURED:
+        problems.add(f"{key}.max_hours", "the in-use window is set by in_use_hours")
+    _reduced_window_problems(state, window, problems)
+
+
+def _reduced_window_problems(state: State, window: StateWindow, problems: _Problems) -> None:
+    """Spikevax's shorter fridge window: thawed only, both figures, shorter than the window."""
+    key = f"states.{state.value}.reduced_max_hours"
+    reduced, after = window.reduced_max_hours, window.reduced_if_frozen_over_days
+    if reduced is None and after is None:
+        return
+    if state is not State.THAWED:
+        problems.add(key, "only the thawed window can be reduced")
+    elif reduced is None or after is None:
+        problems.add(key, "reduced_max_hours and reduced_if_frozen_over_days go together")
+    elif window.max_hours is None or reduced >= window.max_hours:
+        problems.add(key, "must be shorter than max_hours")
+
+
+def _in_use_problems(profile: StorageProfile, problems: _Problems) -> None:
+    if profile.in_use_hours is None:
+        return
+    if profile.in_use_hours <= 0:
+        problems.add("in_use_hours", "must be more than 0")
+    if not profile.allows(State.PUNCTURED):
+        problems.add(
+            "states.punctured", "is required with in_use_hours: the range for opened vials"
+        )
+
+
+def _room_temp_problems(profile: StorageProfile, problems: _Problems) -> None:
     budget, warmest = profile.room_temp_budget_hours, profile.room_temp_max_c
     if budget is not None and budget <= 0:
-        problem("room_temp_budget_hours", "must be more than 0")
+        problems.add("room_temp_budget_hours", "must be more than 0")
     if (budget is None) != (warmest is None):
-        problem("room_temp_max_c", "room_temp_max_c and room_temp_budget_hours go together")
+        problems.add("room_temp_max_c", "room_temp_max_c and room_temp_budget_hours go together")
     fridge = profile.window(State.THAWED)
     if budget is not None and fridge is None:
-        problem("room_temp_budget_hours", "needs a thawed state to be above")
+        problems.add("room_temp_budget_hours", "needs a thawed state to be above")
     if warmest is not None and fridge is not None and warmest <= fridge.max_c:
-        problem("room_temp_max_c", f"must be above the thawed max_c ({fridge.max_c:g})")
-
-    if not isinstance(profile.refreeze_allowed, bool):
-        problem("refreeze_allowed", "must be true or false")
-    elif profile.refreeze_allowed and not FROZEN_STATES <= profile.windows.keys():
-        problem("refreeze_allowed", "needs both the ultra_frozen and the frozen state")
-    return problems
+        problems.add("room_temp_max_c", f"must be above the thawed max_c ({fridge.max_c:g})")

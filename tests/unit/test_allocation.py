@@ -5,6 +5,7 @@ Every case is small enough to work out by hand; the expected figures are in the 
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -29,6 +30,8 @@ from inventory.domain.allocation import (
     plan_optimal,
     priority_weight,
 )
+from inventory.domain.allocation.optimal import never_worse_than_fefo, plan_cost
+from inventory.domain.allocation.replay import plan_from_actions
 
 MONDAY = date(2024, 9, 30)
 PLANNERS = [plan_optimal, plan_fefo]
@@ -562,10 +565,103 @@ def test_no_plan_ever_breaks_a_rule_and_the_optimum_never_does_worse_than_fefo(c
     assert evaluate_plan(req, optimal).violations == ()
     assert evaluate_plan(req, baseline).violations == ()
     assert optimal.status == "optimal"
-    assert _cost(req, optimal) <= _cost(req, baseline) + 1e-6
+    assert _cost(req, optimal) <= _cost(req, baseline)
     # what the model counts on is what happens when the plan is carried out
     assert _cost(req, optimal) - 1e-6 <= optimal.objective
     assert optimal.objective <= _cost(req, optimal) + _small_costs(optimal)
+
+
+# Cases random search found where the solver stopped within its relative gap (1e-4 of an
+# objective of tens of thousands, mostly unmet-appointment penalties) but whole doses of waste
+# above the optimum, and above FEFO's plan: (case, the optimum's cost, which is FEFO's here).
+PROVEN_TO_WITHIN_A_DOSE = [
+    (
+        {
+            "cartons": [
+                ("frozen", 9, 2, 6, False),
+                ("frozen", 2, 1, 6, False),
+                ("thawed", 12, 4, 6, False),
+                ("frozen", 8, 2, 6, False),
+            ],
+            "sites": [(11, frozenset({0, 3}))],
+            "bookings": [
+                (0, 1, "50+", 8),
+                (0, 5, "85+", 5),
+                (2, 5, "50+", 9),
+                (1, 3, "50+", 8),
+                (2, 2, "", 5),
+                (0, 3, "50+", 6),
+                (0, 2, "50+", 1),
+            ],
+        },
+        68064,
+    ),
+    (
+        {
+            "cartons": [
+                ("frozen", 7, 6, 1, False),
+                ("thawed", 12, 7, 1, False),
+                ("thawed", 8, 4, 1, False),
+                ("thawed", 5, 1, 1, True),
+            ],
+            "sites": [(6, frozenset({0, 3}))],
+            "bookings": [
+                (0, 2, "50+", 7),
+                (2, 0, "", 2),
+                (0, 1, "85+", 2),
+                (0, 2, "", 8),
+                (2, 6, "50+", 2),
+                (1, 0, "85+", 1),
+                (0, 4, "85+", 8),
+            ],
+        },
+        31008,
+    ),
+    (
+        {
+            "cartons": [("frozen", 8, 6, 6, False)],
+            "sites": [(11, frozenset({2})), (4, None), (13, None)],
+            "bookings": [
+                (0, 7, "85+", 8),
+                (1, 6, "50+", 5),
+                (0, 4, "", 8),
+                (0, 5, "50+", 3),
+                (2, 2, "50+", 6),
+                (0, 7, "", 2),
+                (2, 1, "85+", 1),
+                (0, 3, "50+", 3),
+                (2, 5, "50+", 8),
+                (0, 7, "50+", 4),
+                (2, 6, "85+", 8),
+                (1, 6, "", 9),
+            ],
+        },
+        109004,
+    ),
+]
+
+
+@pytest.mark.parametrize(("c", "optimum"), PROVEN_TO_WITHIN_A_DOSE)
+def test_the_optimum_is_proven_to_within_a_dose_however_large_its_penalties(c, optimum):
+    req = _request_from(c)
+    plan = plan_optimal(req)
+    assert plan.status == "optimal"
+    assert _cost(req, plan) == optimum <= _cost(req, plan_fefo(req))
+    assert _cost(req, plan) <= plan.objective <= _cost(req, plan) + _small_costs(plan)
+
+
+def test_a_solution_that_costs_more_than_fefos_is_never_returned():
+    # a solution cut short (here: one that ships nothing) loses to FEFO's plan, which is
+    # returned instead; one that costs no more is kept
+    req = make_request([make_thawed(vials=10)], [make_site()], [booking(booked=5)], days=2)
+    started = time.perf_counter()
+    nothing = plan_from_actions(req, "optimal", "time_limit", (), (), 0.0, None)
+    plan = never_worse_than_fefo(req, nothing, started)
+    assert plan.status == "fallback_fefo"
+    assert plan.shipments == plan_fefo(req).shipments
+    assert plan_cost(req, plan) == 0 < plan_cost(req, nothing) == 5000
+    best = plan_optimal(req)
+    assert never_worse_than_fefo(req, best, started) is best
 
 
 def test_a_safety_margin_keeps_extra_doses_in_the_fridge_when_asked_for():

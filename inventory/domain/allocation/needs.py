@@ -11,8 +11,8 @@ known today for day ``t`` of the plan are expected to grow before the day comes.
 
 Walk-ins come on the days a site is open (it has bookings for any product) and count in the
 unknown group ``""``. Standby citizens (``STANDBY_GROUP``) only fill vials opened for others,
-so they are no part of the need. The whole-dose total is shared among the groups by largest remainder,
-ties going to the more important group, so that scarcity can be rationed by priority.
+so they are no part of the need. The whole-dose total is shared among the groups by largest
+remainder, ties going to the more important group, so that scarcity can be rationed by priority.
 
 How many people actually come is uncertain: ``turnout`` gives its distribution, each booked
 citizen coming with the site's show rate and walk-ins a Poisson count around their expectation.
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -203,7 +204,7 @@ def safety_doses(req: PlanRequest, horizon: Horizon | None = None) -> dict[NeedK
 
 
 def realised_need(
-    req: PlanRequest, realised: list[Demand] | tuple[Demand, ...], horizon: Horizon
+    req: PlanRequest, realised: Sequence[Demand], horizon: Horizon
 ) -> dict[NeedKey, dict[str, int]]:
     """Realised demand lists the people who actually came (no-shows and walk-ins included)."""
     need: dict[NeedKey, dict[str, int]] = defaultdict(lambda: defaultdict(int))

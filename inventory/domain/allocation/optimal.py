@@ -77,14 +77,16 @@ import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_array
 
-from .model import THAWED, Plan, PlanRequest, Shipment, StockUnit, Thaw
+from .model import THAWED, Plan, PlanRequest, Shipment, Site, StockUnit, Thaw
 from .needs import (
     Horizon,
+    NeedKey,
     bud_after_thaw,
     expected_need,
     horizon_of,
@@ -99,6 +101,11 @@ THAW_COST = 0.005  # per vial thawed: prefer stock that is thawed already
 HOLD_COST = 0.001  # per vial per night in a site's fridge: deliver as late as the days allow
 FEFO_COST = 0.01  # per vial, scaled by how late its last usable day is (capped at a year)
 FEFO_SCALE_DAYS = 366
+# The solver stops once its plan is proven within this many doses of the best one. A gap
+# relative to the objective would let a plan dominated by unmet-appointment penalties (a
+# thousand per appointment) stop whole doses of waste short of the optimum.
+ABS_GAP_DOSES = 0.4
+MAX_REL_GAP = 1e-4
 
 
 @dataclass
@@ -118,7 +125,7 @@ class _Class:
 
     def last_if_shipped(self, horizon: Horizon, day: int) -> int | None:
         """Last usable day of a vial of this class shipped on ``day``; None if it cannot be."""
-        if not self.frozen:
+        if self.last is not None:  # thawed
             return self.last if self.ready <= day <= self.last else None
         unit = self.units[0]
         thaw_day = day - unit.thaw_lead_days
@@ -155,7 +162,7 @@ class _Milp:
         if coeffs:
             self.rows.append((coeffs, lower, upper))
 
-    def solve(self, time_limit: float):
+    def solve(self, time_limit: float, rel_gap: float = MAX_REL_GAP):
         r, c, v = [], [], []
         for n, (coeffs, _, _) in enumerate(self.rows):
             for col, val in coeffs.items():
@@ -172,16 +179,17 @@ class _Milp:
             integrality=np.array(self.integer),
             bounds=Bounds(np.array(self.lower), np.array(self.upper)),
             constraints=constraints if self.rows else None,
-            options={"time_limit": max(time_limit, 1e-3), "mip_rel_gap": 1e-4, "presolve": True},
+            options={"time_limit": max(time_limit, 1e-3), "mip_rel_gap": rel_gap, "presolve": True},
         )
 
 
 def _classes(req: PlanRequest, horizon: Horizon) -> list[_Class]:
-    by_key: dict[tuple, _Class] = {}
+    by_key: dict[tuple[object, ...], _Class] = {}
     for u in sorted(req.pharmacy_stock, key=lambda u: u.id):
         if not plannable_at_pharmacy(u, req.start):
             continue
         ready = max(0, horizon.index(u.available_from or req.start))
+        key: tuple[object, ...]
         if u.is_frozen:
             key = (
                 u.product,
@@ -207,215 +215,339 @@ def _fefo_cost(last: int) -> float:
     return FEFO_COST * min(max(last, 0), FEFO_SCALE_DAYS) / FEFO_SCALE_DAYS
 
 
+@dataclass
+class _Programme:
+    """The programme for one request, built stage by stage (see the module docstring)."""
+
+    req: PlanRequest
+    horizon: Horizon
+    need: dict[NeedKey, dict[str, int]]
+    sites: list[Site]
+    classes: list[_Class]
+    m: _Milp = field(default_factory=_Milp)
+    need_days: dict[tuple[str, str], list[int]] = field(default_factory=lambda: defaultdict(list))
+    # variables
+    out: dict[tuple[int, int], int] = field(default_factory=dict)
+    yields: dict[tuple[CohortKey, int], list[int]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    initial: dict[tuple[str, CohortKey], int] = field(default_factory=lambda: defaultdict(int))
+    arrive: dict[tuple[str, CohortKey, int], int] = field(default_factory=dict)
+    site_cohorts: dict[str, dict[CohortKey, int]] = field(default_factory=lambda: defaultdict(dict))
+    # columns by what they stand for, per (site, day, product) or (site, day)
+    opened: dict[NeedKey, dict[int, float]] = field(default_factory=lambda: defaultdict(dict))
+    in_fridge: dict[tuple[str, int], dict[int, float]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
+    on_hand: dict[NeedKey, dict[int, float]] = field(default_factory=lambda: defaultdict(dict))
+    left_at_night: dict[NeedKey, list[int]] = field(default_factory=lambda: defaultdict(list))
+    unmet_cols: dict[NeedKey, list[int]] = field(default_factory=lambda: defaultdict(list))
+    cap: dict[str, int] = field(default_factory=dict)
+    supply: dict[str | tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    constant: float = 0.0  # the objective's part no decision changes
+
+    @classmethod
+    def of(cls, req: PlanRequest) -> _Programme:
+        horizon = horizon_of(req)
+        programme = cls(
+            req,
+            horizon,
+            expected_need(req, horizon),
+            sorted(req.sites, key=lambda s: s.code),
+            _classes(req, horizon),
+        )
+        for code, t, product in sorted(programme.need):
+            programme.need_days[(code, product)].append(t)
+        return programme
+
+    @property
+    def last_day(self) -> int:
+        return self.horizon.last
+
+    def needed_between(self, code: str, product: str, first: int, last: int) -> bool:
+        return any(first <= t <= last for t in self.need_days.get((code, product), ()))
+
+    def cohort(self, product: str, dpv: int, last: int) -> CohortKey:
+        return (product, dpv, min(last, self.last_day + 1))
+
+    def reachable(self, product: str, day: int, last: int) -> list[Site]:
+        """The sites that receive on ``day`` and need ``product`` by ``last``."""
+        return [
+            s
+            for s in self.sites
+            if s.receives_on(self.horizon.date(day))
+            and self.needed_between(s.code, product, day, last)
+        ]
+
+    # ------------------------------------------------------------ the stages
+
+    def build(self) -> None:
+        self.shipping_variables()
+        self.supply_rows()
+        self.site_stock_now()
+        self.deliveries()
+        self.balance()
+        self.capacity_bounds()
+        self.demand_rows()
+        self.safety_rows()
+        self.capacity_rows()
+        self.pharmacy_waste()
+        self.most_a_site_can_hold()
+
+    def shipping_variables(self) -> None:
+        """out[c, d], and the site cohort each yields."""
+        for ci, cls in enumerate(self.classes):
+            for d in range(self.horizon.days):
+                last = cls.last_if_shipped(self.horizon, d)
+                if last is None or not self.reachable(cls.product, d, last):
+                    continue
+                col = self.m.var(self.ship_cost(cls, last), cls.vials, True)
+                self.out[(ci, d)] = col
+                self.yields[(self.cohort(cls.product, cls.dpv, last), d)].append(col)
+
+    def ship_cost(self, cls: _Class, last: int) -> float:
+        cost = SHIP_COST + _fefo_cost(
+            last if not cls.frozen else self.horizon.index(cls.units[0].expiry)
+        )
+        if cls.frozen:
+            return cost + THAW_COST
+        if cls.last is not None and cls.last <= self.last_day:
+            return cost - cls.dpv  # a shipped vial is no longer waste at the pharmacy
+        return cost
+
+    def supply_rows(self) -> None:
+        for ci, cls in enumerate(self.classes):
+            cols = [self.out[(ci, d)] for d in range(self.horizon.days) if (ci, d) in self.out]
+            self.m.row(dict.fromkeys(cols, 1.0), 0, cls.vials)
+
+    def site_stock_now(self) -> None:
+        for s in self.sites:
+            for u in usable_site_stock(s, self.req.start):
+                k = self.cohort(u.product, u.doses_per_vial, self.horizon.index(u.last_usable_day))
+                self.initial[(s.code, k)] += u.vials
+        for code, k in self.initial:
+            self.site_cohorts[code][k] = 0
+
+    def deliveries(self) -> None:
+        """a[s, k, d] and the pool rows: what arrives is what left the pharmacy."""
+        for (k, d), sources in self.yields.items():
+            product, _, last = k
+            pool: dict[int, float] = {}
+            for s in self.reachable(product, d, last):
+                col = self.m.var(0.0, s.capacity_vials, True)
+                self.arrive[(s.code, k, d)] = col
+                pool[col] = 1.0
+                cohorts = self.site_cohorts[s.code]
+                cohorts[k] = min(cohorts.get(k, d), d)
+            for col in sources:
+                pool[col] = -1.0
+            self.m.row(pool, 0.0, 0.0)
+
+    def balance(self) -> None:
+        """i[s, k, t] and v[s, k, t] day by day, each cohort from the first day it is there."""
+        for code, cohorts in self.site_cohorts.items():
+            for k, first in cohorts.items():
+                self.cohort_balance(code, k, first)
+
+    def cohort_balance(self, code: str, k: CohortKey, first: int) -> None:
+        product, dpv, last = k
+        end = min(last, self.last_day)
+        total_need = sum(
+            sum(self.need.get((code, t, product), {}).values()) for t in range(first, end + 1)
+        )
+        prev = None
+        for t in range(first, end + 1):
+            stock = self.m.var(HOLD_COST if t < end else 0.0, math.inf, False)
+            if last <= self.last_day and t == last:
+                self.m.add_cost(stock, dpv)  # still in the fridge when its last day ends
+            balance = {stock: 1.0}
+            if prev is not None:
+                balance[prev] = -1.0
+            if (code, k, t) in self.arrive:
+                balance[self.arrive[(code, k, t)]] = -1.0
+            if (code, t, product) in self.need:
+                col = self.m.var(dpv + 0.001 * _fefo_cost(last), math.ceil(total_need / dpv), True)
+                balance[col] = 1.0
+                self.opened[(code, t, product)][col] = float(dpv)
+                self.in_fridge[(code, t)][col] = 1.0
+                self.on_hand[(code, t, product)][col] = float(dpv)
+            rhs = self.initial.get((code, k), 0) if t == first else 0
+            self.m.row(balance, rhs, rhs)
+            self.in_fridge[(code, t)][stock] = 1.0
+            self.on_hand[(code, t, product)][stock] = float(dpv)
+            self.left_at_night[(code, t, product)].append(stock)
+            prev = stock
+
+    def capacity_bounds(self) -> None:
+        """The fridge in the morning of delivery days bounds every vial a site ever holds (or
+        what it holds now, if more)."""
+        for s in self.sites:
+            here = sum(n for (c, _), n in self.initial.items() if c == s.code)
+            self.cap[s.code] = max(s.capacity_vials, here)
+
+    def demand_rows(self) -> None:
+        """Who comes is served from opened vials while the site has any; only then unmet."""
+        for (code, t, product), groups in self.need.items():
+            row = {col: -q for col, q in self.opened.get((code, t, product), {}).items()}
+            for group, n in groups.items():
+                weight = priority_weight(self.req.priority, group)
+                unmet = self.m.var(self.req.unmet_penalty * weight + 1.0, n, False)
+                row[unmet] = -1.0
+                self.unmet_cols[(code, t, product)].append(unmet)
+            demand = sum(groups.values())
+            self.constant -= demand
+            self.m.row(row, -math.inf, -demand)
+
+    def safety_rows(self) -> None:
+        """The morning's doses cover the expected need and a margin, or pay for it."""
+        for key, margin in safety_doses(self.req, self.horizon).items():
+            if key in self.need:
+                row = dict(self.on_hand.get(key, {}))
+                row.update(dict.fromkeys(self.unmet_cols[key], 1.0))
+                row[self.m.var(self.req.safety_penalty, margin, False)] = 1.0
+                self.m.row(row, sum(self.need[key].values()) + margin, math.inf)
+
+    def capacity_rows(self) -> None:
+        for (code, t), coeffs in self.in_fridge.items():
+            if any((code, k, t) in self.arrive for k in self.site_cohorts[code]):
+                self.m.row(coeffs, -math.inf, self.cap[code])
+
+    def pharmacy_waste(self) -> None:
+        """Thawed pharmacy stock that expires within the horizon is waste unless shipped
+        (``ship_cost`` takes a shipped vial off again)."""
+        for cls in self.classes:
+            if not cls.frozen and cls.last is not None and cls.last <= self.last_day:
+                self.constant += cls.vials * cls.dpv
+
+    def most_a_site_can_hold(self) -> None:
+        """Vials of each product at the pharmacy and at each site: no more can be anywhere."""
+        for cls in self.classes:
+            self.supply[cls.product] += cls.vials
+        for (code, k), n in self.initial.items():
+            self.supply[(code, k[0])] += n
+
+    def served_first(self, key: NeedKey) -> None:
+        """The rows ``served`` for one (site, day, product)."""
+        code, _, product = key
+        most = float(min(self.cap[code], self.supply[product] + self.supply[(code, product)]))
+        runs_out = self.m.var(0.0, 1.0, True)
+        for col, n in zip(self.unmet_cols[key], self.need[key].values(), strict=True):
+            self.m.row({col: 1.0, runs_out: -float(n)}, -math.inf, 0.0)
+        self.m.row({**dict.fromkeys(self.left_at_night[key], 1.0), runs_out: most}, -math.inf, most)
+
+    # ------------------------------------------------------------ solving
+
+    def rel_gap(self) -> float:
+        """``ABS_GAP_DOSES`` as a share of the most the objective can be (every appointment
+        unmet, every dose wasted, every margin short, every vial held every night)."""
+        unmet = sum(
+            n * (self.req.unmet_penalty * priority_weight(self.req.priority, g) + 1.0)
+            for groups in self.need.values()
+            for g, n in groups.items()
+        )
+        doses = sum(c.vials * c.dpv for c in self.classes) + sum(
+            n * k[1] for (_, k), n in self.initial.items()
+        )
+        margins = sum(safety_doses(self.req, self.horizon).values()) * self.req.safety_penalty
+        held = sum(self.initial.values()) * self.horizon.days * HOLD_COST
+        return min(MAX_REL_GAP, ABS_GAP_DOSES / max(unmet + doses + margins + held, 1.0))
+
+    def is_short(self, x: np.ndarray, key: NeedKey) -> bool:
+        return sum(x[c] for c in self.unmet_cols[key]) > 1e-6
+
+    def keeps_doses_back(self, x: np.ndarray, key: NeedKey) -> bool:
+        """People of ``key`` left unmet while doses of their product wait in the fridge."""
+        return self.is_short(x, key) and sum(x[c] for c in self.left_at_night[key]) > 1e-6
+
+    def solve(self, started: float) -> tuple[Any, bool]:
+        """Solve, adding the ``served`` rows (a binary each) only where a solution breaks them
+        (lazy constraints): first for the products it leaves anyone unmet of, then, if
+        another product breaks them, for all. Returns the last solution and whether it keeps
+        the rule everywhere."""
+        unenforced = {key for key in self.need if self.left_at_night.get(key)}
+        result, first, gap = None, True, self.rel_gap()
+        while True:
+            attempt = self.attempt(started, gap)
+            if attempt is None:
+                return result, False
+            result = attempt
+            broken = {key for key in unenforced if self.keeps_doses_back(result.x, key)}
+            if not broken:
+                return result, True
+            short = {key[2] for key in self.need if self.is_short(result.x, key)}
+            enforce = {key for key in unenforced if key[2] in short} if first else set(unenforced)
+            for key in sorted(enforce):
+                self.served_first(key)
+            unenforced -= enforce
+            first = False
+
+    def attempt(self, started: float, gap: float) -> Any:
+        remaining = self.req.time_limit_s - (time.perf_counter() - started)
+        if remaining <= 0:
+            return None
+        try:
+            attempt = self.m.solve(remaining, gap)
+        except (ValueError, RuntimeError):
+            return None
+        return attempt if attempt.x is not None else None
+
+
 def plan_optimal(req: PlanRequest) -> Plan:
     """Least waste and unmet appointments (weighted by priority); falls back to the FEFO plan,
-    with status ``fallback_fefo``, when the solver finds no plan within the time limit."""
-    from .fefo import plan_fefo
+    with status ``fallback_fefo``, when the solver finds no plan within the time limit or
+    only one that costs more than FEFO's (see ``never_worse_than_fefo``)."""
     from .replay import plan_from_actions
 
     started = time.perf_counter()
-    horizon = horizon_of(req)
-    T = horizon.last
-    need = expected_need(req, horizon)
-    need_days: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for code, t, product in sorted(need):
-        need_days[(code, product)].append(t)
-
-    def needed_between(code: str, product: str, first: int, last: int) -> bool:
-        return any(first <= t <= last for t in need_days.get((code, product), ()))
-
-    def cohort(product: str, dpv: int, last: int) -> CohortKey:
-        return (product, dpv, min(last, T + 1))
-
-    m = _Milp()
-    sites = sorted(req.sites, key=lambda s: s.code)
-    classes = _classes(req, horizon)
-
-    # out[c, d] and the cohorts they yield
-    out: dict[tuple[int, int], int] = {}
-    yields: dict[tuple[CohortKey, int], list[int]] = defaultdict(list)
-    for ci, cls in enumerate(classes):
-        for d in range(horizon.days):
-            last = cls.last_if_shipped(horizon, d)
-            if last is None:
-                continue
-            reachable = any(
-                s.receives_on(horizon.date(d)) and needed_between(s.code, cls.product, d, last)
-                for s in sites
-            )
-            if not reachable:
-                continue
-            cost = SHIP_COST + _fefo_cost(
-                last if not cls.frozen else horizon.index(cls.units[0].expiry)
-            )
-            if cls.frozen:
-                cost += THAW_COST
-            elif cls.last <= T:
-                cost -= cls.dpv  # a shipped vial is no longer waste at the pharmacy
-            out[(ci, d)] = m.var(cost, cls.vials, True)
-            yields[(cohort(cls.product, cls.dpv, last), d)].append(out[(ci, d)])
-    for ci, cls in enumerate(classes):
-        m.row({out[(ci, d)]: 1.0 for d in range(horizon.days) if (ci, d) in out}, 0, cls.vials)
-
-    # site cohorts: what a site holds, and what it may receive
-    initial: dict[tuple[str, CohortKey], int] = defaultdict(int)
-    for s in sites:
-        for u in usable_site_stock(s, req.start):
-            k = cohort(u.product, u.doses_per_vial, horizon.index(u.last_usable_day))
-            initial[(s.code, k)] += u.vials
-    arrive: dict[tuple[str, CohortKey, int], int] = {}
-    pool: dict[tuple[CohortKey, int], dict[int, float]] = defaultdict(dict)
-    for (k, d), sources in yields.items():
-        product, _, last = k
-        for s in sites:
-            if s.receives_on(horizon.date(d)) and needed_between(s.code, product, d, last):
-                col = m.var(0.0, s.capacity_vials, True)
-                arrive[(s.code, k, d)] = col
-                pool[(k, d)][col] = 1.0
-        for col in sources:
-            pool[(k, d)][col] = -1.0
-    for coeffs in pool.values():
-        m.row(coeffs, 0.0, 0.0)
-
-    site_cohorts: dict[str, dict[CohortKey, int]] = defaultdict(dict)  # first day present
-    for (code, k), _ in initial.items():
-        site_cohorts[code][k] = 0
-    for code, k, d in arrive:
-        site_cohorts[code][k] = min(site_cohorts[code].get(k, d), d)
-
-    # balance, opened vials, BUD waste
-    opened: dict[tuple[str, int, str], dict[int, float]] = defaultdict(dict)
-    in_fridge: dict[tuple[str, int], dict[int, float]] = defaultdict(dict)
-    on_hand: dict[tuple[str, int, str], dict[int, float]] = defaultdict(dict)  # doses
-    left_at_night: dict[tuple[str, int, str], list[int]] = defaultdict(list)  # i[s,k,t] of p
-    for code, cohorts in site_cohorts.items():
-        for k, first in cohorts.items():
-            product, dpv, last = k
-            end = min(last, T)
-            total_need = sum(
-                sum(need.get((code, t, product), {}).values()) for t in range(first, end + 1)
-            )
-            prev = None
-            for t in range(first, end + 1):
-                stock = m.var(HOLD_COST if t < end else 0.0, math.inf, False)
-                if last <= T and t == last:
-                    m.add_cost(stock, dpv)  # still in the fridge when its last day ends
-                balance = {stock: 1.0}
-                if prev is not None:
-                    balance[prev] = -1.0
-                if (code, k, t) in arrive:
-                    balance[arrive[(code, k, t)]] = -1.0
-                if (code, t, product) in need:
-                    col = m.var(dpv + 0.001 * _fefo_cost(last), math.ceil(total_need / dpv), True)
-                    balance[col] = 1.0
-                    opened[(code, t, product)][col] = float(dpv)
-                    in_fridge[(code, t)][col] = 1.0
-                    on_hand[(code, t, product)][col] = float(dpv)
-                rhs = initial.get((code, k), 0) if t == first else 0
-                m.row(balance, rhs, rhs)
-                in_fridge[(code, t)][stock] = 1.0
-                on_hand[(code, t, product)][stock] = float(dpv)
-                left_at_night[(code, t, product)].append(stock)
-                prev = stock
-
-    # capacity in the morning of delivery days bounds every vial a site ever holds
-    cap = {
-        s.code: max(s.capacity_vials, sum(n for (c, _), n in initial.items() if c == s.code))
-        for s in sites
-    }
-
-    # doses: who comes is served from opened vials while the site has any; only then unmet
-    constant = 0.0
-    unmet_cols: dict[tuple[str, int, str], list[int]] = defaultdict(list)
-    for (code, t, product), groups in need.items():
-        row = {col: -q for col, q in opened.get((code, t, product), {}).items()}
-        for group, n in groups.items():
-            unmet = m.var(req.unmet_penalty * priority_weight(req.priority, group) + 1.0, n, False)
-            row[unmet] = -1.0
-            unmet_cols[(code, t, product)].append(unmet)
-        demand = sum(groups.values())
-        constant -= demand
-        m.row(row, -math.inf, -demand)
-
-    # safety stock: the morning's doses cover the expected need and a margin, or pay for it
-    for (code, t, product), margin in safety_doses(req, horizon).items():
-        if (code, t, product) in need:
-            row = dict(on_hand.get((code, t, product), {}))
-            row.update({col: 1.0 for col in unmet_cols[(code, t, product)]})
-            row[m.var(req.safety_penalty, margin, False)] = 1.0
-            m.row(row, sum(need[(code, t, product)].values()) + margin, math.inf)
-
-    # capacity on delivery days
-    for (code, t), coeffs in in_fridge.items():
-        if any((code, k, t) in arrive for k in site_cohorts[code]):
-            m.row(coeffs, -math.inf, cap[code])
-
-    for cls in classes:
-        if not cls.frozen and cls.last <= T:
-            constant += cls.vials * cls.dpv
-
-    if not m.cost:  # nothing to decide: no stock that any booking could use
+    programme = _Programme.of(req)
+    programme.build()
+    if not programme.m.cost:  # nothing to decide: no stock that any booking could use
         return plan_from_actions(
-            req, "optimal", "optimal", (), (), time.perf_counter() - started, constant
+            req, "optimal", "optimal", (), (), time.perf_counter() - started, programme.constant
         )
-    # the most vials of a product a site can hold: its fridge, or all there is, if less
-    supply: dict[str | tuple[str, str], int] = defaultdict(int)
-    for cls in classes:
-        supply[cls.product] += cls.vials
-    for (code, k), n in initial.items():
-        supply[(code, k[0])] += n
-
-    def served_first(key: tuple[str, int, str]) -> None:
-        """The rows ``served`` for one (site, day, product)."""
-        code, _, product = key
-        most = float(min(cap[code], supply[product] + supply[(code, product)]))
-        runs_out = m.var(0.0, 1.0, True)
-        for col, n in zip(unmet_cols[key], need[key].values()):
-            m.row({col: 1.0, runs_out: -float(n)}, -math.inf, 0.0)
-        m.row({**{col: 1.0 for col in left_at_night[key]}, runs_out: most}, -math.inf, most)
-
-    # ``served`` rows (a binary each) only if a solution breaks them (lazy constraints): first
-    # for the products it leaves anyone unmet of, then, if another product breaks them, for all
-    unenforced = {key for key in need if left_at_night.get(key)}
-    result, complete, first = None, False, True
-    while not complete:
-        remaining = req.time_limit_s - (time.perf_counter() - started)
-        try:
-            attempt = m.solve(remaining) if remaining > 0 else None
-        except (ValueError, RuntimeError):
-            attempt = None
-        if attempt is None or attempt.x is None:
-            break
-        result = attempt
-        unmet = {key for key in need if sum(result.x[c] for c in unmet_cols[key]) > 1e-6}
-        complete = not any(
-            sum(result.x[c] for c in left_at_night[key]) > 1e-6 for key in unmet & unenforced
-        )
-        if not complete:
-            short = {key[2] for key in unmet}
-            enforce = {key for key in unenforced if key[2] in short} if first else set(unenforced)
-            for key in sorted(enforce):
-                served_first(key)
-            unenforced -= enforce
-            first = False
+    result, complete = programme.solve(started)
     if result is None:
-        fallback = plan_fefo(req)
-        return replace(
-            fallback, status="fallback_fefo", solve_seconds=time.perf_counter() - started
-        )
-
+        return _fallback(req, started)
     x = np.round(result.x).astype(int)
-    shipments, thaws = _decode(horizon, classes, out, arrive, yields, x)
+    shipments, thaws = _decode(
+        programme.horizon, programme.classes, programme.out, programme.arrive, programme.yields, x
+    )
     status = "optimal" if result.status == 0 and complete else "time_limit"
-    return plan_from_actions(
+    plan = plan_from_actions(
         req,
         "optimal",
         status,
         shipments,
         thaws,
         time.perf_counter() - started,
-        float(result.fun) + constant,
+        float(result.fun) + programme.constant,
     )
+    return never_worse_than_fefo(req, plan, started)
+
+
+def _fallback(req: PlanRequest, started: float) -> Plan:
+    from .fefo import plan_fefo
+
+    return replace(
+        plan_fefo(req), status="fallback_fefo", solve_seconds=time.perf_counter() - started
+    )
+
+
+def plan_cost(req: PlanRequest, plan: Plan) -> float:
+    """What a plan costs when it is carried out as planned (``replay`` against the expected
+    need): doses wasted plus ``unmet_penalty`` per unmet appointment, weighted by priority.
+    The programme's objective is this plus per-vial tie-breakers and safety shortfalls."""
+    unmet = sum(priority_weight(req.priority, u.group) * u.appointments for u in plan.unmet)
+    return sum(plan.waste_doses.values()) + req.unmet_penalty * unmet
+
+
+def never_worse_than_fefo(req: PlanRequest, plan: Plan, started: float) -> Plan:
+    """The plan, unless FEFO's costs less carried out: a solution cut short by the time limit,
+    or one whose tie-breakers outweigh a dose, is then replaced by FEFO's plan."""
+    fallback = _fallback(req, started)
+    if plan_cost(req, fallback) < plan_cost(req, plan):
+        return fallback
+    return plan
 
 
 def _decode(horizon, classes, out, arrive, yields, x) -> tuple[tuple, tuple]:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
@@ -43,7 +43,10 @@ from .model import (
     Plan,
     PlanOutcome,
     PlanRequest,
+    Shipment,
+    Site,
     StockUnit,
+    Thaw,
     Unmet,
 )
 from .needs import (
@@ -104,199 +107,293 @@ def replay(
     realised: Sequence[Demand] | None = None,
     days: int | None = None,
 ) -> _Replay:
-    horizon = horizon_of(req)
-    n_days = horizon.days if days is None else min(days, horizon.days)
-    planned_need: set[NeedKey] = set(expected_need(req, horizon))
-    for r in normalised_requests(req):  # a site's own order claims a need on its days
-        last = horizon.index(r.until or r.day)
-        planned_need.update((r.site, t, r.product) for t in range(horizon.index(r.day), last + 1))
-    need = (
-        expected_need(req, horizon) if realised is None else realised_need(req, realised, horizon)
+    """Carry ``plan`` out day by day: thaw, ship, serve, expire (see the module docstring)."""
+    days_run = _Days.of(req, plan, realised, days)
+    for t in range(days_run.n_days):
+        days_run.thaw(t)
+        days_run.ship(t)
+        days_run.check_capacity(t)
+        days_run.serve(t)
+        days_run.expire(t)
+    return days_run.result()
+
+
+def _lot_of(unit: StockUnit, horizon: Horizon, ready: int) -> _Lot:
+    """A thawed unit as a lot, usable through its last usable day."""
+    return _Lot(
+        unit.id,
+        unit.product,
+        unit.doses_per_vial,
+        horizon.index(unit.last_usable_day),
+        unit.vials,
+        ready,
+        unit.expiry,
+        unit.lot,
     )
-    attendance = expected_attendance(req, horizon) if realised is None else None
-    need_by_day: dict[int, list[tuple[str, str, dict[str, int]]]] = defaultdict(list)
-    for (code, t, product), groups in sorted(need.items()):
-        need_by_day[t].append((code, product, groups))
-    sites = {s.code: s for s in req.sites}
-    violations: list[str] = []
 
-    units = {u.id: u for u in req.pharmacy_stock}
-    frozen_left = {u.id: u.vials for u in req.pharmacy_stock if u.is_frozen}
-    pharmacy: dict[str, list[_Lot]] = defaultdict(list)
-    for u in req.pharmacy_stock:
-        if u.state == THAWED and plannable_at_pharmacy(u, req.start):
-            pharmacy[u.id].append(
-                _Lot(
-                    u.id,
-                    u.product,
-                    u.doses_per_vial,
-                    horizon.index(u.last_usable_day),
-                    u.vials,
-                    max(0, horizon.index(u.available_from or req.start)),
-                    u.expiry,
-                    u.lot,
-                )
-            )
-    at_site: dict[str, list[_Lot]] = defaultdict(list)
-    for s in req.sites:
-        for u in usable_site_stock(s, req.start):
-            at_site[s.code].append(
-                _Lot(
-                    u.id,
-                    u.product,
-                    u.doses_per_vial,
-                    horizon.index(u.last_usable_day),
-                    u.vials,
-                    0,
-                    u.expiry,
-                    u.lot,
-                )
-            )
-    capacity = {
-        s.code: max(s.capacity_vials, sum(x.vials for x in at_site[s.code])) for s in req.sites
-    }
 
-    thaws = defaultdict(list)
-    for th in plan.thaws:
-        thaws[horizon.index(th.day)].append(th)
-    shipments = defaultdict(list)
-    for sh in plan.shipments:
-        shipments[horizon.index(sh.day)].append(sh)
-    for t in list(thaws) + list(shipments):
-        if t not in horizon:
-            violations.append(f"action on {horizon.date(t)} outside the horizon")
+def _by_day(actions, horizon: Horizon) -> dict[int, list]:
+    by_day: dict[int, list] = defaultdict(list)
+    for action in actions:
+        by_day[horizon.index(action.day)].append(action)
+    return by_day
 
-    used = thawed = shipped = filled_total = 0
-    waste = {WASTE_EXPIRY_OR_BUD: 0, WASTE_OPEN_VIAL: 0}
-    by_product: dict[str, dict[str, int]] = defaultdict(
-        lambda: {WASTE_EXPIRY_OR_BUD: 0, WASTE_OPEN_VIAL: 0}
+
+@dataclass
+class _Days:
+    """The state of a replay: stock where it is, what has happened so far."""
+
+    req: PlanRequest
+    horizon: Horizon
+    n_days: int
+    planned_need: set[NeedKey]
+    need_by_day: dict[int, list[tuple[str, str, dict[str, int]]]]
+    attendance: dict[NeedKey, dict[str, float]] | None
+    thaws: dict[int, list[Thaw]]
+    shipments: dict[int, list[Shipment]]
+    sites: dict[str, Site] = field(default_factory=dict)
+    units: dict[str, StockUnit] = field(default_factory=dict)
+    frozen_left: dict[str, int] = field(default_factory=dict)
+    pharmacy: dict[str, list[_Lot]] = field(default_factory=lambda: defaultdict(list))
+    at_site: dict[str, list[_Lot]] = field(default_factory=lambda: defaultdict(list))
+    capacity: dict[str, int] = field(default_factory=dict)
+    violations: list[str] = field(default_factory=list)
+    used: int = 0
+    thawed: int = 0
+    shipped: int = 0
+    standby: int = 0
+    waste: dict[str, int] = field(
+        default_factory=lambda: {WASTE_EXPIRY_OR_BUD: 0, WASTE_OPEN_VIAL: 0}
     )
-    unmet_by_group: dict[str, int] = defaultdict(int)
-    unmet: list[Unmet] = []
-    fill: list[FillTheVial] = []
+    by_product: dict[str, dict[str, int]] = field(
+        default_factory=lambda: defaultdict(lambda: {WASTE_EXPIRY_OR_BUD: 0, WASTE_OPEN_VIAL: 0})
+    )
+    unmet_by_group: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    unmet: list[Unmet] = field(default_factory=list)
+    fill: list[FillTheVial] = field(default_factory=list)
 
-    for t in range(n_days):
-        day = horizon.date(t)
-        for th in thaws.get(t, []):
-            unit = units.get(th.stock_id)
-            if unit is None or not plannable_at_pharmacy(unit, req.start):
-                violations.append(f"thaw of unplannable stock {th.stock_id}")
+    @classmethod
+    def of(
+        cls, req: PlanRequest, plan: Plan, realised: Sequence[Demand] | None, days: int | None
+    ) -> _Days:
+        horizon = horizon_of(req)
+        need = (
+            expected_need(req, horizon)
+            if realised is None
+            else realised_need(req, realised, horizon)
+        )
+        need_by_day: dict[int, list[tuple[str, str, dict[str, int]]]] = defaultdict(list)
+        for (code, t, product), groups in sorted(need.items()):
+            need_by_day[t].append((code, product, groups))
+        state = cls(
+            req,
+            horizon,
+            horizon.days if days is None else min(days, horizon.days),
+            _planned_need(req, horizon),
+            need_by_day,
+            expected_attendance(req, horizon) if realised is None else None,
+            _by_day(plan.thaws, horizon),
+            _by_day(plan.shipments, horizon),
+        )
+        state.stock_at_start()
+        for t in list(state.thaws) + list(state.shipments):
+            if t not in horizon:
+                state.violations.append(f"action on {horizon.date(t)} outside the horizon")
+        return state
+
+    def stock_at_start(self) -> None:
+        req, horizon = self.req, self.horizon
+        self.sites = {s.code: s for s in req.sites}
+        self.units = {u.id: u for u in req.pharmacy_stock}
+        self.frozen_left = {u.id: u.vials for u in req.pharmacy_stock if u.is_frozen}
+        for u in req.pharmacy_stock:
+            if u.state == THAWED and plannable_at_pharmacy(u, req.start):
+                ready = max(0, horizon.index(u.available_from or req.start))
+                self.pharmacy[u.id].append(_lot_of(u, horizon, ready))
+        for s in req.sites:
+            for u in usable_site_stock(s, req.start):
+                self.at_site[s.code].append(_lot_of(u, horizon, 0))
+        self.capacity = {
+            s.code: max(s.capacity_vials, sum(x.vials for x in self.at_site[s.code]))
+            for s in req.sites
+        }
+
+    # ------------------------------------------------------------ thaw
+
+    def thaw(self, t: int) -> None:
+        for th in self.thaws.get(t, []):
+            unit = self.thawable(th, self.horizon.date(t))
+            if unit is None:
                 continue
-            if not unit.is_frozen:
-                violations.append(f"thaw of {th.stock_id}, which is not frozen")
-                continue
-            if unit.available_from and day < unit.available_from:
-                violations.append(f"thaw of {th.stock_id} before it arrives")
-                continue
-            vials = min(th.vials, frozen_left[unit.id])
+            vials = min(th.vials, self.frozen_left[unit.id])
             if vials < th.vials:
-                violations.append(f"thaw of {th.vials} vials of {th.stock_id}: only {vials} frozen")
-            frozen_left[unit.id] -= vials
-            thawed += vials * unit.doses_per_vial
-            pharmacy[unit.id].append(
-                _Lot(
-                    unit.id,
-                    unit.product,
-                    unit.doses_per_vial,
-                    horizon.index(bud_after_thaw(unit, day)),
-                    vials,
-                    t + unit.thaw_lead_days,
-                    unit.expiry,
-                    unit.lot,
+                self.violations.append(
+                    f"thaw of {th.vials} vials of {th.stock_id}: only {vials} frozen"
+                )
+            self.frozen_left[unit.id] -= vials
+            self.thawed += vials * unit.doses_per_vial
+            last = self.horizon.index(bud_after_thaw(unit, self.horizon.date(t)))
+            self.pharmacy[unit.id].append(
+                replace(
+                    _lot_of(unit, self.horizon, t + unit.thaw_lead_days), last=last, vials=vials
                 )
             )
-        for sh in shipments.get(t, []):
-            site = sites.get(sh.site)
-            unit = units.get(sh.stock_id)
-            if site is None or unit is None or not plannable_at_pharmacy(unit, req.start):
-                violations.append(f"shipment of unplannable stock {sh.stock_id} to {sh.site}")
+
+    def thawable(self, th: Thaw, day: date) -> StockUnit | None:
+        """The frozen unit a planned thaw takes out, if it may."""
+        unit = self.units.get(th.stock_id)
+        if unit is None or not plannable_at_pharmacy(unit, self.req.start):
+            self.violations.append(f"thaw of unplannable stock {th.stock_id}")
+        elif not unit.is_frozen:
+            self.violations.append(f"thaw of {th.stock_id}, which is not frozen")
+        elif unit.available_from and day < unit.available_from:
+            self.violations.append(f"thaw of {th.stock_id} before it arrives")
+        else:
+            return unit
+        return None
+
+    # ------------------------------------------------------------ ship
+
+    def ship(self, t: int) -> None:
+        day = self.horizon.date(t)
+        for sh in self.shipments.get(t, []):
+            site = self.sites.get(sh.site)
+            unit = self.units.get(sh.stock_id)
+            if site is None or unit is None or not plannable_at_pharmacy(unit, self.req.start):
+                self.violations.append(f"shipment of unplannable stock {sh.stock_id} to {sh.site}")
                 continue
             if not site.receives_on(day):
-                violations.append(f"delivery to {sh.site} on {day}, not a delivery day")
-            wanted = sh.vials
-            for lot in sorted(pharmacy[unit.id], key=lambda x: x.last):
-                if wanted == 0:
-                    break
-                if lot.ready > t or lot.last < t or lot.vials == 0:
-                    continue
-                if not any(
-                    (sh.site, u, lot.product) in planned_need
-                    for u in range(t, min(lot.last, horizon.last) + 1)
-                ):
-                    violations.append(
-                        f"{sh.stock_id} sent to {sh.site}, which cannot use it by its BUD"
-                    )
-                take = min(wanted, lot.vials)
-                lot.vials -= take
-                wanted -= take
-                shipped += take * lot.dpv
-                at_site[sh.site].append(replace(lot, vials=take, ready=t))
+                self.violations.append(f"delivery to {sh.site} on {day}, not a delivery day")
+            wanted = self.send(sh, unit, t)
             if wanted:
-                violations.append(
-                    f"{wanted} vials of {sh.stock_id} to {sh.site} on {day} not ready at the pharmacy"
+                self.violations.append(
+                    f"{wanted} vials of {sh.stock_id} to {sh.site} on {day} "
+                    "not ready at the pharmacy"
                 )
-        for code, lots in at_site.items():
-            if sum(x.vials for x in lots) > capacity[code]:
-                violations.append(f"{code} over its capacity on {day}")
 
-        for code, product, groups in need_by_day.get(t, []):
-            lots = sorted(
-                (x for x in at_site[code] if x.product == product and x.last >= t and x.vials),
-                key=lambda x: (x.last, x.source),
+    def send(self, sh: Shipment, unit: StockUnit, t: int) -> int:
+        """Send the shipment's vials from the unit's lots that are ready, earliest last day
+        first; returns the vials that were not there."""
+        wanted = sh.vials
+        for lot in sorted(self.pharmacy[unit.id], key=lambda x: x.last):
+            if wanted == 0:
+                break
+            if lot.ready > t or lot.last < t or lot.vials == 0:
+                continue
+            if not self.usable_there(sh.site, lot, t):
+                self.violations.append(
+                    f"{sh.stock_id} sent to {sh.site}, which cannot use it by its BUD"
+                )
+            take = min(wanted, lot.vials)
+            lot.vials -= take
+            wanted -= take
+            self.shipped += take * lot.dpv
+            self.at_site[sh.site].append(replace(lot, vials=take, ready=t))
+        return wanted
+
+    def usable_there(self, code: str, lot: _Lot, t: int) -> bool:
+        last = min(lot.last, self.horizon.last)
+        return any((code, u, lot.product) in self.planned_need for u in range(t, last + 1))
+
+    def check_capacity(self, t: int) -> None:
+        for code, lots in self.at_site.items():
+            if sum(x.vials for x in lots) > self.capacity[code]:
+                self.violations.append(f"{code} over its capacity on {self.horizon.date(t)}")
+
+    # ------------------------------------------------------------ serve
+
+    def serve(self, t: int) -> None:
+        for code, product, groups in self.need_by_day.get(t, []):
+            self.session(t, code, product, dict(groups))
+
+    def session(self, t: int, code: str, product: str, groups: dict[str, int]) -> None:
+        """One day at one site for one product: open vials oldest first for the people who
+        come, fill them with standby citizens, and count who was left without a dose."""
+        lots = sorted(
+            (x for x in self.at_site[code] if x.product == product and x.last >= t and x.vials),
+            key=lambda x: (x.last, x.source),
+        )
+        standby = groups.pop(STANDBY_GROUP, 0)
+        people = sum(groups.values())
+        offer = self.likely_offer(t, code, product, lots)
+        per_lot, ready = _vials_to_open(lots, people)
+        for k, lot in zip(per_lot, lots, strict=True):
+            lot.vials -= k
+        served = min(people, ready)
+        filled = min(standby, ready - served)
+        left = ready - served - filled
+        self.used += served + filled
+        self.standby += filled
+        self.waste[WASTE_OPEN_VIAL] += left
+        self.by_product[product][WASTE_OPEN_VIAL] += left
+        if sum(per_lot):
+            day = self.horizon.date(t)
+            self.fill.append(
+                FillTheVial(
+                    code, day, product, sum(per_lot), left, left if offer is None else offer
+                )
             )
-            groups = dict(groups)
-            standby = groups.pop(STANDBY_GROUP, 0)
-            people = sum(groups.values())
-            offer = None
-            if attendance is not None and any(lot.dpv > 1 for lot in lots):
-                offer = _likely_left(
-                    lots, *turnout_of(attendance.get((code, t, product), {}), sites[code], product)
-                )
-            per_lot, ready = _vials_to_open(lots, people)
-            for k, lot in zip(per_lot, lots):
-                lot.vials -= k
-            opened = sum(per_lot)
-            served = min(people, ready)
-            left = ready - served
-            filled = min(standby, left)
-            left -= filled
-            used += served + filled
-            filled_total += filled
-            waste[WASTE_OPEN_VIAL] += left
-            by_product[product][WASTE_OPEN_VIAL] += left
-            if opened:
-                fill.append(
-                    FillTheVial(code, day, product, opened, left, left if offer is None else offer)
-                )
-            for group in sorted(groups, key=lambda g: (-priority_weight(req.priority, g), g)):
-                got = min(groups[group], served)
-                served -= got
-                short = groups[group] - got
-                if short:
-                    unmet_by_group[group] += short
-                    unmet.append(Unmet(code, day, product, group, short))
+        self.count_unmet(t, code, product, groups, served)
 
-        for lots in list(at_site.values()) + list(pharmacy.values()):
+    def likely_offer(self, t: int, code: str, product: str, lots: list[_Lot]) -> int | None:
+        """The standby slots of a session replayed against the expected need."""
+        if self.attendance is None or not any(lot.dpv > 1 for lot in lots):
+            return None
+        shares = self.attendance.get((code, t, product), {})
+        return _likely_left(lots, *turnout_of(shares, self.sites[code], product))
+
+    def count_unmet(
+        self, t: int, code: str, product: str, groups: dict[str, int], served: int
+    ) -> None:
+        """Doses go to the most important groups first; the rest are unmet."""
+        for group in sorted(groups, key=lambda g: (-priority_weight(self.req.priority, g), g)):
+            got = min(groups[group], served)
+            served -= got
+            short = groups[group] - got
+            if short:
+                self.unmet_by_group[group] += short
+                self.unmet.append(Unmet(code, self.horizon.date(t), product, group, short))
+
+    # ------------------------------------------------------------ expire
+
+    def expire(self, t: int) -> None:
+        """Stock whose last usable day has come is waste, at the sites and the pharmacy."""
+        for lots in list(self.at_site.values()) + list(self.pharmacy.values()):
             for lot in lots:
                 if lot.last <= t and lot.vials:
-                    waste[WASTE_EXPIRY_OR_BUD] += lot.vials * lot.dpv
-                    by_product[lot.product][WASTE_EXPIRY_OR_BUD] += lot.vials * lot.dpv
+                    self.waste[WASTE_EXPIRY_OR_BUD] += lot.vials * lot.dpv
+                    self.by_product[lot.product][WASTE_EXPIRY_OR_BUD] += lot.vials * lot.dpv
                     lot.vials = 0
 
-    outcome = PlanOutcome(
-        doses_used=used,
-        waste_doses=dict(waste),
-        unmet_appointments=sum(unmet_by_group.values()),
-        unmet_by_group=dict(unmet_by_group),
-        doses_thawed=thawed,
-        doses_shipped=shipped,
-        violations=tuple(violations),
-        standby_doses=filled_total,
-        waste_by_product={p: dict(w) for p, w in sorted(by_product.items())},
-        pharmacy_stock=_pharmacy_left(req, horizon, n_days, units, frozen_left, pharmacy),
-        site_stock={code: _site_left(code, horizon, lots) for code, lots in at_site.items()},
-    )
-    return _Replay(outcome, unmet, fill)
+    def result(self) -> _Replay:
+        outcome = PlanOutcome(
+            doses_used=self.used,
+            waste_doses=dict(self.waste),
+            unmet_appointments=sum(self.unmet_by_group.values()),
+            unmet_by_group=dict(self.unmet_by_group),
+            doses_thawed=self.thawed,
+            doses_shipped=self.shipped,
+            violations=tuple(self.violations),
+            standby_doses=self.standby,
+            waste_by_product={p: dict(w) for p, w in sorted(self.by_product.items())},
+            pharmacy_stock=_pharmacy_left(
+                self.req, self.horizon, self.n_days, self.units, self.frozen_left, self.pharmacy
+            ),
+            site_stock={
+                code: _site_left(code, self.horizon, lots) for code, lots in self.at_site.items()
+            },
+        )
+        return _Replay(outcome, self.unmet, self.fill)
+
+
+def _planned_need(req: PlanRequest, horizon: Horizon) -> set[NeedKey]:
+    """Where and when the plan may send stock: the expected need, and a site's own order on
+    the days it covers."""
+    planned: set[NeedKey] = set(expected_need(req, horizon))
+    for r in normalised_requests(req):
+        last = horizon.index(r.until or r.day)
+        planned.update((r.site, t, r.product) for t in range(horizon.index(r.day), last + 1))
+    return planned
 
 
 def _vials_to_open(lots: Sequence[_Lot], people: int) -> tuple[list[int], int]:
