@@ -106,64 +106,10 @@ def receive(session: Session, actor: Actor, now: datetime, data: ReceiptInput) -
     Scanned data fills what it has; it never blanks a field it lacks."""
     unit = storage_unit_by_code(session, data.storage_unit)
     site = unit.site
-    require(actor, "receive", site)
-    if actor.role == "centre_manager" and not (
-        site.supplied_by and site.supplied_by.kind == "supplier"
-    ):
-        raise InvalidInput(
-            "this site is supplied by a hospital pharmacy: receive its stock as a shipment",
-            code="not_supplied_by_ssi",
-            fields={"storage_unit": ["site does not receive from SSI"]},
-        )
-
-    gtin, lot_number, expiry = data.gtin, data.lot, data.expiry
-    serial, manufactured_on = data.serial, data.manufactured_on
-    if data.scan is not None:
-        scanned = gs1.parse(data.scan, today=now.date())
-        gtin = scanned.gtin or gtin
-        lot_number = scanned.lot or lot_number
-        expiry = scanned.expiry or expiry
-        serial = scanned.serial or serial
-        manufactured_on = scanned.production_date or manufactured_on
-    if data.product:
-        product = product_by_code(session, data.product)
-        if gtin and gtin not in {g.gtin for g in product.gtins}:
-            raise InvalidInput(
-                f"GTIN {gtin} is not a GTIN of {product.code}",
-                code="gtin_mismatch",
-                fields={"gtin": ["does not belong to the product"]},
-            )
-    elif gtin:
-        product = product_by_gtin(session, gtin, field="scan" if data.scan else "gtin")
-    else:
-        raise InvalidInput(
-            "say which product", fields={"product": ["product, gtin or scan is required"]}
-        )
-    if not lot_number:
-        raise InvalidInput("lot number missing", fields={"lot": ["required (not in the scan)"]})
-
-    lot = session.scalar(select(Lot).where(Lot.product_id == product.id, Lot.number == lot_number))
-    if lot is None:
-        if expiry is None:
-            raise InvalidInput(
-                "expiry missing for a lot seen for the first time",
-                fields={"expiry": ["required: the lot is new and the scan carries no expiry"]},
-            )
-        lot = Lot(
-            product=product, number=lot_number, expiry=expiry, manufactured_on=manufactured_on
-        )
-        session.add(lot)
-    else:
-        if expiry is not None and expiry != lot.expiry:
-            raise Conflict(
-                f"lot {lot_number} is recorded with expiry {lot.expiry}, the receipt says {expiry}",
-                code="expiry_mismatch",
-            )
-        if manufactured_on and lot.manufactured_on is None:
-            lot.manufactured_on = manufactured_on
-    if lot.expiry < now.date():
-        raise Conflict(f"lot {lot_number} expired on {lot.expiry}", code="expired")
-
+    _check_receiver(actor, site)
+    given = _receipt_fields(data, now)
+    product = _product_received(session, data, given)
+    lot = _lot_received(session, product, given, now)
     profile = profile_of(product)
     state = _parse_state(data.state)
     _check_unit_holds_state(profile, unit, state)
@@ -191,7 +137,7 @@ def receive(session: Session, actor: Actor, now: datetime, data: ReceiptInput) -
         vials=data.vials,
         doses=doses,
         received_doses=doses,
-        serial=serial,
+        serial=given.serial,
         room_temp_hours=0.0,
         open_vial_doses=0,
         exposure_s=0.0,
@@ -207,7 +153,7 @@ def receive(session: Session, actor: Actor, now: datetime, data: ReceiptInput) -
             f"the stock is already past its beyond-use date {carton.bud:%Y-%m-%d %H:%M}Z",
             code="bud_passed",
         )
-    details = {"gtin": gtin, "serial": serial, "scan": bool(data.scan)}
+    details = {"gtin": given.gtin, "serial": given.serial, "scan": bool(data.scan)}
     if data.shipment is not None:
         details["shipment"] = _close_supplier_shipment(session, actor, now, data.shipment, site)
     record(
@@ -226,6 +172,93 @@ def receive(session: Session, actor: Actor, now: datetime, data: ReceiptInput) -
         # the stock is here and must be accounted for, but it is never usable
         place_hold(session, actor, now, carton, f"recall: {lot.recall_reason}", kind="recall")
     return carton
+
+
+def _check_receiver(actor: Actor, site) -> None:
+    require(actor, "receive", site)
+    if actor.role == "centre_manager" and not (
+        site.supplied_by and site.supplied_by.kind == "supplier"
+    ):
+        raise InvalidInput(
+            "this site is supplied by a hospital pharmacy: receive its stock as a shipment",
+            code="not_supplied_by_ssi",
+            fields={"storage_unit": ["site does not receive from SSI"]},
+        )
+
+
+@dataclass(frozen=True)
+class _ReceiptFields:
+    gtin: str | None
+    lot: str | None
+    expiry: date | None
+    serial: str | None
+    manufactured_on: date | None
+
+
+def _receipt_fields(data: ReceiptInput, now: datetime) -> _ReceiptFields:
+    """The typed fields, with what a scan carries in place of them."""
+    typed = _ReceiptFields(data.gtin, data.lot, data.expiry, data.serial, data.manufactured_on)
+    if data.scan is None:
+        return typed
+    scanned = gs1.parse(data.scan, today=now.date())
+    return _ReceiptFields(
+        scanned.gtin or typed.gtin,
+        scanned.lot or typed.lot,
+        scanned.expiry or typed.expiry,
+        scanned.serial or typed.serial,
+        scanned.production_date or typed.manufactured_on,
+    )
+
+
+def _product_received(session: Session, data: ReceiptInput, fields: _ReceiptFields) -> Product:
+    gtin = fields.gtin
+    if data.product:
+        product = product_by_code(session, data.product)
+        if gtin and gtin not in {g.gtin for g in product.gtins}:
+            raise InvalidInput(
+                f"GTIN {gtin} is not a GTIN of {product.code}",
+                code="gtin_mismatch",
+                fields={"gtin": ["does not belong to the product"]},
+            )
+        return product
+    if gtin:
+        return product_by_gtin(session, gtin, field="scan" if data.scan else "gtin")
+    raise InvalidInput(
+        "say which product", fields={"product": ["product, gtin or scan is required"]}
+    )
+
+
+def _lot_received(session: Session, product: Product, fields: _ReceiptFields, now: datetime) -> Lot:
+    """The lot as recorded (a new lot is recorded now); its expiry must agree and not have
+    passed."""
+    lot_number, expiry = fields.lot, fields.expiry
+    if not lot_number:
+        raise InvalidInput("lot number missing", fields={"lot": ["required (not in the scan)"]})
+    lot = session.scalar(select(Lot).where(Lot.product_id == product.id, Lot.number == lot_number))
+    if lot is None:
+        if expiry is None:
+            raise InvalidInput(
+                "expiry missing for a lot seen for the first time",
+                fields={"expiry": ["required: the lot is new and the scan carries no expiry"]},
+            )
+        lot = Lot(
+            product=product,
+            number=lot_number,
+            expiry=expiry,
+            manufactured_on=fields.manufactured_on,
+        )
+        session.add(lot)
+    else:
+        if expiry is not None and expiry != lot.expiry:
+            raise Conflict(
+                f"lot {lot_number} is recorded with expiry {lot.expiry}, the receipt says {expiry}",
+                code="expiry_mismatch",
+            )
+        if fields.manufactured_on and lot.manufactured_on is None:
+            lot.manufactured_on = fields.manufactured_on
+    if lot.expiry < now.date():
+        raise Conflict(f"lot {lot_number} expired on {lot.expiry}", code="expired")
+    return lot
 
 
 def _close_supplier_shipment(
@@ -254,7 +287,7 @@ def _parse_state(value: str) -> State:
         raise InvalidInput(
             f"unknown state {value!r}",
             fields={"state": [f"one of {', '.join(s.value for s in State)}"]},
-        )
+        ) from None
 
 
 def _has_frozen_states(profile: StorageProfile) -> bool:
@@ -312,10 +345,11 @@ def thaw(
             _check_unit_holds_state(profile, carton.storage_unit, State.THAWED)
         except InvalidInput:
             raise InvalidInput(
-                f"{carton.storage_unit.code} cannot hold thawed stock: name the fridge it thaws into",
+                f"{carton.storage_unit.code} cannot hold thawed stock: "
+                "name the fridge it thaws into",
                 code="wrong_storage",
                 fields={"storage_unit": ["required: a unit for thawed stock"]},
-            )
+            ) from None
     set_clock(carton, clock, profile)
     carton.status = status_after_change(carton, now)
     record(

@@ -959,8 +959,8 @@ def approve_region_plan(
     for plan in region_plan.plans:
         if plan.status == "superseded":
             raise Conflict(
-                f"the plan for {plan.pharmacy.code} (plan {plan.id}) was approved and then superseded by "
-                f"plan {plan.superseded_by_id}: make a new region plan",
+                f"the plan for {plan.pharmacy.code} (plan {plan.id}) was approved and then "
+                f"superseded by plan {plan.superseded_by_id}: make a new region plan",
                 code="plan_superseded",
             )
     approved, kept = [], []
