@@ -655,13 +655,15 @@ def test_a_solution_that_costs_more_than_fefos_is_never_returned():
     # returned instead; one that costs no more is kept
     req = make_request([make_thawed(vials=10)], [make_site()], [booking(booked=5)], days=2)
     started = time.perf_counter()
+    fefo = replace(plan_fefo(req), status="fallback_fefo")
     nothing = plan_from_actions(req, "optimal", "time_limit", (), (), 0.0, None)
-    plan = never_worse_than_fefo(req, nothing, started)
+    plan = never_worse_than_fefo(req, nothing, fefo, started)
     assert plan.status == "fallback_fefo"
     assert plan.shipments == plan_fefo(req).shipments
     assert plan_cost(req, plan) == 0 < plan_cost(req, nothing) == 5000
     best = plan_optimal(req)
-    assert never_worse_than_fefo(req, best, started) is best
+    assert never_worse_than_fefo(req, best, fefo, started) is best
+    assert never_worse_than_fefo(req, None, fefo, started).status == "fallback_fefo"
 
 
 def test_a_safety_margin_keeps_extra_doses_in_the_fridge_when_asked_for():

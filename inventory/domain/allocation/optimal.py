@@ -245,6 +245,9 @@ class _Programme:
     cap: dict[str, int] = field(default_factory=dict)
     supply: dict[str | tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
     constant: float = 0.0  # the objective's part no decision changes
+    # (site, day, product) with and without their ``served`` rows
+    enforced: set[NeedKey] = field(default_factory=set)
+    unenforced: set[NeedKey] = field(default_factory=set)
 
     @classmethod
     def of(cls, req: PlanRequest) -> _Programme:
@@ -293,6 +296,7 @@ class _Programme:
         self.capacity_rows()
         self.pharmacy_waste()
         self.most_a_site_can_hold()
+        self.unenforced = {key for key in self.need if self.left_at_night.get(key)}
 
     def shipping_variables(self) -> None:
         """out[c, d], and the site cohort each yields."""
@@ -459,27 +463,51 @@ class _Programme:
         """People of ``key`` left unmet while doses of their product wait in the fridge."""
         return self.is_short(x, key) and sum(x[c] for c in self.left_at_night[key]) > 1e-6
 
-    def solve(self, started: float) -> tuple[Any, bool]:
+    def solve(self, started: float, gap: float) -> tuple[Any, bool]:
         """Solve, adding the ``served`` rows (a binary each) only where a solution breaks them
         (lazy constraints): first for the products it leaves anyone unmet of, then, if
         another product breaks them, for all. Returns the last solution and whether it keeps
         the rule everywhere."""
-        unenforced = {key for key in self.need if self.left_at_night.get(key)}
-        result, first, gap = None, True, self.rel_gap()
+        result = None
         while True:
             attempt = self.attempt(started, gap)
             if attempt is None:
                 return result, False
             result = attempt
-            broken = {key for key in unenforced if self.keeps_doses_back(result.x, key)}
+            broken = {key for key in self.unenforced if self.keeps_doses_back(result.x, key)}
             if not broken:
                 return result, True
             short = {key[2] for key in self.need if self.is_short(result.x, key)}
-            enforce = {key for key in unenforced if key[2] in short} if first else set(unenforced)
+            enforce = (
+                {key for key in self.unenforced if key[2] in short}
+                if not self.enforced
+                else set(self.unenforced)
+            )
             for key in sorted(enforce):
                 self.served_first(key)
-            unenforced -= enforce
-            first = False
+            self.unenforced -= enforce
+            self.enforced |= enforce
+
+    def plan(self, started: float, gap: float) -> Plan | None:
+        """The programme's plan, solved to within ``gap``; None without a solution in time."""
+        from .replay import plan_from_actions
+
+        result, complete = self.solve(started, gap)
+        if result is None:
+            return None
+        x = np.round(result.x).astype(int)
+        shipments, thaws = _decode(
+            self.horizon, self.classes, self.out, self.arrive, self.yields, x
+        )
+        return plan_from_actions(
+            self.req,
+            "optimal",
+            "optimal" if result.status == 0 and complete else "time_limit",
+            shipments,
+            thaws,
+            time.perf_counter() - started,
+            float(result.fun) + self.constant,
+        )
 
     def attempt(self, started: float, gap: float) -> Any:
         remaining = self.req.time_limit_s - (time.perf_counter() - started)
@@ -495,7 +523,11 @@ class _Programme:
 def plan_optimal(req: PlanRequest) -> Plan:
     """Least waste and unmet appointments (weighted by priority); falls back to the FEFO plan,
     with status ``fallback_fefo``, when the solver finds no plan within the time limit or
-    only one that costs more than FEFO's (see ``never_worse_than_fefo``)."""
+    only one that costs more than FEFO's.
+
+    The solver stops within a relative gap (``MAX_REL_GAP``) of the best plan: on an objective
+    of unmet-appointment penalties that can be several doses. When that plan costs more than
+    FEFO's, the programme is solved again to within ``ABS_GAP_DOSES`` (which takes longer)."""
     from .replay import plan_from_actions
 
     started = time.perf_counter()
@@ -505,24 +537,11 @@ def plan_optimal(req: PlanRequest) -> Plan:
         return plan_from_actions(
             req, "optimal", "optimal", (), (), time.perf_counter() - started, programme.constant
         )
-    result, complete = programme.solve(started)
-    if result is None:
-        return _fallback(req, started)
-    x = np.round(result.x).astype(int)
-    shipments, thaws = _decode(
-        programme.horizon, programme.classes, programme.out, programme.arrive, programme.yields, x
-    )
-    status = "optimal" if result.status == 0 and complete else "time_limit"
-    plan = plan_from_actions(
-        req,
-        "optimal",
-        status,
-        shipments,
-        thaws,
-        time.perf_counter() - started,
-        float(result.fun) + programme.constant,
-    )
-    return never_worse_than_fefo(req, plan, started)
+    plan = programme.plan(started, MAX_REL_GAP)
+    fefo = _fallback(req, started)
+    if plan is not None and plan_cost(req, plan) > plan_cost(req, fefo):
+        plan = programme.plan(started, programme.rel_gap()) or plan
+    return never_worse_than_fefo(req, plan, fefo, started)
 
 
 def _fallback(req: PlanRequest, started: float) -> Plan:
@@ -541,12 +560,12 @@ def plan_cost(req: PlanRequest, plan: Plan) -> float:
     return sum(plan.waste_doses.values()) + req.unmet_penalty * unmet
 
 
-def never_worse_than_fefo(req: PlanRequest, plan: Plan, started: float) -> Plan:
-    """The plan, unless FEFO's costs less carried out: a solution cut short by the time limit,
-    or one whose tie-breakers outweigh a dose, is then replaced by FEFO's plan."""
-    fallback = _fallback(req, started)
-    if plan_cost(req, fallback) < plan_cost(req, plan):
-        return fallback
+def never_worse_than_fefo(req: PlanRequest, plan: Plan | None, fefo: Plan, started: float) -> Plan:
+    """The plan, unless there is none or FEFO's (``fefo``, status ``fallback_fefo``) costs less
+    carried out: a solution cut short by the time limit, or one whose tie-breakers outweigh a
+    dose, is replaced by FEFO's plan."""
+    if plan is None or plan_cost(req, fefo) < plan_cost(req, plan):
+        return replace(fefo, solve_seconds=time.perf_counter() - started)
     return plan
 
 
