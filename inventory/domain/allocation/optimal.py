@@ -69,6 +69,14 @@ Objective (in doses), minimised
 Model size: integers per (class, day), (site, cohort, delivery day) and (site, cohort, day
 with need), typically a handful of cohorts per site and product; once ``served`` has to be
 added, a binary per (site, day, product).
+
+Never worse than FEFO. Carried out (``replay``), a plan costs its waste plus the weighted
+unmet penalties: the objective without its tie-breakers and margins. The solver stops within a
+relative gap of the best plan; relative to an objective of unmet penalties (a thousand per
+appointment) that gap is several doses, enough to lose to FEFO's plan by a few doses of
+waste. When it does, the programme is solved again to within ``ABS_GAP_DOSES``; should the
+plan still cost more (the time limit, or tie-breakers outweighing a dose), FEFO's plan is
+returned, with status ``fallback_fefo``.
 """
 
 from __future__ import annotations
