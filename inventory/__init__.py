@@ -10,13 +10,18 @@ from inventory.config import from_environment
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the web application. Starts no scheduler, no MQTT client, runs no migrations."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        static_folder="web/static",
+        template_folder="web/templates",
+    )
     app.config.from_mapping(from_environment(app.instance_path))
     if config:
         app.config.from_mapping(config)
     app.config.setdefault("CLOCK", Clock())
 
-    from inventory import cli, web_db
+    from inventory import cli, web, web_db
     from inventory.api import api, errors
     from inventory.web import public
 
@@ -24,5 +29,6 @@ def create_app(config: dict | None = None) -> Flask:
     errors.init_app(app)
     app.register_blueprint(api)
     app.register_blueprint(public.bp)
+    web.init_app(app)
     cli.init_app(app)
     return app

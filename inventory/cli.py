@@ -1,4 +1,5 @@
-"""Flask commands: seed, create-token (and the long-running workers, registered by their modules)."""
+"""Flask commands: seed, create-token, create-user (and the long-running workers, registered
+by their modules)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from inventory.web_db import session_factory
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed)
     app.cli.add_command(create_token)
+    app.cli.add_command(create_user)
     app.cli.add_command(broker_config)
     app.cli.add_command(import_appointments)
     app.cli.add_command(__import__("inventory.scheduler", fromlist=["command"]).command)
@@ -65,6 +67,57 @@ def create_token(role: str, name: str, site: str | None, region: str | None) -> 
     except DomainError as exc:
         raise click.ClickException(exc.message)
     click.echo(raw)
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["admin", "pharmacist", "centre_manager", "coordinator", "auditor"]),
+)
+@click.option("--site", default=None, help="The site code the person works at.")
+@click.option("--region", default=None, help="Scope a coordinator or pharmacist to a region.")
+@click.option("--name", "display_name", default=None, help="The person's full name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user(
+    username: str,
+    role: str,
+    site: str | None,
+    region: str | None,
+    display_name: str | None,
+    password_stdin: bool,
+) -> None:
+    """Create a person's account for the web application. Without --password-stdin a
+    password is generated and printed (once)."""
+    import sys
+
+    from flask.cli import ScriptInfo
+
+    from inventory.domain.errors import DomainError
+    from inventory.services.users import create_user as make
+
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+    with app.app_context():
+        try:
+            with unit_of_work(session_factory()) as session:
+                user, password = make(
+                    session,
+                    current_app.config["CLOCK"].now(),
+                    username=username,
+                    role=role,
+                    display_name=display_name,
+                    site=site,
+                    region=region,
+                    password=password,
+                )
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
+    if password_stdin:
+        click.echo(f"created {user.username}")
+    else:
+        click.echo(password)
 
 
 @click.command("broker-config")

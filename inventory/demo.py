@@ -43,8 +43,48 @@ def find_mosquitto() -> str | None:
     )
 
 
-def prepare(data: Path, region: str, env: dict) -> tuple[str, list[dict], str, str]:
-    """Migrate, seed, make a token, register a logger in every storage unit of the region."""
+# One person per role for the staff web application: (user name, role, site, region, name)
+DEMO_PEOPLE = (
+    ("admin", "admin", None, None, "Demo Administrator"),
+    ("apotek", "pharmacist", "RH-APO", None, "Anne Apoteker"),
+    ("bella", "centre_manager", "RH-VC-BELLA", None, "Bent Centerleder"),
+    ("region", "coordinator", None, "Hovedstaden", "Rikke Koordinator"),
+    ("revisor", "auditor", None, None, "Rasmus Revisor"),
+)
+
+
+def demo_people(session, now) -> list[tuple[str, str, str]]:
+    """Make (or give new passwords to) one user per role; returns (user name, role, password)."""
+    from sqlalchemy import select
+
+    from inventory.db.people import User
+    from inventory.services import users
+
+    people = []
+    for username, role, site, region, name in DEMO_PEOPLE:
+        existing = session.scalar(select(User).where(User.username == username))
+        password = users.generate_password()
+        if existing is None:
+            users.create_user(
+                session,
+                now,
+                username=username,
+                role=role,
+                display_name=name,
+                site=site,
+                region=region,
+                password=password,
+            )
+        else:  # passwords are shown once: a returning demo gives new ones
+            existing.password_hash = users.hash_password(password)
+            existing.session_epoch += 1
+        people.append((username, role, password))
+    return people
+
+
+def prepare(data: Path, region: str, env: dict) -> tuple[str, list[dict], str, str, list]:
+    """Migrate, seed, make a token and one user per role, register a logger in every storage
+    unit of the region."""
     from sqlalchemy import select
 
     from inventory import create_app
@@ -68,6 +108,7 @@ def prepare(data: Path, region: str, env: dict) -> tuple[str, list[dict], str, s
         seed.load_demo_stock(session, now)
     with unit_of_work(factory) as session:
         _, token = create_token(session, now, role="admin", name="demo admin")
+        people = demo_people(session, now)
         registry = []
         units = session.scalars(
             select(StorageUnit).join(Site).where(Site.region == region).order_by(StorageUnit.code)
@@ -100,7 +141,7 @@ def prepare(data: Path, region: str, env: dict) -> tuple[str, list[dict], str, s
             )
     freezing = next(d for d in registry if d["kind"] == "fridge" and d["stocked"])
     silent = next(d for d in registry if d["kind"] == "fridge" and d is not freezing)
-    return token, registry, freezing["id"], silent["id"]
+    return token, registry, freezing["id"], silent["id"], people
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -129,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit("Mosquitto is not installed: bin/setup installs it (Debian package 'mosquitto').")
 
     print("preparing the database (migrate, seed the network and a season's stock) ...", flush=True)
-    token, registry, freezing, silent = prepare(data, args.region, env)
+    token, registry, freezing, silent, people = prepare(data, args.region, env)
 
     from devices.broker_config import hash_password, write_broker_files
 
@@ -204,10 +245,16 @@ def main(argv: list[str] | None = None) -> None:
     )
 
     url = f"http://127.0.0.1:{api_port}"
+    signins = "\n".join(
+        f"    {role:<16} user {username:<9} password {password}"
+        for username, role, password in people
+    )
     print(
         f"""
 The cold-chain service is running.
 
+  staff pages    {url}/login
+{signins}
   API            {url}/api/v1   (browse: {url}/api/v1/docs)
   token          {token}
   broker         mqtt://127.0.0.1:{broker_port}  ({len(registry)} loggers in {args.region}, one every {args.interval} s)

@@ -20,6 +20,10 @@ from datetime import date
 from inventory.domain.errors import InvalidInput
 
 GS = "\x1d"
+# GS1 character set 82 (what element values may contain) and the brackets of the human form
+_ELEMENT_CHARACTERS = frozenset(
+    "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+)
 
 # Symbology identifiers a scanner may put in front: GS1 DataMatrix, GS1-128, GS1 QR Code.
 SYMBOLOGY_PREFIXES = ("]d2", "]C1", "]Q3")
@@ -113,6 +117,20 @@ def is_valid_gtin(gtin: str) -> bool:
     if len(gtin) not in GTIN_LENGTHS:
         return False
     return check_digit(gtin[:-1]) == int(gtin[-1])
+
+
+# What an Alt+029 typed on a Windows keyboard wedge arrives as (the OEM code page's glyph).
+ALT_029 = "\u2194"
+
+
+def with_separators(scan: str, substitute: str | None = None) -> str:
+    """The scan with the GS separator restored where a keyboard wedge sent something else:
+    Alt+029's glyph, or the substitute character a workstation's scanner is set up to send
+    (one character that GS1 element strings never contain, such as '|' or '~')."""
+    text = (scan or "").replace(ALT_029, GS)
+    if substitute and len(substitute) == 1 and substitute not in _ELEMENT_CHARACTERS:
+        text = text.replace(substitute, GS)
+    return text
 
 
 def parse(scan: str, *, today: date | None = None) -> Gs1Data:

@@ -44,6 +44,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "plan": frozenset({"admin", "pharmacist", "coordinator"}),
     "plan.approve": frozenset({"admin", "pharmacist"}),
     "trace": frozenset({"admin", "pharmacist", "auditor", "coordinator"}),
+    "users.manage": frozenset({"admin"}),
 }
 
 

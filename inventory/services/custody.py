@@ -89,7 +89,7 @@ def open_vial_bud(carton: Carton) -> datetime | None:
 class ReceiptInput:
     storage_unit: str
     vials: int
-    state: str
+    state: str | None  # None: the state the storage unit keeps the product in
     product: str | None = None
     gtin: str | None = None
     lot: str | None = None
@@ -111,7 +111,7 @@ def receive(session: Session, actor: Actor, now: datetime, data: ReceiptInput) -
     product = _product_received(session, data, given)
     lot = _lot_received(session, product, given, now)
     profile = profile_of(product)
-    state = _parse_state(data.state)
+    state = _parse_state(data.state) if data.state else _state_kept_in(profile, unit)
     _check_unit_holds_state(profile, unit, state)
     if data.thawed_at is not None and data.thawed_at > now:
         raise InvalidInput(
@@ -288,6 +288,50 @@ def _parse_state(value: str) -> State:
             f"unknown state {value!r}",
             fields={"state": [f"one of {', '.join(s.value for s in State)}"]},
         ) from None
+
+
+def _state_kept_in(profile: StorageProfile, unit: StorageUnit) -> State:
+    """The coldest state of the product whose range the unit keeps (a receipt that does not
+    say: an ultra-low freezer holds ultra-frozen trays, a fridge thawed vials)."""
+    for state in (State.ULTRA_FROZEN, State.FROZEN, State.THAWED):
+        if profile.allows(state):
+            lo, hi = profile.range_for(state)
+            if lo <= unit.min_c and unit.max_c <= hi:
+                return state
+    raise InvalidInput(
+        f"storage unit {unit.code} keeps {unit.min_c}..{unit.max_c} C, no state of the product",
+        code="wrong_storage",
+        fields={"storage_unit": ["its range does not suit the product"]},
+    )
+
+
+@dataclass(frozen=True)
+class ScannedItem:
+    product: Product
+    lot: str | None
+    expiry: date | None
+    serial: str | None
+    known_expiry: date | None  # the lot's recorded expiry, when the lot is known
+
+
+def read_scan(session: Session, now: datetime, scan: str) -> ScannedItem:
+    """What a scan names, before anything is received (the receiving screen's preview)."""
+    scanned = gs1.parse(scan, today=now.date())
+    if not scanned.gtin:
+        raise InvalidInput("the scan has no GTIN (01)", fields={"scan": ["no GTIN (01)"]})
+    product = product_by_gtin(session, scanned.gtin, field="scan")
+    lot = (
+        session.scalar(select(Lot).where(Lot.product_id == product.id, Lot.number == scanned.lot))
+        if scanned.lot
+        else None
+    )
+    return ScannedItem(
+        product=product,
+        lot=scanned.lot,
+        expiry=scanned.expiry,
+        serial=scanned.serial,
+        known_expiry=lot.expiry if lot else None,
+    )
 
 
 def _has_frozen_states(profile: StorageProfile) -> bool:
@@ -637,3 +681,22 @@ def discard(session: Session, actor: Actor, now: datetime, carton_id: int, reaso
         details={"holds": [d["hold"] for d in decided]},
     )
     return carton
+@dataclass(frozen=True)
+class StockMarks:
+    """What a stock list flags on a carton: on hold, days to its BUD, BUD or expiry soon."""
+
+    held: bool
+    days_left: float | None
+    bud_soon: bool
+    expiry_soon: bool
+
+
+def stock_marks(carton: Carton, now: datetime, soon_days: int) -> StockMarks:
+    present = carton.status not in rules.GONE_STATUSES
+    left = days_left(carton, now) if present else None
+    return StockMarks(
+        held=carton.status == CartonStatus.HELD,
+        days_left=left,
+        bud_soon=left is not None and left < min(soon_days, 2),
+        expiry_soon=present and (carton.lot.expiry - now.date()).days <= soon_days,
+    )

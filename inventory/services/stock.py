@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from inventory.db.models import Carton, Product, Site, StorageUnit
+from inventory.db.models import Carton, CustodyEvent, Product, Site, StorageUnit
 from inventory.domain.custody import ON_HAND_STATUSES, PRESENT_STATUSES, CartonStatus
 from inventory.domain.errors import InvalidInput, NotFound
 from inventory.services.access import Actor, require_visible
@@ -152,3 +152,42 @@ def storage_units_at(session: Session, site: Site) -> list[StorageUnit]:
             select(StorageUnit).where(StorageUnit.site_id == site.id).order_by(StorageUnit.code)
         )
     )
+
+
+def history(session: Session, carton: Carton) -> list[CustodyEvent]:
+    """The carton's custody ledger, oldest first."""
+    return list(
+        session.scalars(
+            select(CustodyEvent)
+            .where(CustodyEvent.carton_id == carton.id)
+            .order_by(CustodyEvent.id)
+        )
+    )
+
+
+def place_codes(session: Session) -> tuple[dict[int, str], dict[int, str]]:
+    """Site and storage unit codes by id, to name where ledger events moved stock."""
+    sites = dict(session.execute(select(Site.id, Site.code)).all())
+    units = dict(session.execute(select(StorageUnit.id, StorageUnit.code)).all())
+    return sites, units
+
+
+def ancestors(carton: Carton) -> list[Carton]:
+    """The cartons this one was repacked from, nearest first, up to the received tray."""
+    chain = []
+    node = carton.parent
+    while node is not None:
+        chain.append(node)
+        node = node.parent
+    return chain
+
+
+def units_for(session: Session, actor: Actor, action: str) -> list[StorageUnit]:
+    """The storage units where the actor may do `action`: a scoped person's own site's,
+    everyone's for the unscoped."""
+    if not actor.may(action) or actor.role in ("coordinator", "auditor"):
+        return []
+    query = select(StorageUnit).order_by(StorageUnit.code)
+    if actor.site_id is not None:
+        query = query.where(StorageUnit.site_id == actor.site_id)
+    return list(session.scalars(query))

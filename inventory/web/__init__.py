@@ -1,0 +1,88 @@
+"""The web application for people: staff pages (signed in) and the public pages.
+
+Set up here: CSRF on every form (Flask-WTF), languages (Flask-Babel: Danish by default,
+English; `?lang=` remembered in the session, else the browser's Accept-Language), the filters
+that show times in Europe/Copenhagen and numbers the Danish way, and the session cookie.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask, request, session
+from flask.sessions import SecureCookieSessionInterface
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFProtect
+
+LANGUAGES = ("da", "en")
+TIMEZONE = "Europe/Copenhagen"
+HERE = Path(__file__).resolve().parent
+
+csrf = CSRFProtect()
+babel = Babel()
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """The signed cookie session, marked Secure whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
+
+
+def select_locale() -> str:
+    chosen = request.args.get("lang")
+    if chosen in LANGUAGES:
+        session["lang"] = chosen
+        return chosen
+    if session.get("lang") in LANGUAGES:
+        return session["lang"]
+    return request.accept_languages.best_match(LANGUAGES) or LANGUAGES[0]
+
+
+def init_app(app: Flask) -> None:
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(app)
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        BABEL_DEFAULT_LOCALE="da",
+        BABEL_DEFAULT_TIMEZONE=TIMEZONE,
+        BABEL_TRANSLATION_DIRECTORIES=str(HERE / "translations"),
+        # the form's token lives as long as the session; idle expiry is the session's business
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    app.session_interface = SessionInterface()
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: TIMEZONE)
+
+    from inventory.api import api
+    from inventory.web import auth, core, filters, receiving, stock, users
+
+    csrf.exempt(api)  # machines carry a bearer token, not a cookie
+    filters.init_app(app)
+    core.init_app(app)
+    for module in (auth, users, stock, receiving):
+        app.register_blueprint(module.bp)
+
+
+def _secret_key(app: Flask) -> str:
+    """INVENTORY_SECRET_KEY, or one made once and kept in the instance folder, so every
+    worker of one installation signs cookies alike."""
+    configured = os.environ.get("INVENTORY_SECRET_KEY")
+    if configured:
+        return configured
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another worker made it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+    return path.read_text().strip()

@@ -1,0 +1,266 @@
+"""What every staff page shares: who is signed in (the same Actor an API token gives), the
+session's idle and absolute limits, the commit after a view succeeded, error pages, forms
+that must not be submitted twice, and rendering a template's block alone for htmx.
+
+A staff area makes its blueprint with `staff_blueprint(...)` and gets all of this.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from inventory.api.errors import is_lock_conflict
+from inventory.db.people import FormSubmission, User
+from inventory.domain.errors import DomainError, Forbidden, NotFound
+from inventory.services.users import actor_of, user_for_session
+from inventory.web_db import get_session, now
+
+IDLE_LIMIT = timedelta(minutes=30)
+ABSOLUTE_LIMIT = timedelta(hours=12)
+
+# Where each role starts; the first endpoint that exists wins (areas are added over time).
+HOME = {
+    "admin": ("stock.index",),
+    "pharmacist": ("stock.index",),
+    "centre_manager": ("centre.today", "stock.index"),
+    "coordinator": ("region.overview", "stock.index"),
+    "auditor": ("region.overview", "stock.index"),
+}
+
+# The navigation: (endpoint, label, roles). An area adds its entry here; entries whose
+# endpoint is not registered (yet) are not shown.
+PHARMACY = ("admin", "pharmacist")
+EVERYONE = ("admin", "pharmacist", "centre_manager", "coordinator", "auditor")
+NAV = [
+    ("centre.today", _l("Today"), ("centre_manager",)),
+    ("region.overview", _l("Overview"), ("coordinator", "auditor", "admin")),
+    ("stock.index", _l("Stock"), EVERYONE),
+    ("receiving.receive_page", _l("Receive"), ("admin", "pharmacist", "centre_manager")),
+    ("repack.index", _l("Thaw and repack"), PHARMACY),
+    ("shipments.index", _l("Shipments"), PHARMACY),
+    ("holds.index", _l("Holds"), ("admin", "pharmacist", "centre_manager")),
+    ("requests.index", _l("Requests"), PHARMACY),
+    ("plans.index", _l("Plans"), ("admin", "pharmacist", "coordinator")),
+    ("recall.index", _l("Recall"), PHARMACY),
+    ("units.index", _l("Fridges"), EVERYONE),
+    ("users.index", _l("Users"), ("admin",)),
+]
+
+
+def role_name(role: str) -> str:
+    return {
+        "admin": _("Administrator"),
+        "pharmacist": _("Pharmacist"),
+        "centre_manager": _("Centre manager"),
+        "coordinator": _("Coordinator"),
+        "auditor": _("Auditor"),
+    }.get(role, role)
+
+
+def navigation() -> list[tuple[str, str]]:
+    user = g.get("user")
+    if user is None:
+        return []
+    return [
+        (url_for(endpoint), label)
+        for endpoint, label, roles in NAV
+        if user.role in roles and endpoint in current_app.view_functions
+    ]
+
+
+# ---------------------------------------------------------------- the signed-in person
+
+
+def start_session(user: User) -> None:
+    session.clear()
+    session.permanent = True
+    stamp = now().timestamp()
+    session.update(uid=user.id, epoch=user.session_epoch, since=stamp, seen=stamp)
+
+
+def end_session() -> None:
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
+def _load_person() -> None:
+    """Before every request outside the API: the person behind the cookie, if the session
+    is still alive (30 minutes idle, 12 hours at most, same password and rights)."""
+    g.user = None
+    if request.blueprint == "api" or request.endpoint == "static" or "uid" not in session:
+        return
+    at = now().timestamp()
+    since, seen = session.get("since", 0), session.get("seen", 0)
+    if at - seen > IDLE_LIMIT.total_seconds() or at - since > ABSOLUTE_LIMIT.total_seconds():
+        end_session()
+        g.session_expired = True
+        return
+    user = user_for_session(get_session(), session["uid"], session.get("epoch", -1))
+    if user is None:
+        end_session()
+        return
+    session["seen"] = at
+    g.user = user
+    g.actor = actor_of(user)
+
+
+def home_url(user: User) -> str:
+    for endpoint in HOME.get(user.role, ()):
+        if endpoint in current_app.view_functions:
+            return url_for(endpoint)
+    return url_for("auth.account")
+
+
+# ---------------------------------------------------------------- staff blueprints
+
+
+def staff_blueprint(name: str, import_name: str, *, public: tuple[str, ...] = ()) -> Blueprint:
+    """A blueprint whose pages need a signed-in person (except the views named in `public`),
+    committed after success and rolled back otherwise, with HTML error pages."""
+    bp = Blueprint(name, import_name)
+
+    @bp.before_request
+    def require_person():
+        if g.get("user") is None and request.endpoint not in {f"{name}.{v}" for v in public}:
+            if request.headers.get("HX-Request"):
+                return "", 401, {"HX-Redirect": url_for("auth.login")}
+            return redirect(url_for("auth.login", next=_next_target()))
+        return None
+
+    bp.after_request(_commit)
+    bp.register_error_handler(DomainError, _domain_error)
+    return bp
+
+
+def _next_target() -> str | None:
+    return request.full_path if request.method == "GET" else None
+
+
+def _commit(response):
+    """Commit the request's work if the view succeeded; roll it back otherwise."""
+    db = g.get("session")
+    if db is None:
+        return response
+    if response.status_code >= 400:
+        db.rollback()
+        return response
+    try:
+        db.commit()
+    except IntegrityError:
+        db.rollback()
+        replay = _replay_submission()
+        if replay is not None:
+            return replay
+        return error_page(409, _("The change conflicts with one made at the same moment."))
+    except StaleDataError:
+        db.rollback()
+        return error_page(409, _("Someone else changed this stock at the same moment. Reload."))
+    except DBAPIError as exc:
+        db.rollback()
+        if is_lock_conflict(exc):
+            return error_page(409, _("The stock is busy with another change. Try again."))
+        raise
+    return response
+
+
+def _domain_error(exc: DomainError):
+    if isinstance(exc, NotFound):
+        return error_page(404, _("Not found."))
+    if isinstance(exc, Forbidden):
+        return error_page(403, _("You may not do this."))
+    return error_page(exc.http_status, exc.message)
+
+
+def error_page(status: int, message: str):
+    return render_template("error.html", status=status, message=message), status
+
+
+# ---------------------------------------------------------------- forms submitted once
+
+
+def new_form_key() -> str:
+    """A fresh key for each rendered form that changes stock."""
+    return secrets.token_hex(16)
+
+
+def earlier_submission(key: str | None) -> str | None:
+    """Where the first submission of this rendered form led, if it was already done."""
+    if not key or g.get("user") is None:
+        return None
+    return get_session().scalar(
+        select(FormSubmission.location).where(
+            FormSubmission.user_id == g.user.id, FormSubmission.key == key[:64]
+        )
+    )
+
+
+def remember_submission(key: str | None, location: str) -> None:
+    """Record the outcome with the work itself; a concurrent twin fails on the unique key."""
+    if not key:
+        return
+    g.submission_key = key[:64]
+    get_session().add(
+        FormSubmission(user_id=g.user.id, key=key[:64], location=location, created_at=now())
+    )
+
+
+def _replay_submission():
+    key = g.pop("submission_key", None)
+    location = earlier_submission(key) if key else None
+    return redirect(location, 303) if location else None
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def render_block(template_name: str, block: str, **context) -> str:
+    """One block of a page template rendered alone (the htmx fragment of that page).
+    The block must import the macros it uses itself: the template's top is not run."""
+    env = current_app.jinja_env
+    template = env.get_or_select_template(template_name)
+    current_app.update_template_context(context)
+    return "".join(template.blocks[block](template.new_context(context)))
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_load_person)
+
+    @app.errorhandler(CSRFError)
+    def csrf_refused(exc):
+        if request.blueprint == "api":
+            return exc
+        return error_page(400, _("The form was out of date or not ours. Reload and try again."))
+
+    @app.context_processor
+    def person():
+        return {
+            "user": g.get("user"),
+            "actor": g.get("actor"),
+            "navigation": navigation,
+            "role_name": role_name,
+        }

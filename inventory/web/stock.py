@@ -1,0 +1,90 @@
+"""Stock on hand by storage unit (first expiry first out), a carton's page and its labels."""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+import segno
+from flask import current_app, g, render_template, request, url_for
+from markupsafe import Markup
+
+from inventory.services import custody, stock
+from inventory.web.core import is_htmx, render_block, staff_blueprint
+from inventory.web_db import get_session, now
+
+bp = staff_blueprint("stock", __name__)
+
+FILTERS = ("site", "storage_unit", "product", "status", "state")
+
+
+@bp.get("/stock")
+def index():
+    session = get_session()
+    chosen = {name: request.args.get(name) or None for name in FILTERS}
+    cartons = stock.list_cartons(session, g.actor, **chosen)
+    at = now()
+    by_unit = [
+        (unit, list(group))
+        for unit, group in groupby(
+            sorted(cartons, key=lambda c: (_unit_code(c), c.bud, c.id)), key=_unit_code
+        )
+    ]
+    context = {
+        "by_unit": by_unit,
+        "chosen": chosen,
+        "count": len(cartons),
+        "marks": {c.id: custody.stock_marks(c, at, _soon_days()) for c in cartons},
+        "statuses": stock.CARTON_STATUSES,
+        "states": stock.STATES,
+    }
+    if is_htmx():
+        return render_block("stock/index.html", "results", **context)
+    return render_template("stock/index.html", **context)
+
+
+def _unit_code(carton) -> str:
+    return carton.storage_unit.code if carton.storage_unit else ""
+
+
+def _soon_days() -> int:
+    return current_app.config.get("EXPIRING_SOON_DAYS", 7)
+
+
+@bp.get("/cartons/<id:carton_id>")
+def carton(carton_id: int):
+    session = get_session()
+    item = stock.get_carton(session, g.actor, carton_id)
+    sites, units = stock.place_codes(session)
+    return render_template(
+        "stock/carton.html",
+        carton=item,
+        marks=custody.stock_marks(item, now(), _soon_days()),
+        history=stock.history(session, item),
+        ancestors=stock.ancestors(item),
+        sites=sites,
+        units=units,
+    )
+
+
+@bp.get("/cartons/<id:carton_id>/label")
+def label(carton_id: int):
+    item = stock.get_carton(get_session(), g.actor, carton_id)
+    return render_template("stock/labels.html", cartons=[item], codes={item.id: _code(item)})
+
+
+@bp.get("/labels")
+def labels():
+    """Several cartons' labels on one print: /labels?carton=2&carton=3."""
+    session = get_session()
+    ids = [int(v) for v in request.args.getlist("carton") if v.isdigit()][:200]
+    items = [stock.get_carton(session, g.actor, i) for i in ids]
+    return render_template(
+        "stock/labels.html", cartons=items, codes={c.id: _code(c) for c in items}
+    )
+
+
+def _code(carton) -> Markup:
+    """A QR code of the carton's page, so the next scan opens the carton."""
+    target = url_for("stock.carton", carton_id=carton.id, _external=True)
+    qr = segno.make(target, error="m")
+    return Markup(qr.svg_inline(scale=3, border=2, dark="#000", light="#fff", omitsize=False))
