@@ -25,14 +25,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
-from inventory.api.errors import is_lock_conflict
 from inventory.db.people import FormSubmission, User
+from inventory.db.session import ConcurrentUpdate
 from inventory.domain.errors import DomainError, Forbidden, NotFound
 from inventory.services.users import actor_of, user_for_session
-from inventory.web_db import get_session, now
+from inventory.web_db import get_session, now, transactional
 
 IDLE_LIMIT = timedelta(minutes=30)
 ABSOLUTE_LIMIT = timedelta(hours=12)
@@ -148,7 +146,7 @@ def staff_blueprint(name: str, import_name: str, *, public: tuple[str, ...] = ()
             return redirect(url_for("auth.login", next=_next_target()))
         return None
 
-    bp.after_request(_commit)
+    transactional(bp)
     bp.register_error_handler(DomainError, _domain_error)
     return bp
 
@@ -157,34 +155,12 @@ def _next_target() -> str | None:
     return request.full_path if request.method == "GET" else None
 
 
-def _commit(response):
-    """Commit the request's work if the view succeeded; roll it back otherwise."""
-    db = g.get("session")
-    if db is None:
-        return response
-    if response.status_code >= 400:
-        db.rollback()
-        return response
-    try:
-        db.commit()
-    except IntegrityError:
-        db.rollback()
-        replay = _replay_submission()
-        if replay is not None:
-            return replay
-        return error_page(409, _("The change conflicts with one made at the same moment."))
-    except StaleDataError:
-        db.rollback()
-        return error_page(409, _("Someone else changed this stock at the same moment. Reload."))
-    except DBAPIError as exc:
-        db.rollback()
-        if is_lock_conflict(exc):
-            return error_page(409, _("The stock is busy with another change. Try again."))
-        raise
-    return response
-
-
 def _domain_error(exc: DomainError):
+    replay = _replay_submission() if exc.code == "conflict" else None
+    if replay is not None:  # the twin of a form already submitted lost the race to it
+        return replay
+    if isinstance(exc, ConcurrentUpdate):
+        return error_page(409, _("Someone else changed this stock at the same moment. Reload."))
     if isinstance(exc, NotFound):
         return error_page(404, _("Not found."))
     if isinstance(exc, Forbidden):
@@ -227,6 +203,8 @@ def remember_submission(key: str | None, location: str) -> None:
 
 def _replay_submission():
     key = g.pop("submission_key", None)
+    if key:
+        get_session().rollback()
     location = earlier_submission(key) if key else None
     return redirect(location, 303) if location else None
 
