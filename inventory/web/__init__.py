@@ -54,6 +54,9 @@ def init_app(app: Flask) -> None:
         BABEL_TRANSLATION_DIRECTORIES=str(HERE / "translations"),
         # the form's token lives as long as the session; idle expiry is the session's business
         WTF_CSRF_TIME_LIMIT=None,
+        # checked by each blueprint with forms (core.staff_blueprint, or core.protect_forms):
+        # the API carries bearer tokens, not cookies
+        WTF_CSRF_CHECK_DEFAULT=False,
     )
     app.session_interface = SessionInterface()
     csrf.init_app(app)
@@ -62,7 +65,7 @@ def init_app(app: Flask) -> None:
     from inventory.api import api
     from inventory.web import auth, core, filters, receiving, stock, users
 
-    csrf.exempt(api)  # machines carry a bearer token, not a cookie
+    csrf.exempt(api)
     filters.init_app(app)
     core.init_app(app)
     for module in (auth, users, stock, receiving):

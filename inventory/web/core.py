@@ -30,6 +30,7 @@ from inventory.db.people import FormSubmission, User
 from inventory.db.session import ConcurrentUpdate
 from inventory.domain.errors import DomainError, Forbidden, NotFound
 from inventory.services.users import actor_of, user_for_session
+from inventory.web import csrf
 from inventory.web_db import get_session, now, transactional
 
 IDLE_LIMIT = timedelta(minutes=30)
@@ -137,6 +138,7 @@ def staff_blueprint(name: str, import_name: str, *, public: tuple[str, ...] = ()
     """A blueprint whose pages need a signed-in person (except the views named in `public`),
     committed after success and rolled back otherwise, with HTML error pages."""
     bp = Blueprint(name, import_name)
+    protect_forms(bp)
 
     @bp.before_request
     def require_person():
@@ -149,6 +151,15 @@ def staff_blueprint(name: str, import_name: str, *, public: tuple[str, ...] = ()
     transactional(bp)
     bp.register_error_handler(DomainError, _domain_error)
     return bp
+
+
+def protect_forms(bp: Blueprint) -> None:
+    """Refuse (400, nothing changed) any POST of `bp` without this session's CSRF token."""
+
+    @bp.before_request
+    def check_csrf_token():
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            csrf.protect()
 
 
 def _next_target() -> str | None:
