@@ -681,6 +681,8 @@ def discard(session: Session, actor: Actor, now: datetime, carton_id: int, reaso
         details={"holds": [d["hold"] for d in decided]},
     )
     return carton
+
+
 @dataclass(frozen=True)
 class StockMarks:
     """What a stock list flags on a carton: on hold, days to its BUD, BUD or expiry soon."""
