@@ -585,15 +585,20 @@ def create_region_plan(
 
 
 def region_totals(region_plan: RegionPlan) -> dict:
-    """What a region plan adds up to: the sums over its pharmacies' plans of projected waste,
-    doses used, unmet appointments (by target group and by site) and fill-the-vial offers."""
+    """What a region plan adds up to: the sums over its pharmacies' plans."""
+    return totals_of(region_plan.plans)
+
+
+def totals_of(plans: list[Plan]) -> dict:
+    """The sums over plans of projected waste, doses used, unmet appointments (by target group
+    and by site) and fill-the-vial offers (one plan's own summary, or a region's)."""
     waste: dict[str, float] = defaultdict(float)
     by_group: Counter[str] = Counter()
     by_site: Counter[str] = Counter()
     by_site_group: Counter[tuple[str, str]] = Counter()
     doses_used = solve_seconds = 0.0
     offers = vials_opened = doses_left = standby_slots = shipments_planned = 0
-    for plan in region_plan.plans:
+    for plan in plans:
         result = plan.result
         for kind, doses in result.get("waste", {}).items():
             waste[kind] += doses

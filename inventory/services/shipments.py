@@ -371,3 +371,12 @@ def list_shipments(
         for s in session.scalars(query.limit(500))
         if actor.sees(s.from_site) or actor.sees(s.to_site)
     ]
+
+
+def cancel_draft(session: Session, actor: Actor, now: datetime, shipment_id: int) -> list[int]:
+    """Cancel a shipment that has not left: its cartons are free again where they are."""
+    from inventory.services.planning import withdraw_draft_shipment
+
+    shipment = get_shipment(session, actor, shipment_id, for_update=True)
+    require(actor, "ship", shipment.from_site)
+    return withdraw_draft_shipment(session, actor, now, shipment)

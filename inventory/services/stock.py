@@ -191,3 +191,25 @@ def units_for(session: Session, actor: Actor, action: str) -> list[StorageUnit]:
     if actor.site_id is not None:
         query = query.where(StorageUnit.site_id == actor.site_id)
     return list(session.scalars(query))
+
+
+def hold_worklist(session: Session, actor: Actor) -> tuple[list[Carton], dict[int, object]]:
+    """Held cartons the actor sees, first expiry first, with the excursions behind their holds
+    (by id), so the worklist can show what exposed them."""
+    from inventory.db.telemetry import Excursion
+
+    cartons = list_cartons(session, actor, status=CartonStatus.HELD)
+    ids = {h.excursion_id for c in cartons for h in c.holds if h.excursion_id and not h.decision}
+    excursions = (
+        {
+            e.id: e
+            for e in session.scalars(
+                select(Excursion)
+                .where(Excursion.id.in_(ids))
+                .options(selectinload(Excursion.storage_unit))
+            )
+        }
+        if ids
+        else {}
+    )
+    return cartons, excursions

@@ -18,6 +18,8 @@ from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
 LANGUAGES = ("da", "en")
+# English pages write dates and numbers the British way (31/12/2026 14:05), not the American
+LOCALES = {"da": "da", "en": "en_GB"}
 TIMEZONE = "Europe/Copenhagen"
 HERE = Path(__file__).resolve().parent
 
@@ -32,7 +34,8 @@ class SessionInterface(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
 
 
-def select_locale() -> str:
+def select_language() -> str:
+    """`?lang=` (remembered in the session), else the session's, else the browser's."""
     chosen = request.args.get("lang")
     if chosen in LANGUAGES:
         session["lang"] = chosen
@@ -40,6 +43,10 @@ def select_locale() -> str:
     if session.get("lang") in LANGUAGES:
         return session["lang"]
     return request.accept_languages.best_match(LANGUAGES) or LANGUAGES[0]
+
+
+def select_locale() -> str:
+    return LOCALES[select_language()]
 
 
 def init_app(app: Flask) -> None:
@@ -63,12 +70,36 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: TIMEZONE)
 
     from inventory.api import api
-    from inventory.web import auth, core, filters, receiving, stock, users
+    from inventory.web import (
+        auth,
+        core,
+        filters,
+        holds,
+        plans,
+        recall,
+        receiving,
+        repack,
+        requests,
+        shipments,
+        stock,
+        users,
+    )
 
     csrf.exempt(api)
     filters.init_app(app)
     core.init_app(app)
-    for module in (auth, users, stock, receiving):
+    for module in (
+        auth,
+        users,
+        stock,
+        receiving,
+        repack,
+        shipments,
+        holds,
+        requests,
+        plans,
+        recall,
+    ):
         app.register_blueprint(module.bp)
 
 

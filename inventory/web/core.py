@@ -75,6 +75,32 @@ def role_name(role: str) -> str:
     }.get(role, role)
 
 
+def unit_kind(kind: str) -> str:
+    return {
+        "ultra_low_freezer": _("ultra-low freezer"),
+        "freezer": _("freezer"),
+        "fridge": _("fridge"),
+        "cool_box": _("cool box"),
+    }.get(kind, kind)
+
+
+def event_name(kind: str) -> str:
+    """A custody ledger event as people say it."""
+    return {
+        "receive": _("received"),
+        "thaw": _("thawed"),
+        "repack_out": _("repacked out"),
+        "repack_in": _("repacked in"),
+        "dispatch": _("dispatched"),
+        "receive_shipment": _("received from shipment"),
+        "administer": _("administered"),
+        "waste": _("wasted"),
+        "hold": _("held"),
+        "release": _("released"),
+        "discard": _("discarded"),
+    }.get(kind, kind)
+
+
 def navigation() -> list[tuple[str, str]]:
     user = g.get("user")
     if user is None:
@@ -252,4 +278,6 @@ def init_app(app: Flask) -> None:
             "actor": g.get("actor"),
             "navigation": navigation,
             "role_name": role_name,
+            "unit_kind": unit_kind,
+            "event_name": event_name,
         }

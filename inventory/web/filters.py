@@ -29,6 +29,13 @@ def isodate(value: date | None) -> str:
     return value.isoformat() if value else "–"
 
 
+def days(value: float | None) -> str:
+    """Days left: tenths when few are left, whole days otherwise."""
+    if value is None:
+        return "–"
+    return number(value, 1 if abs(value) < 3 else 0)
+
+
 def number(value: float | int | None, digits: int = 0) -> str:
     if value is None:
         return "–"
@@ -41,4 +48,10 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(day)
     app.add_template_filter(isodate)
     app.add_template_filter(number)
-    app.add_template_global(lambda: str(get_locale() or "da"), "current_language")
+    app.add_template_filter(days)
+    app.add_template_global(current_language)
+
+
+def current_language() -> str:
+    """The page's language as HTML names it: 'da' or 'en'."""
+    return str(get_locale() or "da").split("_")[0]

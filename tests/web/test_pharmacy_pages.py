@@ -1,0 +1,134 @@
+"""The pharmacy's pages through their forms: requests decided, a lot recalled, a plan proposed
+and approved, and what other roles are refused."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from inventory.db.models import AuditEntry, Carton, Lot, StockRequest
+from inventory.db.planning import Plan
+from tests.api.helpers import CENTRE, FLU, OTHER_CENTRE, PHARMACY, create_request, thawed_tray
+from tests.api.test_plans import book
+from tests.web.conftest import csrf_token, signed_in_client
+
+
+@pytest.fixture
+def admin(seeded, token) -> dict:
+    """An admin's bearer token, to set up stock and bookings through the API."""
+    return token("admin")
+
+
+def _form(client, path: str) -> dict:
+    page = client.get(path).get_data(as_text=True)
+    data = {"csrf_token": csrf_token(page)}
+    key = re.search(r'name="key" value="([^"]+)"', page)
+    if key:
+        data["key"] = key.group(1)
+    return data
+
+
+def _request(client, manager_headers, doses=30) -> int:
+    return create_request(client, manager_headers, product=FLU, doses=doses).get_json()["id"]
+
+
+def test_requests_approved_with_fewer_doses_or_rejected_with_a_reason(
+    client, app, person, token, db
+):
+    manager = token("centre_manager", site=CENTRE)
+    first, second = _request(client, manager), _request(client, manager)
+    pharmacist, _ = person("pharmacist", site=PHARMACY)
+    browser = app.test_client()
+    signed_in_client(browser, pharmacist)
+    data = _form(browser, "/requests?lang=en")
+    approved = browser.post(
+        f"/requests/{first}/decide", data={**data, "decision": "approve", "doses": "20"}
+    )
+    assert approved.status_code == 303
+    refused = browser.post(f"/requests/{second}/decide", data={**data, "decision": "reject"})
+    assert refused.status_code == 422 and "Give a reason" in refused.get_data(as_text=True)
+    rejected = browser.post(
+        f"/requests/{second}/decide",
+        data={**data, "decision": "reject", "reason": "no stock this week"},
+    )
+    assert rejected.status_code == 303
+    with db() as session:
+        requests = {r.id: r for r in session.scalars(select(StockRequest))}
+    assert (requests[first].status, requests[first].approved_doses) == ("approved", 20)
+    assert (requests[second].status, requests[second].reason) == ("rejected", "no stock this week")
+    page = browser.get("/requests?lang=en").get_data(as_text=True)
+    assert f"/shipments/new?request={first}" in page  # fulfil with a shipment
+
+
+def test_recall_a_lot_found_by_number_holds_every_carton(client, app, person, admin, db):
+    tray = thawed_tray(client, admin, lot="RC001")
+    pharmacist, _ = person("pharmacist", site=PHARMACY)
+    browser = app.test_client()
+    signed_in_client(browser, pharmacist)
+    found = browser.get("/recall?q=rc001")
+    assert found.status_code == 303
+    lot_page = found.headers["Location"]
+    data = _form(browser, lot_page)
+    assert browser.post(lot_page, data=data).status_code == 422  # a reason is required
+    assert browser.post(lot_page, data={**data, "reason": "supplier notice"}).status_code == 303
+    with db() as session:
+        assert session.scalar(select(Lot.recall_reason)) == "supplier notice"
+        assert session.get(Carton, tray["id"]).status == "held"
+    assert "RC001" in browser.get(lot_page + "?lang=en").get_data(as_text=True)
+
+
+def test_propose_and_approve_a_plan(client, app, person, admin, db):
+    thawed_tray(client, admin, vials=20)
+    book(client, admin, CENTRE, 1, 12)
+    pharmacist, _ = person("pharmacist", site=PHARMACY)
+    browser = app.test_client()
+    signed_in_client(browser, pharmacist)
+    data = _form(browser, "/plans?lang=en")
+    proposed = browser.post(
+        "/plans",
+        data={
+            **data,
+            "scope": "pharmacy",
+            "pharmacy": PHARMACY,
+            "start": "2026-11-21",
+            "days": "7",
+            "method": "fefo",
+        },
+    )
+    assert proposed.status_code == 303
+    plan_page = browser.get(proposed.headers["Location"] + "?lang=en").get_data(as_text=True)
+    assert "Projected waste" in plan_page and "Unmet appointments" in plan_page
+    approve = re.search(r'action="(/plans/\d+/approve)"', plan_page).group(1)
+    assert browser.post(approve, data={"csrf_token": csrf_token(plan_page)}).status_code == 303
+    with db() as session:
+        plan = session.scalar(select(Plan))
+        assert plan.status == "approved" and plan.shipment_links
+        actions = session.scalars(select(AuditEntry.actor).where(AuditEntry.action.like("plan%")))
+        assert all("[" in a for a in actions)
+
+
+def test_other_roles_are_refused_the_pharmacy_work(client, app, person, admin):
+    tray = thawed_tray(client, admin)
+    manager, _ = person("centre_manager", site=OTHER_CENTRE)
+    browser = app.test_client()
+    signed_in_client(browser, manager)
+    assert browser.get("/repack").status_code == 403
+    assert browser.get("/shipments/new").status_code == 403
+    assert browser.get(f"/cartons/{tray['id']}/repack").status_code == 404  # another site's
+    assert browser.get("/plans").status_code == 403
+    assert browser.get("/recall").status_code == 403
+    coordinator, _ = person("coordinator", region="Hovedstaden")
+    reader = app.test_client()
+    signed_in_client(reader, coordinator)
+    assert reader.get(f"/cartons/{tray['id']}").status_code == 200
+    assert reader.get(f"/cartons/{tray['id']}/thaw").status_code == 403
+    assert reader.post(
+        f"/cartons/{tray['id']}/decide",
+        data={
+            "csrf_token": csrf_token(reader.get("/stock").get_data(as_text=True)),
+            "decision": "release",
+            "reason": "x",
+        },
+    ).status_code in (403, 422)
