@@ -34,7 +34,7 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-EXAMPLES = 40  # per operation and role; the run's length follows from it
+EXAMPLES = 25  # per operation and role; the run's length follows from it
 ROLES = {"admin": {}, "centre_manager": {"site": CENTRE}}
 TALLY: dict[str, dict] = defaultdict(
     lambda: {"requests": 0, "failures": 0, "labels": set(), "seconds": 0.0, "statuses": Counter()}
