@@ -36,6 +36,7 @@ def seed(demo: bool) -> None:
         if demo:
             sites = seeding.load_network(session)
             click.echo(f"network: {sites} sites added")
+            seeding.load_booking_url(session, now)
             pharmacies = seeding.load_demo_stock(session, now)
             click.echo(f"stock: seeded at {pharmacies} hospital pharmacies")
 

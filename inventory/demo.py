@@ -105,6 +105,7 @@ def prepare(data: Path, region: str, env: dict) -> tuple[str, list[dict], str, s
     with unit_of_work(factory) as session:
         seed.load_catalogue(session)
         seed.load_network(session)
+        seed.load_booking_url(session, now)
         seed.load_demo_stock(session, now)
     with unit_of_work(factory) as session:
         _, token = create_token(session, now, role="admin", name="demo admin")

@@ -345,6 +345,154 @@ _REGIONAL_SITES: list[dict[str, Any]] = [
 ]
 
 
+# --- where citizens find the sites ---------------------------------------------------------
+#
+# Vaccination centres at the public addresses of the regions' centres and hospitals, GP
+# practices and nursing-home teams at plausible addresses in their towns; coordinates rounded
+# to about 100 m. (address, postcode, town, municipality code, lat, lon)
+
+Place = tuple[str, str, str, str, float, float]
+
+CENTRE_PLACES: dict[str, Place] = {
+    "RH-VC-BELLA": ("Center Boulevard 5", "2300", "København S", "0101", 55.638, 12.578),
+    "RH-VC-OKSNE": ("Halmtorvet 11", "1700", "København V", "0101", 55.669, 12.560),
+    "RH-VC-BALL": ("Ballerup Idrætsby 4", "2750", "Ballerup", "0151", 55.731, 12.378),
+    "RH-VC-BORN": ("Ullasvej 8", "3700", "Rønne", "0400", 55.096, 14.716),
+    "RH-VC-HILL": ("Dyrehavevej 29", "3400", "Hillerød", "0219", 55.926, 12.297),
+    "RH-VC-HELS": ("Esrumvej 145", "3000", "Helsingør", "0217", 56.025, 12.579),
+    "RS-VC-ROSK": ("Møllehusvej 15", "4000", "Roskilde", "0265", 55.640, 12.066),
+    "RS-VC-KOGE": ("Lykkebækvej 1", "4600", "Køge", "0259", 55.461, 12.166),
+    "RS-VC-HOLB": ("Smedelundsgade 60", "4300", "Holbæk", "0316", 55.713, 11.717),
+    "RS-VC-SLAG": ("Ingemannsvej 18", "4200", "Slagelse", "0330", 55.403, 11.363),
+    "RS-VC-NAES": ("Ringstedgade 61", "4700", "Næstved", "0370", 55.236, 11.769),
+    "RSD-VC-ODEN": ("J. B. Winsløws Vej 4", "5000", "Odense C", "0461", 55.385, 10.367),
+    "RSD-VC-SVEN": ("Valdemarsgade 53", "5700", "Svendborg", "0479", 55.055, 10.602),
+    "RSD-VC-VEJL": ("Beriderbakken 4", "7100", "Vejle", "0630", 55.705, 9.538),
+    "RSD-VC-KOLD": ("Sygehusvej 24", "6000", "Kolding", "0621", 55.492, 9.466),
+    "RSD-VC-ESBJ": ("Finsensgade 35", "6700", "Esbjerg", "0561", 55.477, 8.456),
+    "RSD-VC-SOND": ("Sydvang 1", "6400", "Sønderborg", "0540", 54.908, 9.772),
+    "RM-VC-AARH": ("Palle Juul-Jensens Boulevard 99", "8200", "Aarhus N", "0751", 56.191, 10.168),
+    "RM-VC-RAND": ("Skovlyvej 15", "8930", "Randers NØ", "0730", 56.470, 10.052),
+    "RM-VC-HORS": ("Sundvej 30", "8700", "Horsens", "0615", 55.866, 9.853),
+    "RM-VC-HERN": ("Vardevej 1", "7400", "Herning", "0657", 56.118, 8.951),
+    "RM-VC-VIBO": ("Heibergs Allé 4", "8800", "Viborg", "0791", 56.458, 9.418),
+    "RM-VC-HOLS": ("Lægårdvej 12", "7500", "Holstebro", "0661", 56.354, 8.635),
+    "RN-VC-AALB": ("Willy Brandts Vej 31", "9220", "Aalborg Øst", "0851", 57.040, 9.970),
+    "RN-VC-HJOR": ("Bispensgade 37", "9800", "Hjørring", "0860", 57.456, 9.985),
+    "RN-VC-FRED": ("Barfredshøjvej 32", "9900", "Frederikshavn", "0813", 57.439, 10.520),
+    "RN-VC-THIS": ("Højtoftevej 2", "7700", "Thisted", "0787", 56.952, 8.689),
+}
+
+GP_PLACES: dict[str, Place] = {
+    "København K": ("Store Kongensgade 40", "1264", "København K", "0101", 55.684, 12.588),
+    "Frederiksberg": ("Falkoner Allé 7", "2000", "Frederiksberg", "0147", 55.681, 12.533),
+    "Valby": ("Valby Langgade 79", "2500", "Valby", "0101", 55.662, 12.512),
+    "Amager": ("Amagerbrogade 150", "2300", "København S", "0101", 55.658, 12.604),
+    "Nørrebro": ("Nørrebrogade 52", "2200", "København N", "0101", 55.693, 12.549),
+    "Gentofte": ("Gentoftegade 50", "2820", "Gentofte", "0157", 55.750, 12.548),
+    "Rønne": ("Store Torvegade 20", "3700", "Rønne", "0400", 55.101, 14.704),
+    "Lyngby": ("Lyngby Hovedgade 45", "2800", "Kongens Lyngby", "0173", 55.771, 12.503),
+    "Helsingør": ("Stengade 40", "3000", "Helsingør", "0217", 56.032, 12.605),
+    "Hillerød": ("Slotsgade 20", "3400", "Hillerød", "0219", 55.929, 12.300),
+    "Roskilde": ("Algade 30", "4000", "Roskilde", "0265", 55.642, 12.083),
+    "Køge": ("Nørregade 20", "4600", "Køge", "0259", 55.459, 12.182),
+    "Holbæk": ("Ahlgade 30", "4300", "Holbæk", "0316", 55.717, 11.713),
+    "Kalundborg": ("Kordilgade 20", "4400", "Kalundborg", "0326", 55.680, 11.088),
+    "Slagelse": ("Løvegade 10", "4200", "Slagelse", "0330", 55.403, 11.354),
+    "Næstved": ("Axeltorv 5", "4700", "Næstved", "0370", 55.230, 11.760),
+    "Vordingborg": ("Algade 60", "4760", "Vordingborg", "0390", 55.009, 11.911),
+    "Nykøbing Falster": ("Jernbanegade 20", "4800", "Nykøbing F", "0376", 54.768, 11.875),
+    "Odense": ("Vestergade 40", "5000", "Odense C", "0461", 55.396, 10.383),
+    "Svendborg": ("Gerritsgade 20", "5700", "Svendborg", "0479", 55.059, 10.608),
+    "Nyborg": ("Nørregade 10", "5800", "Nyborg", "0450", 55.312, 10.790),
+    "Middelfart": ("Algade 30", "5500", "Middelfart", "0410", 55.506, 9.730),
+    "Vejle": ("Søndergade 20", "7100", "Vejle", "0630", 55.708, 9.534),
+    "Fredericia": ("Gothersgade 20", "7000", "Fredericia", "0607", 55.566, 9.752),
+    "Esbjerg": ("Kongensgade 50", "6700", "Esbjerg", "0561", 55.468, 8.452),
+    "Sønderborg": ("Perlegade 30", "6400", "Sønderborg", "0540", 54.912, 9.789),
+    "Aarhus C": ("Søndergade 40", "8000", "Aarhus C", "0751", 56.153, 10.207),
+    "Aarhus N": ("Randersvej 150", "8200", "Aarhus N", "0751", 56.177, 10.195),
+    "Randers": ("Torvegade 10", "8900", "Randers C", "0730", 56.461, 10.038),
+    "Silkeborg": ("Vestergade 20", "8600", "Silkeborg", "0740", 56.169, 9.548),
+    "Horsens": ("Søndergade 30", "8700", "Horsens", "0615", 55.860, 9.848),
+    "Herning": ("Bredgade 20", "7400", "Herning", "0657", 56.138, 8.976),
+    "Viborg": ("Sankt Mathias Gade 40", "8800", "Viborg", "0791", 56.451, 9.403),
+    "Holstebro": ("Nørregade 20", "7500", "Holstebro", "0661", 56.360, 8.617),
+    "Skive": ("Adelgade 20", "7800", "Skive", "0779", 56.565, 9.028),
+    "Aalborg": ("Boulevarden 20", "9000", "Aalborg", "0851", 57.046, 9.920),
+    "Nørresundby": ("Torvet 5", "9400", "Nørresundby", "0851", 57.059, 9.923),
+    "Hjørring": ("Østergade 20", "9800", "Hjørring", "0860", 57.461, 9.983),
+    "Frederikshavn": ("Danmarksgade 40", "9900", "Frederikshavn", "0813", 57.441, 10.537),
+    "Thisted": ("Storegade 20", "7700", "Thisted", "0787", 56.956, 8.693),
+    "Hobro": ("Adelgade 30", "9500", "Hobro", "0846", 56.639, 9.792),
+}
+
+# nursing-home teams: where the team sets out from (they vaccinate in the homes)
+MOBILE_PLACES: dict[str, Place] = {
+    "København": ("Rådhuspladsen 1", "1550", "København V", "0101", 55.676, 12.569),
+    "Gribskov": ("Rådhusvej 3", "3200", "Helsinge", "0270", 56.023, 12.197),
+    "Roskilde": ("Rådhusbuen 1", "4000", "Roskilde", "0265", 55.642, 12.080),
+    "Guldborgsund": ("Parkvej 37", "4800", "Nykøbing F", "0376", 54.766, 11.877),
+    "Odense": ("Flakhaven 2", "5000", "Odense C", "0461", 55.396, 10.388),
+    "Esbjerg": ("Torvegade 74", "6700", "Esbjerg", "0561", 55.466, 8.452),
+    "Aarhus": ("Rådhuspladsen 2", "8000", "Aarhus C", "0751", 56.152, 10.203),
+    "Viborg": ("Prinsens Allé 5", "8800", "Viborg", "0791", 56.450, 9.402),
+    "Aalborg": ("Boulevarden 13", "9000", "Aalborg", "0851", 57.047, 9.920),
+    "Brønderslev": ("Ny Rådhusplads 1", "9700", "Brønderslev", "0810", 57.270, 9.944),
+}
+
+NATIONAL_BOOKING_URL = "https://vacciner.dk"
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
+_WEEKEND = ("sat", "sun")
+
+
+def _hours(weekdays: list[list[str]], weekend: list[list[str]]) -> dict[str, list[list[str]]]:
+    return {**{d: weekdays for d in _WEEKDAYS}, **{d: weekend for d in _WEEKEND}}
+
+
+# how each kind of site receives people (large centres see more per hour)
+SERVICE = {
+    "vaccination_centre": {
+        "opening_hours": _hours([["08:00", "19:00"]], [["09:00", "16:00"]]),
+        "slots_per_hour": 60,
+        "drop_in": True,
+        "accessibility": "Niveaufri adgang, handicapparkering og handicaptoilet.",
+    },
+    "gp_practice": {
+        "opening_hours": _hours([["08:00", "12:00"], ["12:30", "15:30"]], []),
+        "slots_per_hour": 6,
+        "drop_in": False,
+        "booking_url": "https://www.minlaege.dk",
+        "accessibility": "Elevator til praksis på 1. sal.",
+    },
+    "mobile_unit": {
+        # vaccinates nursing-home residents where they live; no public booking
+        "opening_hours": _hours([["08:00", "15:00"]], []),
+        "slots_per_hour": 10,
+        "drop_in": False,
+        "accessibility": "Vaccinerer beboere på plejehjemmene; ingen tidsbestilling.",
+    },
+}
+LARGE_CENTRES = {"RH-VC-BELLA": 240, "RH-VC-OKSNE": 120, "RM-VC-AARH": 120, "RSD-VC-ODEN": 120}
+
+
+def _findable(site: dict[str, Any], place: Place) -> dict[str, Any]:
+    address, postcode, town, municipality, lat, lon = place
+    site.update(
+        address=address,
+        postcode=postcode,
+        town=town,
+        municipality=municipality,
+        lat=lat,
+        lon=lon,
+        **SERVICE[site["kind"]],
+    )
+    if site["code"] in LARGE_CENTRES:
+        site["slots_per_hour"] = LARGE_CENTRES[site["code"]]
+    return site
+
+
 def network() -> list[dict[str, Any]]:
     """Every site of the seed network, the national supplier first. Same result on every call."""
     sites = [
@@ -363,38 +511,36 @@ def network() -> list[dict[str, Any]]:
             # Hospital pharmacies are stocked by the national supplier.
             sites.append(_site(code, title, "hospital_pharmacy", name, units, supplied_by="SSI"))
         for slug, title, pharmacy in region["centres"]:
-            sites.append(
-                _site(
-                    f"{prefix}-VC-{slug}",
-                    title,
-                    "vaccination_centre",
-                    name,
-                    [("fridge", 2, 2_500)],
-                    supplied_by=pharmacy,
-                )
+            code = f"{prefix}-VC-{slug}"
+            centre = _site(
+                code,
+                title,
+                "vaccination_centre",
+                name,
+                [("fridge", 2, 2_500)],
+                supplied_by=pharmacy,
             )
+            sites.append(_findable(centre, CENTRE_PLACES[code]))
         for number, (town, pharmacy) in enumerate(region["gp_towns"], start=1):
-            sites.append(
-                _site(
-                    f"{prefix}-GP-{number:03d}",
-                    f"Lægehuset {town}",
-                    "gp_practice",
-                    name,
-                    [("fridge", 1, 400)],
-                    supplied_by=pharmacy,
-                )
+            practice = _site(
+                f"{prefix}-GP-{number:03d}",
+                f"Lægehuset {town}",
+                "gp_practice",
+                name,
+                [("fridge", 1, 400)],
+                supplied_by=pharmacy,
             )
+            sites.append(_findable(practice, GP_PLACES[town]))
         for number, (municipality, pharmacy) in enumerate(region["mobile_units"], start=1):
-            sites.append(
-                _site(
-                    f"{prefix}-MU-{number:02d}",
-                    f"Plejehjemsteam {municipality}",
-                    "mobile_unit",
-                    name,
-                    [("cool_box", 1, 60)],
-                    supplied_by=pharmacy,
-                )
+            team = _site(
+                f"{prefix}-MU-{number:02d}",
+                f"Plejehjemsteam {municipality}",
+                "mobile_unit",
+                name,
+                [("cool_box", 1, 60)],
+                supplied_by=pharmacy,
             )
+            sites.append(_findable(team, MOBILE_PLACES[municipality]))
     return sites
 
 

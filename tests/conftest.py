@@ -55,12 +55,13 @@ def client(app):
 
 @pytest.fixture
 def seeded(db):
-    """The seed catalogue and network."""
+    """The seed catalogue and network, with the national booking link."""
     from inventory.services import seed
 
     with unit_of_work(db) as session:
         seed.load_catalogue(session)
         seed.load_network(session)
+        seed.load_booking_url(session, T0)
     return db
 
 

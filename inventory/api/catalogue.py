@@ -8,15 +8,17 @@ from inventory.api import api, body, responses
 from inventory.api.contract import operation
 from inventory.api.render import product_json, site_json, storage_unit_json
 from inventory.api.schemas import (
+    BookingUrlSchema,
     ProductPatchSchema,
     ProductSchema,
+    SitePatchSchema,
     SiteQuery,
     SiteSchema,
     StorageUnitQuery,
     StorageUnitSchema,
 )
 from inventory.services import catalogue
-from inventory.services.common import product_by_code
+from inventory.services.common import product_by_code, site_by_code
 from inventory.web_db import get_session, now
 
 
@@ -64,6 +66,37 @@ def list_sites(args):
 def create_site(data):
     """Add a site (admin)."""
     return site_json(catalogue.create_site(get_session(), g.actor, now(), data))
+
+
+@api.get("/sites/<code>")
+@operation(responses.Site)
+def get_site(code):
+    """One site, with its address, opening hours and booking link."""
+    return site_json(site_by_code(get_session(), code))
+
+
+@api.patch("/sites/<code>")
+@operation(responses.Site)
+@body(SitePatchSchema)
+def update_site(code, data):
+    """Change a site's name, address, coordinates, opening hours, slots per hour, drop-in,
+    booking link or accessibility notes (admin; audited with before and after; null clears)."""
+    return site_json(catalogue.update_site(get_session(), g.actor, now(), code, data))
+
+
+@api.get("/settings/booking-url")
+@operation(responses.BookingUrl)
+def get_booking_url():
+    """The national booking link, shown for every site without one of its own."""
+    return {"url": catalogue.national_booking_url(get_session())}
+
+
+@api.put("/settings/booking-url")
+@operation(responses.BookingUrl)
+@body(BookingUrlSchema)
+def put_booking_url(data):
+    """Set the national booking link (admin; audited)."""
+    return {"url": catalogue.set_national_booking_url(get_session(), g.actor, now(), data["url"])}
 
 
 @api.get("/storage-units")

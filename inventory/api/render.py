@@ -15,7 +15,9 @@ from inventory.db.models import (
     StockRequest,
     StorageUnit,
 )
+from inventory.domain import geo
 from inventory.domain.custody import GONE_STATUSES
+from inventory.services import catalogue
 from inventory.services.custody import days_left, open_vial_bud
 
 
@@ -40,12 +42,10 @@ def product_json(p: Product) -> dict:
 
 
 def site_json(s: Site) -> dict:
+    municipality = geo.municipalities().get(s.municipality_code or "")
     return {
-        "code": s.code,
-        "name": s.name,
-        "kind": s.kind,
-        "region": s.region,
-        "supplied_by": s.supplied_by.code if s.supplied_by else None,
+        **catalogue.site_snapshot(s),
+        "municipality_name": municipality.name if municipality else None,
     }
 
 

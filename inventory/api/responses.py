@@ -112,12 +112,45 @@ class Product(Answer):
     thaw_lead_hours = number()
 
 
+def opening_hours(**kw):
+    return fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.List(fields.String())),
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": 'per weekday (mon..sun), [opens, closes] in local time: {"mon": '
+            '[["08:00", "16:00"]]}; a weekday without intervals is closed'
+        },
+        **kw,
+    )
+
+
 class Site(Answer):
     code = text()
     name = text()
     kind = one_of(SITE_KINDS)
     region = text()
     supplied_by = maybe_text()
+    address = maybe_text()
+    postcode = maybe_text()
+    town = maybe_text()
+    municipality = maybe_text(metadata={"description": "the municipality's code, e.g. 0101"})
+    municipality_name = maybe_text()
+    lat = maybe_number()
+    lon = maybe_number()
+    opening_hours = opening_hours()
+    slots_per_hour = maybe_integer(metadata={"description": "people vaccinated an hour"})
+    drop_in = fields.Boolean(required=True)
+    booking_url = maybe_text(metadata={"description": "None: the national booking link"})
+    accessibility = maybe_text()
+    default_target_group = maybe_text(
+        metadata={"description": "what an administration counts under when it names no group"}
+    )
+
+
+class BookingUrl(Answer):
+    url = maybe_text(metadata={"description": "where citizens book"})
 
 
 class StorageUnit(Answer):
@@ -686,6 +719,19 @@ class PublicSite(Answer):
     name = text()
     region = text()
     kind = one_of(SITE_KINDS)
+    address = maybe_text()
+    postcode = maybe_text()
+    town = maybe_text()
+    municipality = maybe_text(metadata={"description": "the municipality's name"})
+    municipality_code = maybe_text()
+    lat = maybe_number()
+    lon = maybe_number()
+    opening_hours = opening_hours()
+    drop_in = fields.Boolean(required=True)
+    booking_url = maybe_text(metadata={"description": "the site's, else the national one"})
+    accessibility = maybe_text()
+    free_total = integer(metadata={"description": "free appointments over all days shown"})
+    first_free_day = Day(required=True, allow_none=True)
     days = fields.List(fields.Nested(PublicDay), required=True)
 
 

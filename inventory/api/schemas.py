@@ -17,7 +17,9 @@ from inventory.db.models import (
     STORAGE_UNIT_KINDS,
 )
 from inventory.db.planning import PLAN_STATUSES, REGION_PLAN_STATUSES, THAW_TASK_STATUSES
+from inventory.domain import geo
 from inventory.domain.custody import WASTE_REASONS
+from inventory.domain.sites import opening_hours_errors
 from inventory.domain.stability import State
 from inventory.seed_data import REGIONS
 
@@ -94,12 +96,67 @@ class ProductPatchSchema(ProductSchema):
         super().__init__(partial=True, **kwargs)
 
 
-class SiteSchema(Schema):
+def _known_municipality(code: str) -> None:
+    if code not in geo.municipalities():
+        raise ValidationError("not a municipality code (four digits, e.g. 0101)")
+
+
+def _valid_opening_hours(hours: dict) -> None:
+    errors = opening_hours_errors(hours)
+    if errors:
+        raise ValidationError(errors)
+
+
+URL = validate.URL(schemes={"http", "https"}, require_tld=True, error="an http(s) address")
+
+
+class SiteFindingSchema(Schema):
+    """What citizens need to find a site; every field may be left out or cleared (null)."""
+
+    address = fields.String(allow_none=True, validate=validate.Length(min=1, max=200))
+    postcode = fields.String(
+        allow_none=True, validate=validate.Regexp(r"^\d{4}$", error="four digits")
+    )
+    town = fields.String(allow_none=True, validate=validate.Length(min=1, max=64))
+    municipality = fields.String(allow_none=True, validate=_known_municipality)
+    # Denmark with its islands, Bornholm and Christiansø included
+    lat = fields.Float(
+        allow_none=True, validate=validate.Range(min=54.5, max=57.8, error="not in Denmark")
+    )
+    lon = fields.Float(
+        allow_none=True, validate=validate.Range(min=8.0, max=15.2, error="not in Denmark")
+    )
+    opening_hours = fields.Dict(allow_none=True, validate=_valid_opening_hours)
+    slots_per_hour = fields.Integer(
+        allow_none=True, strict=True, validate=validate.Range(min=0, max=10_000)
+    )
+    drop_in = fields.Boolean()
+    booking_url = fields.String(allow_none=True, validate=[URL, validate.Length(max=500)])
+    accessibility = fields.String(allow_none=True, validate=validate.Length(max=2000))
+
+    @validates_schema
+    def _coordinates_come_in_pairs(self, data, **kwargs):
+        if ("lat" in data) != ("lon" in data) or (data.get("lat") is None) != (
+            data.get("lon") is None
+        ):
+            missing = "lon" if data.get("lat") is not None or "lat" in data else "lat"
+            raise ValidationError("give latitude and longitude together", missing)
+
+
+class SiteSchema(SiteFindingSchema):
     code = fields.String(required=True, validate=CODE)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     kind = fields.String(required=True, validate=validate.OneOf(SITE_KINDS))
     region = fields.String(required=True, validate=validate.OneOf(REGIONS))
     supplied_by = fields.String(load_default=None, allow_none=True)
+
+
+class SitePatchSchema(SiteFindingSchema):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+
+
+class BookingUrlSchema(Schema):
+    url = fields.String(required=True, allow_none=True, validate=[URL, validate.Length(max=500)])
 
 
 class StorageUnitSchema(Schema):

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -60,6 +61,20 @@ class Site(Base):
     region: Mapped[str] = mapped_column(String(64), index=True)
     supplied_by_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
     supplied_by: Mapped[Site | None] = relationship(remote_side="Site.id")
+    # where and when citizens find it (vaccination sites; empty for pharmacies and SSI)
+    address: Mapped[str | None] = mapped_column(String(200))
+    postcode: Mapped[str | None] = mapped_column(String(4))
+    town: Mapped[str | None] = mapped_column(String(64))
+    municipality_code: Mapped[str | None] = mapped_column(String(4), index=True)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    # {"mon": [["08:00", "16:00"]], ...} local time; see inventory.domain.sites
+    opening_hours: Mapped[dict | None] = mapped_column(JSONType)
+    slots_per_hour: Mapped[int | None]
+    drop_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # None: the national booking link (a programme setting)
+    booking_url: Mapped[str | None] = mapped_column(String(500))
+    accessibility: Mapped[str | None] = mapped_column(Text)
     storage_units: Mapped[list[StorageUnit]] = relationship(
         back_populates="site", order_by="StorageUnit.code"
     )

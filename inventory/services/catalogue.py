@@ -8,8 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from inventory.db.models import Product, ProductGtin, Site, StorageUnit
+from inventory.db.planning import PlanningSetting
 from inventory.domain import gs1
 from inventory.domain.errors import Conflict, InvalidInput
+from inventory.domain.sites import checked_opening_hours
 from inventory.domain.stability import StorageProfile
 from inventory.services.access import Actor, require
 from inventory.services.common import audit, product_by_code, site_by_code
@@ -128,6 +130,47 @@ def list_sites(
     return list(session.scalars(query))
 
 
+# what citizens need to find a site, as the API names it (``municipality`` is the code)
+FINDING_FIELDS = (
+    "address",
+    "postcode",
+    "town",
+    "municipality",
+    "lat",
+    "lon",
+    "opening_hours",
+    "slots_per_hour",
+    "drop_in",
+    "booking_url",
+    "accessibility",
+)
+_COLUMN = {"municipality": "municipality_code"}
+BOOKING_URL_SETTING = "booking_url"
+
+
+def site_snapshot(site: Site) -> dict:
+    return {
+        "code": site.code,
+        "name": site.name,
+        "kind": site.kind,
+        "region": site.region,
+        "supplied_by": site.supplied_by.code if site.supplied_by else None,
+        **{f: getattr(site, _COLUMN.get(f, f)) for f in FINDING_FIELDS},
+    }
+
+
+def _set_finding_fields(site: Site, data: dict) -> None:
+    for field in FINDING_FIELDS:
+        if field not in data:
+            continue
+        value = data[field]
+        if field == "opening_hours" and value is not None:
+            value = checked_opening_hours(value)
+        if field == "drop_in":
+            value = bool(value)
+        setattr(site, _COLUMN.get(field, field), value)
+
+
 def create_site(session: Session, actor: Actor, now: datetime, data: dict) -> Site:
     require(actor, "catalogue.write")
     if session.scalar(select(Site).where(Site.code == data["code"])) is not None:
@@ -143,19 +186,69 @@ def create_site(session: Session, actor: Actor, now: datetime, data: dict) -> Si
         kind=data["kind"],
         region=data["region"],
         supplied_by=supplier,
+        drop_in=False,
     )
+    _set_finding_fields(site, data)
     session.add(site)
+    session.flush()
+    audit(session, actor, now, "site.create", "site", site.code, after=site_snapshot(site))
+    return site
+
+
+def update_site(session: Session, actor: Actor, now: datetime, code: str, changes: dict) -> Site:
+    """Change a site's name or what citizens need to find it (admin; audited)."""
+    require(actor, "catalogue.write")
+    site = site_by_code(session, code)
+    before = site_snapshot(site)
+    if "name" in changes:
+        site.name = changes["name"]
+    _set_finding_fields(site, changes)
     session.flush()
     audit(
         session,
         actor,
         now,
-        "site.create",
+        "site.update",
         "site",
         site.code,
-        after={k: data.get(k) for k in ("code", "name", "kind", "region", "supplied_by")},
+        before=before,
+        after=site_snapshot(site),
     )
     return site
+
+
+def national_booking_url(session: Session) -> str | None:
+    """Where citizens book when their site names no booking link of its own."""
+    setting = session.get(PlanningSetting, BOOKING_URL_SETTING)
+    return setting.value.get("url") if setting is not None else None
+
+
+def set_national_booking_url(
+    session: Session, actor: Actor, now: datetime, url: str | None
+) -> str | None:
+    require(actor, "catalogue.write")
+    before = national_booking_url(session)
+    setting = session.get(PlanningSetting, BOOKING_URL_SETTING)
+    if setting is None:
+        setting = PlanningSetting(name=BOOKING_URL_SETTING, value={"url": url})
+        session.add(setting)
+    setting.value, setting.updated_at, setting.updated_by = {"url": url}, now, actor.label
+    session.flush()
+    audit(
+        session,
+        actor,
+        now,
+        "settings.booking_url",
+        "planning_settings",
+        BOOKING_URL_SETTING,
+        before={"url": before},
+        after={"url": url},
+    )
+    return url
+
+
+def booking_url_of(site: Site, national: str | None) -> str | None:
+    return site.booking_url or national
 
 
 def list_storage_units(session: Session, *, site: str | None = None) -> list[StorageUnit]:

@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 
 from inventory import seed_data
 from inventory.db.models import Carton, Product, ProductGtin, Site, StorageUnit
+from inventory.db.planning import PlanningSetting
 from inventory.domain import gs1
 from inventory.services import custody
 from inventory.services.access import SYSTEM
-from inventory.services.catalogue import _checked_profile
+from inventory.services.catalogue import BOOKING_URL_SETTING, FINDING_FIELDS, _checked_profile
 
 
 def load_catalogue(session: Session) -> int:
@@ -41,6 +42,8 @@ def load_catalogue(session: Session) -> int:
 
 
 def load_network(session: Session) -> int:
+    """Add the network's missing sites and storage units, and fill in what citizens need to
+    find a site where it is still empty (an admin's own entries are kept)."""
     sites = {s.code: s for s in session.scalars(select(Site))}
     units = set(session.scalars(select(StorageUnit.code)))
     added = 0
@@ -57,6 +60,7 @@ def load_network(session: Session) -> int:
             session.add(site)
             sites[site.code] = site
             added += 1
+        _fill_finding_fields(site, item)
         for unit in item["storage_units"]:
             if unit["code"] not in units:
                 session.add(
@@ -72,6 +76,29 @@ def load_network(session: Session) -> int:
                 units.add(unit["code"])
     session.flush()
     return added
+
+
+def _fill_finding_fields(site: Site, item: dict) -> None:
+    for field in FINDING_FIELDS:
+        column = "municipality_code" if field == "municipality" else field
+        if field in item and getattr(site, column) in (None, False):
+            setattr(site, column, item[field])
+    if site.drop_in is None:
+        site.drop_in = False
+
+
+def load_booking_url(session: Session, now: datetime) -> None:
+    """The national booking link, unless one is set."""
+    if session.get(PlanningSetting, BOOKING_URL_SETTING) is None:
+        session.add(
+            PlanningSetting(
+                name=BOOKING_URL_SETTING,
+                value={"url": seed_data.NATIONAL_BOOKING_URL},
+                updated_at=now,
+                updated_by="seed",
+            )
+        )
+        session.flush()
 
 
 def load_demo_stock(session: Session, now: datetime) -> int:
