@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_user)
     app.cli.add_command(broker_config)
     app.cli.add_command(import_appointments)
+    app.cli.add_command(import_population)
     app.cli.add_command(__import__("inventory.scheduler", fromlist=["command"]).command)
 
 
@@ -28,11 +29,14 @@ def init_app(app: Flask) -> None:
 def seed(demo: bool) -> None:
     """Load the product catalogue (idempotent); with --demo, the network and stock too."""
     from inventory.services import seed as seeding
+    from inventory.services import uptake
+    from inventory.services.access import Actor
 
     now = current_app.config["CLOCK"].now()
     with unit_of_work(session_factory()) as session:
         products = seeding.load_catalogue(session)
         click.echo(f"catalogue: {products} products added")
+        uptake.load_seed(session, Actor(name="seed", role="admin"), now)
         if demo:
             sites = seeding.load_network(session)
             click.echo(f"network: {sites} sites added")
@@ -153,6 +157,36 @@ def broker_config(out_dir: str, service_users: tuple[str, ...]) -> None:
     click.echo(f"{len(accounts)} devices, {len(services)} service users")
     for name, path in paths.items():
         click.echo(f"{name}: {path}")
+
+
+@click.command("import-population")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def import_population(path: str) -> None:
+    """Replace population figures from a CSV file (columns municipality_code,group,population;
+    lines starting with # are comments), e.g. Statistics Denmark's FOLK1A by municipality and
+    age band. Nothing is stored if any row is bad; each bad row is printed by its line."""
+    from flask.cli import ScriptInfo
+
+    from inventory.domain.errors import InvalidInput
+    from inventory.services import uptake
+    from inventory.services.access import Actor
+
+    app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+    with open(path, encoding="utf-8-sig") as f:
+        text = f.read()
+    with app.app_context():
+        try:
+            rows = uptake.parse_population(text)
+        except InvalidInput as bad:
+            for line, messages in (bad.fields or {}).items():
+                click.echo(f"{line}: {'; '.join(messages)}", err=True)
+            raise SystemExit(1) from None
+        actor = Actor(name="import-population", role="admin")
+        with unit_of_work(session_factory()) as session:
+            count = uptake.replace_population(
+                session, actor, current_app.config["CLOCK"].now(), rows
+            )
+    click.echo(f"population: {count} rows stored")
 
 
 @click.command("import-appointments")

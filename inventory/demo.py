@@ -93,7 +93,7 @@ def prepare(data: Path, region: str, env: dict) -> tuple[str, list[dict], str, s
     from inventory.db.models import Carton, Site, StorageUnit
     from inventory.db.telemetry import Device
     from inventory.domain.custody import CartonStatus
-    from inventory.services import devices, seed
+    from inventory.services import devices, seed, uptake
     from inventory.services.access import SYSTEM
     from inventory.services.tokens import create_token
     from inventory.web_db import session_factory
@@ -106,6 +106,7 @@ def prepare(data: Path, region: str, env: dict) -> tuple[str, list[dict], str, s
         seed.load_catalogue(session)
         seed.load_network(session)
         seed.load_booking_url(session, now)
+        uptake.load_seed(session, SYSTEM, now)
         seed.load_demo_stock(session, now)
     with unit_of_work(factory) as session:
         _, token = create_token(session, now, role="admin", name="demo admin")

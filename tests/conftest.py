@@ -56,12 +56,14 @@ def client(app):
 @pytest.fixture
 def seeded(db):
     """The seed catalogue and network, with the national booking link."""
-    from inventory.services import seed
+    from inventory.services import seed, uptake
+    from inventory.services.access import SYSTEM
 
     with unit_of_work(db) as session:
         seed.load_catalogue(session)
         seed.load_network(session)
         seed.load_booking_url(session, T0)
+        uptake.load_seed(session, SYSTEM, T0)
     return db
 
 

@@ -169,4 +169,12 @@ def _remember_answer(session, response) -> None:
 transactional(api, before_commit=_remember_answer)
 
 
-from inventory.api import cartons, catalogue, logistics, meta, planning, telemetry  # noqa: E402,F401  (routes)
+from inventory.api import (  # noqa: E402,F401  (routes)
+    cartons,
+    catalogue,
+    logistics,
+    meta,
+    planning,
+    telemetry,
+    uptake,
+)

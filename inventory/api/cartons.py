@@ -9,8 +9,8 @@ from inventory.api import api, body, responses
 from inventory.api.contract import operation
 from inventory.api.render import carton_detail_json, carton_json
 from inventory.api.schemas import (
+    AdministerSchema,
     CartonQuery,
-    DosesSchema,
     ReasonSchema,
     ReceiptSchema,
     RepackSchema,
@@ -100,10 +100,15 @@ def repack(carton_id, data):
 
 @api.post("/cartons/<id:carton_id>/administer")
 @operation(responses.Carton, conflicts=CARTON_CONFLICTS)
-@body(DosesSchema)
+@body(AdministerSchema)
 def administer(carton_id, data):
-    """Record doses administered from a carton."""
-    return _carton(custody.administer(get_session(), g.actor, now(), carton_id, data["doses"]))
+    """Record doses administered from a carton, counted for uptake under the person's target
+    group (``group``; the site's default group, else ``other``, when left out)."""
+    return _carton(
+        custody.administer(
+            get_session(), g.actor, now(), carton_id, data["doses"], group=data.get("group")
+        )
+    )
 
 
 @api.post("/cartons/<id:carton_id>/waste")

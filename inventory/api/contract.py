@@ -60,6 +60,7 @@ class Contract:
     status: int = 200
     query: type[Schema] | None = None
     html: bool = False
+    media: str = "text/html"  # what a view that is not JSON answers with
     public: bool = False
     errors: tuple[int, ...] = ()  # statuses beyond the defaults (401, 403, 404, 422, 409 on writes)
     conflicts: tuple[str, ...] = ()  # the 409 codes worth naming
@@ -85,6 +86,7 @@ def operation(
     status: int = 200,
     query: type[Schema] | None = None,
     html: bool = False,
+    media: str = "text/html",
     public: bool = False,
     errors: tuple[int, ...] = (),
     conflicts: tuple[str, ...] = (),
@@ -113,6 +115,7 @@ def operation(
             status=status,
             query=query,
             html=html,
+            media=media,
             public=public,
             errors=errors,
             conflicts=conflicts,

@@ -183,7 +183,8 @@ def _error_statuses(method: str, view, contract: Contract) -> list[int]:
 
 def _success(spec: APISpec, contract: Contract) -> dict:
     if contract.html:
-        return {"description": "a page", "content": {"text/html": {"schema": {"type": "string"}}}}
+        what = "a page" if contract.media == "text/html" else contract.media
+        return {"description": what, "content": {contract.media: {"schema": {"type": "string"}}}}
     schemas = [_ref(spec, s) for s in contract.schemas] or [{"type": "object"}]
     schema = schemas[0] if len(schemas) == 1 else {"oneOf": schemas}
     answer: dict = {"description": "success"}

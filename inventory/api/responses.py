@@ -743,3 +743,136 @@ class Availability(Answer):
     days = fields.List(Day(), required=True)
     products = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
     sites = fields.List(fields.Nested(PublicSite), required=True)
+
+
+# ---------------------------------------------------------------- uptake
+
+
+def per_name(values=None, **kw):
+    """An object of names (groups, bands) and whole numbers."""
+    return fields.Dict(keys=fields.String(), values=values or fields.Integer(), required=True, **kw)
+
+
+class Goal(Answer):
+    name = text()
+    groups = fields.List(fields.String(), required=True)
+    population = fields.List(fields.String(), required=True)
+    target = number(metadata={"description": "a share, e.g. 0.95"})
+
+
+class Goals(Answer):
+    goals = fields.List(fields.Nested(Goal), required=True)
+
+
+class GoalStanding(Answer):
+    goal = text()
+    target = number()
+    vaccinated = integer()
+    population = integer()
+    uptake = maybe_number()
+    met = fields.Boolean(required=True)
+    missing = integer(metadata={"description": "people still to vaccinate to reach the goal"})
+
+
+class UptakeWeek(Answer):
+    week = Day(required=True, metadata={"description": "the Monday the week starts"})
+    by_group = per_name()
+
+
+class UptakeArea(Answer):
+    area = text(metadata={"description": "a municipality code or a region"})
+    name = text()
+    region = text()
+    by_group = per_name()
+    population = per_name()
+    goals = fields.List(fields.Nested(GoalStanding), required=True)
+    weekly = fields.List(fields.Nested(UptakeWeek), required=True)
+
+
+class Uptake(Answer):
+    by = one_of(("municipality", "region"))
+    region = maybe_text()
+    goals = fields.List(fields.Nested(Goal), required=True)
+    areas = fields.List(fields.Nested(UptakeArea), required=True)
+
+
+class PopulationStored(Answer):
+    rows = integer()
+
+
+class PublicGoal(Answer):
+    goal = text()
+    target = number()
+    vaccinated = maybe_integer(metadata={"description": "null when below 5"})
+    uptake = maybe_number()
+
+
+class PublicRegionUptake(Answer):
+    region = text()
+    by_group = per_name(fields.Integer(allow_none=True), metadata={"description": "null: below 5"})
+    goals = fields.List(fields.Nested(PublicGoal), required=True)
+
+
+class PublicUptake(Answer):
+    suppressed_below = integer()
+    groups = fields.List(fields.String(), required=True)
+    regions = fields.List(fields.Nested(PublicRegionUptake), required=True)
+
+
+# ---------------------------------------------------------------- coordinators' figures
+
+
+class WasteWeek(Answer):
+    week = Day(required=True)
+    administered = integer()
+    wasted = integer()
+    rate = maybe_number()
+
+
+class WasteRow(Answer):
+    key = text(metadata={"description": "the region, site, product or reason"})
+    administered = integer(metadata={"description": "doses given (for a reason: all used or lost)"})
+    wasted = integer()
+    rate = maybe_number()
+    indicative = maybe_number(metadata={"description": "WHO's rate for the vial sizes used"})
+    weeks = fields.List(fields.Nested(WasteWeek), required=True)
+    list = fields.Dict(required=True, metadata={"description": "the ledger query behind it"})
+
+
+class Waste(Answer):
+    by = one_of(("region", "site", "product", "reason"))
+    region = maybe_text()
+    since = Day(required=True)
+    rows = fields.List(fields.Nested(WasteRow), required=True)
+
+
+class ExpiringRow(Answer):
+    site = text()
+    name = text()
+    region = text()
+    product = text()
+    doses = integer()
+    list = fields.Dict(required=True, metadata={"description": "the carton list behind it"})
+
+
+class Expiring(Answer):
+    days = integer()
+    region = maybe_text()
+    doses = integer()
+    rows = fields.List(fields.Nested(ExpiringRow), required=True)
+
+
+class CoverRow(Answer):
+    site = text()
+    name = text()
+    region = text()
+    doses = integer()
+    booked_per_day = number()
+    days_of_cover = maybe_number()
+    list = fields.Dict(required=True, metadata={"description": "the carton list behind it"})
+
+
+class Cover(Answer):
+    days = integer()
+    region = maybe_text()
+    rows = fields.List(fields.Nested(CoverRow), required=True)

@@ -21,6 +21,7 @@ from inventory.domain import geo
 from inventory.domain.custody import WASTE_REASONS
 from inventory.domain.sites import opening_hours_errors
 from inventory.domain.stability import State
+from inventory.domain.uptake import POPULATION_GROUPS, TARGET_GROUPS
 from inventory.seed_data import REGIONS
 
 STATES = [s.value for s in State]
@@ -133,6 +134,9 @@ class SiteFindingSchema(Schema):
     drop_in = fields.Boolean()
     booking_url = fields.String(allow_none=True, validate=[URL, validate.Length(max=500)])
     accessibility = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    default_target_group = fields.String(
+        allow_none=True, validate=validate.OneOf(TARGET_GROUPS, error="one of {choices}")
+    )
 
     @validates_schema
     def _coordinates_come_in_pairs(self, data, **kwargs):
@@ -230,6 +234,11 @@ class RepackSchema(Schema):
 
 class DosesSchema(Schema):
     doses = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100_000))
+
+
+class AdministerSchema(DosesSchema):
+    # the person's target group (as the appointments'); the site's default when left out
+    group = fields.String(load_default=None, allow_none=True)
 
 
 class WasteSchema(DosesSchema):
@@ -380,3 +389,35 @@ class ThawTaskQuery(Paged):
 
 class RegionQuery(Query):
     region = fields.String()
+
+
+class GoalSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    groups = fields.List(fields.String(validate=validate.OneOf(TARGET_GROUPS)), required=True)
+    population = fields.List(
+        fields.String(validate=validate.OneOf(POPULATION_GROUPS)), required=True
+    )
+    target = fields.Float(required=True, validate=validate.Range(min=0, max=1, min_inclusive=False))
+
+
+class GoalsSchema(Schema):
+    goals = fields.List(fields.Nested(GoalSchema), required=True)
+
+
+class PopulationRowSchema(Schema):
+    municipality_code = fields.String(required=True, validate=_known_municipality)
+    group = fields.String(required=True, validate=validate.OneOf(POPULATION_GROUPS))
+    population = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=0, max=10_000_000)
+    )
+
+
+class PopulationSchema(Schema):
+    rows = fields.List(
+        fields.Nested(PopulationRowSchema), required=True, validate=validate.Length(min=1)
+    )
+
+
+class UptakeQuery(Query):
+    by = fields.String(validate=validate.OneOf(("municipality", "region")))
+    region = fields.String(validate=validate.OneOf(REGIONS))

@@ -1,6 +1,6 @@
 """Database: typed models, the engine and the unit of work."""
 
-from . import models, people, planning, telemetry  # noqa: F401  (registers the tables on Base.metadata)
+from . import models, people, planning, telemetry, uptake  # noqa: F401  (registers the tables on Base.metadata)
 from .base import Base, UTCDateTime  # noqa: F401
 from .session import (  # noqa: F401
     ConcurrentUpdate,

@@ -75,6 +75,8 @@ class Site(Base):
     # None: the national booking link (a programme setting)
     booking_url: Mapped[str | None] = mapped_column(String(500))
     accessibility: Mapped[str | None] = mapped_column(Text)
+    # the target group an administration is counted under when the client names none
+    default_target_group: Mapped[str | None] = mapped_column(String(32))
     storage_units: Mapped[list[StorageUnit]] = relationship(
         back_populates="site", order_by="StorageUnit.code"
     )

@@ -144,3 +144,47 @@ def distance_km(lat0: float, lon0: float, lat1: float, lon1: float) -> float:
     dp, dl = p1 - p0, math.radians(lon1 - lon0)
     a = math.sin(dp / 2) ** 2 + math.cos(p0) * math.cos(p1) * math.sin(dl / 2) ** 2
     return 6371.0 * 2 * math.asin(math.sqrt(a))
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a citizen searched from: a postcode or a municipality, with the point distances
+    are measured from (the municipality's centroid)."""
+
+    label: str
+    municipality_code: str
+    lat: float
+    lon: float
+    postcode: str | None = None
+
+
+@cache
+def postcodes() -> dict[str, tuple[str, str]]:
+    """Postcode -> (town, municipality code), from the package's postcodes.csv."""
+    text = resources.files("inventory.data").joinpath("postcodes.csv").read_text("utf-8")
+    rows = [line.split(",") for line in text.splitlines() if line and not line.startswith("#")]
+    return {code: (town, municipality) for code, town, municipality in rows[1:]}
+
+
+def place_for(query: str) -> Place | None:
+    """A postcode ("2300"), a town of the postcode list ("Hellerup") or a municipality's name
+    ("Aarhus", "Aarhus Kommune"); None when it is none of them."""
+    text = query.strip()
+    if text[:4].isdigit() and len(text) >= 4:
+        code = text[:4]
+        listed = sorted(c for c in postcodes() if c <= code and c[0] == code[0])
+        if not listed:
+            return None
+        town, municipality_code = postcodes()[listed[-1]]
+        area = municipalities()[municipality_code]
+        return Place(f"{code} {town}", municipality_code, area.lat, area.lon, code)
+    area = municipality_named(text)
+    if area is None:
+        wanted = text.lower()
+        found = next(((c, t, m) for c, (t, m) in postcodes().items() if t.lower() == wanted), None)
+        if found is None:
+            return None
+        code, town, municipality_code = found
+        area = municipalities()[municipality_code]
+        return Place(f"{code} {town}", municipality_code, area.lat, area.lon, code)
+    return Place(area.name, area.code, area.lat, area.lon)

@@ -45,6 +45,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "plan.approve": frozenset({"admin", "pharmacist"}),
     "trace": frozenset({"admin", "pharmacist", "auditor", "coordinator"}),
     "users.manage": frozenset({"admin"}),
+    "uptake.read": frozenset({"admin", "auditor", "coordinator", "pharmacist"}),
+    "uptake.write": frozenset({"admin"}),
 }
 
 

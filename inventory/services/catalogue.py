@@ -130,8 +130,9 @@ def list_sites(
     return list(session.scalars(query))
 
 
-# what citizens need to find a site, as the API names it (``municipality`` is the code)
-FINDING_FIELDS = (
+# what citizens need to find a site, as the API names it (``municipality`` is the code), and
+# the target group its administrations count under when the client names none
+DETAIL_FIELDS = (
     "address",
     "postcode",
     "town",
@@ -143,6 +144,7 @@ FINDING_FIELDS = (
     "drop_in",
     "booking_url",
     "accessibility",
+    "default_target_group",
 )
 _COLUMN = {"municipality": "municipality_code"}
 BOOKING_URL_SETTING = "booking_url"
@@ -155,12 +157,12 @@ def site_snapshot(site: Site) -> dict:
         "kind": site.kind,
         "region": site.region,
         "supplied_by": site.supplied_by.code if site.supplied_by else None,
-        **{f: getattr(site, _COLUMN.get(f, f)) for f in FINDING_FIELDS},
+        **{f: getattr(site, _COLUMN.get(f, f)) for f in DETAIL_FIELDS},
     }
 
 
-def _set_finding_fields(site: Site, data: dict) -> None:
-    for field in FINDING_FIELDS:
+def _set_details(site: Site, data: dict) -> None:
+    for field in DETAIL_FIELDS:
         if field not in data:
             continue
         value = data[field]
@@ -188,7 +190,7 @@ def create_site(session: Session, actor: Actor, now: datetime, data: dict) -> Si
         supplied_by=supplier,
         drop_in=False,
     )
-    _set_finding_fields(site, data)
+    _set_details(site, data)
     session.add(site)
     session.flush()
     audit(session, actor, now, "site.create", "site", site.code, after=site_snapshot(site))
@@ -202,7 +204,7 @@ def update_site(session: Session, actor: Actor, now: datetime, code: str, change
     before = site_snapshot(site)
     if "name" in changes:
         site.name = changes["name"]
-    _set_finding_fields(site, changes)
+    _set_details(site, changes)
     session.flush()
     audit(
         session,

@@ -32,6 +32,7 @@ from inventory.domain.stability import (
     beyond_use_date,
     expiry_end,
 )
+from inventory.services import uptake
 from inventory.services.access import Actor, require
 from inventory.services.common import (
     audit,
@@ -504,13 +505,23 @@ def _take_doses(carton: Carton, doses: int, now: datetime, *, for_administering:
     )
 
 
-def administer(session: Session, actor: Actor, now: datetime, carton_id: int, doses: int) -> Carton:
+def administer(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    carton_id: int,
+    doses: int,
+    group: str | None = None,
+) -> Carton:
+    """Doses given from a carton; each administration counts for uptake under the person's
+    target group and the site's municipality."""
     carton = carton_for_update(session, carton_id)
     require(actor, "administer", carton.site)
+    counted_as = uptake.group_for(carton.site, group)
     rules.require_administrable(carton, carton.lot.expiry, now)
     details = _take_doses(carton, doses, now, for_administering=True)
     carton.status = status_after_change(carton, now)
-    record(
+    event = record(
         session,
         actor,
         now,
@@ -523,6 +534,8 @@ def administer(session: Session, actor: Actor, now: datetime, carton_id: int, do
         from_storage_unit_id=carton.storage_unit_id,
         details=details,
     )
+    session.flush()
+    uptake.record_administration(session, event, carton, counted_as, now)
     return carton
 
 

@@ -14,7 +14,7 @@ from inventory.db.planning import PlanningSetting
 from inventory.domain import gs1
 from inventory.services import custody
 from inventory.services.access import SYSTEM
-from inventory.services.catalogue import BOOKING_URL_SETTING, FINDING_FIELDS, _checked_profile
+from inventory.services.catalogue import BOOKING_URL_SETTING, DETAIL_FIELDS, _checked_profile
 
 
 def load_catalogue(session: Session) -> int:
@@ -60,7 +60,7 @@ def load_network(session: Session) -> int:
             session.add(site)
             sites[site.code] = site
             added += 1
-        _fill_finding_fields(site, item)
+        _fill_details(site, item)
         for unit in item["storage_units"]:
             if unit["code"] not in units:
                 session.add(
@@ -78,8 +78,8 @@ def load_network(session: Session) -> int:
     return added
 
 
-def _fill_finding_fields(site: Site, item: dict) -> None:
-    for field in FINDING_FIELDS:
+def _fill_details(site: Site, item: dict) -> None:
+    for field in DETAIL_FIELDS:
         column = "municipality_code" if field == "municipality" else field
         if field in item and getattr(site, column) in (None, False):
             setattr(site, column, item[field])

@@ -19,7 +19,7 @@ from inventory.api.contract import Reply, operation
 from inventory.api.render import iso
 from inventory.api.schemas import RegionQuery
 from inventory.db.models import Product
-from inventory.services import capacity
+from inventory.services import capacity, uptake
 from inventory.services.appointments import local_today
 from inventory.web_db import get_session, now, transactional
 
@@ -110,6 +110,18 @@ def availability_json(args):
     return Reply(
         _filtered(availability(), args.get("region")), headers={"Cache-Control": CACHE_CONTROL}
     )
+
+
+@bp.get("/uptake.json")
+@operation(responses.PublicUptake, public=True, headers={"Cache-Control": CACHE_CONTROL})
+def uptake_json():
+    """Doses given per region and target group, against the goals (no login); counts below
+    five are suppressed."""
+    session = get_session()
+    try:
+        return Reply(uptake.public_aggregate(session), headers={"Cache-Control": CACHE_CONTROL})
+    finally:
+        session.rollback()
 
 
 @bp.get("/availability")

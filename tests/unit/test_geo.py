@@ -45,3 +45,22 @@ def test_every_seeded_vaccination_site_lies_in_its_municipality_and_region(site)
 def test_distances_are_great_circle_kilometres():
     # Copenhagen town hall to Aarhus town hall: about 157 km as the crow flies
     assert 150 < geo.distance_km(55.676, 12.569, 56.152, 10.203) < 165
+
+
+def test_a_postcode_finds_its_municipality_and_an_unlisted_one_the_nearest_below():
+    assert geo.place_for("2300").municipality_code == "0101"
+    assert geo.place_for("8000 Aarhus C").label == "8000 Aarhus C"
+    assert geo.place_for("9991").municipality_code == "0813"  # 9990 Skagen
+    assert geo.place_for("0999") is None
+
+
+def test_a_municipality_or_town_name_finds_the_place_to_measure_from():
+    aarhus = geo.place_for("Aarhus kommune")
+    assert aarhus.municipality_code == "0751" and aarhus.postcode is None
+    assert geo.place_for("Hellerup").municipality_code == "0157"
+    assert geo.place_for("Narnia") is None
+
+
+def test_every_listed_postcode_names_a_real_municipality():
+    assert len(geo.postcodes()) > 500
+    assert all(m in geo.municipalities() for _, m in geo.postcodes().values())
