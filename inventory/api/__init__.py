@@ -172,6 +172,7 @@ transactional(api, before_commit=_remember_answer)
 from inventory.api import (  # noqa: E402,F401  (routes)
     cartons,
     catalogue,
+    dashboards,
     logistics,
     meta,
     planning,
