@@ -6,13 +6,12 @@ from __future__ import annotations
 from flask import g, jsonify, request
 
 from inventory.api import api
+from inventory.domain.errors import InvalidInput
 from inventory.services import dashboards
 from inventory.web_db import get_session, now
 
 
 def _int(name: str, default: int, most: int) -> int:
-    from inventory.domain.errors import InvalidInput
-
     raw = request.args.get(name)
     if raw is None:
         return default
