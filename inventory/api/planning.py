@@ -24,7 +24,7 @@ from inventory.api.schemas import (
 from inventory.db.models import Product
 from inventory.db.planning import Plan, RegionPlan, ThawTask
 from inventory.domain.errors import InvalidInput, NotFound
-from inventory.services import appointments, capacity, planning
+from inventory.services import appointments, availability, capacity, planning
 from inventory.services.common import site_by_code
 from inventory.web_db import get_session, now
 
@@ -252,13 +252,26 @@ def _dates(args, *, past_allowed: bool = False) -> tuple[date, date]:
 @operation(responses.Capacity, query=CapacityQuery)
 def get_capacity(args):
     """Free appointments per site, day and product that the stock can serve, with totals and
-    how many more invitations the supply can back."""
+    how many more invitations the supply can back. ``view=per_day`` (the default): each day's
+    ``free`` as if booked that day. ``view=promised``: each dose promised once across the days
+    shown, earlier days first, within each day's unbooked slots (what the public sees)."""
     session = get_session()
     first, last = _dates(args)
+    view = args.get("view") or "per_day"
     sites = capacity.sites_in_scope(
         session, g.actor, site=args.get("site"), region=args.get("region")
     )
     result = capacity.capacity(session, now(), sites, first, last, product=args.get("product"))
+    promised = (
+        {
+            (s.site.code, d.day, p): n
+            for s in availability.promised(session, now(), sites, first, last)
+            for d in s.days
+            for p, n in d.free.items()
+        }
+        if view == "promised"
+        else None
+    )
     per_site: dict[str, dict] = {}
     by_product: dict[str, dict] = {}
     for (site, product), n in sorted(result.invitations.items()):
@@ -281,6 +294,7 @@ def get_capacity(args):
         "site": args.get("site"),
         "region": args.get("region"),
         "product": args.get("product"),
+        "view": view,
         "days": [
             {
                 "site": line.site,
@@ -288,7 +302,9 @@ def get_capacity(args):
                 "product": line.product,
                 "usable_doses": line.usable,
                 "booked": line.booked,
-                "free": line.free,
+                "free": line.free
+                if promised is None
+                else promised.get((line.site, line.day, line.product), 0),
                 "overbooked": line.overbooked,
                 "standby_slots": line.standby,
             }

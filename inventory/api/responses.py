@@ -456,6 +456,7 @@ class Capacity(Answer):
     site = maybe_text()
     region = maybe_text()
     product = maybe_text()
+    view = one_of(("per_day", "promised"))
     days = fields.List(fields.Nested(CapacityDay), required=True)
     sites = fields.List(fields.Nested(SiteInvitations), required=True)
     totals = fields.Nested(CapacityTotals, required=True)

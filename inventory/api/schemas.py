@@ -370,6 +370,13 @@ class DaysQuery(Query):
 
 class CapacityQuery(DaysQuery):
     product = fields.String()
+    view = one_of(
+        ("per_day", "promised"),
+        metadata={
+            "description": "per_day (default): each day as if booked that day; promised: each "
+            "dose promised once across the days shown, within each day's unbooked slots"
+        },
+    )
 
 
 class PlanQuery(Paged):

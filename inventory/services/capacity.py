@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from inventory.db.models import Product, Site
 from inventory.db.planning import Plan
 from inventory.domain import custody as rules
-from inventory.domain.capacity import CountedDoses, serve
+from inventory.domain.capacity import CountedDoses, Served, serve
 from inventory.domain.errors import InvalidInput
 from inventory.services.access import Actor
 from inventory.services.appointments import VACCINATION_SITE_KINDS, booked_counts, local_today
@@ -121,21 +121,10 @@ def capacity(
     last: date,
     product: str | None = None,
 ) -> Capacity:
-    today = local_today(now)
-    products = {p.id: p for p in session.scalars(select(Product))}
-    product_id = _product_id(products, product)
-    site_ids = [s.id for s in sites]
-    codes = {s.id: s.code for s in sites}
-    stock = _counted_doses(session, site_ids, today, products, product_id)
-    bookings = _bookings(
-        session, site_ids, today, last + timedelta(days=LOOKAHEAD_DAYS), product_id
-    )
+    served = _served(session, now, sites, first, last, product)
     standby = standby_slots(session, first, last)
-
     result = Capacity(first, last, [], {}, {}, {})
-    for key in sorted(set(stock) | set(bookings), key=lambda k: (codes[k[0]], products[k[1]].code)):
-        code, pcode = codes[key[0]], products[key[1]].code
-        served = serve(stock.get(key, []), bookings.get(key, {}), today, first, last)
+    for (code, pcode), one in served.items():
         result.lines.extend(
             DayLine(
                 code,
@@ -147,12 +136,65 @@ def capacity(
                 d.overbooked,
                 standby.get((code, d.day, pcode), 0),
             )
-            for d in served.days
+            for d in one.days
         )
-        result.invitations[(code, pcode)] = served.invitations
-        result.booked[(code, pcode)] = served.booked
-        result.overbooked[(code, pcode)] = served.overbooked
+        result.invitations[(code, pcode)] = one.invitations
+        result.booked[(code, pcode)] = one.booked
+        result.overbooked[(code, pcode)] = one.overbooked
     return result
+
+
+@dataclass(frozen=True)
+class LeftAfterBookings:
+    """What the public view promises from: per site code and product code, the doses left
+    once every booking has its dose; per site code and day, the appointments booked (all
+    products together: each takes a slot)."""
+
+    stock: dict[str, dict[str, list[CountedDoses]]]
+    booked_per_day: dict[str, dict[date, int]]
+
+
+def left_after_bookings(
+    session: Session, now: datetime, sites: list[Site], first: date, last: date
+) -> LeftAfterBookings:
+    served = _served(session, now, sites, first, last)
+    stock: dict[str, dict[str, list[CountedDoses]]] = defaultdict(dict)
+    booked: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    for (code, pcode), one in served.items():
+        if one.stock:
+            stock[code][pcode] = one.stock
+        for d in one.days:
+            if d.booked:
+                booked[code][d.day] += d.booked
+    return LeftAfterBookings(dict(stock), {k: dict(v) for k, v in booked.items()})
+
+
+def _served(
+    session: Session,
+    now: datetime,
+    sites: list[Site],
+    first: date,
+    last: date,
+    product: str | None = None,
+) -> dict[tuple[str, str], Served]:
+    """Every booking served from the stock each site counts on, per (site code, product
+    code), in that order."""
+    today = local_today(now)
+    products = {p.id: p for p in session.scalars(select(Product))}
+    product_id = _product_id(products, product)
+    site_ids = [s.id for s in sites]
+    codes = {s.id: s.code for s in sites}
+    stock = _counted_doses(session, site_ids, today, products, product_id)
+    bookings = _bookings(
+        session, site_ids, today, last + timedelta(days=LOOKAHEAD_DAYS), product_id
+    )
+    keys = sorted(set(stock) | set(bookings), key=lambda k: (codes[k[0]], products[k[1]].code))
+    return {
+        (codes[key[0]], products[key[1]].code): serve(
+            stock.get(key, []), bookings.get(key, {}), today, first, last
+        )
+        for key in keys
+    }
 
 
 def _product_id(products: dict[int, Product], code: str | None) -> int | None:

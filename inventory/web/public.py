@@ -1,26 +1,24 @@
-"""The public, no-login overview of free vaccination capacity per site and day.
+"""The public, no-login overview of free vaccination appointments per site and day, each
+dose promised once (``inventory.services.availability``), and uptake by region and group.
 
-Aggregated figures only (free appointments per site, day and product): no booking references,
-no stock detail. Computed at most once a minute per process and served with
-``Cache-Control: public, max-age=60``, so a rush of citizens costs one query a minute.
+Aggregated figures only (free appointments per site, day and product; uptake counts below five
+suppressed): no booking references, no stock detail. Computed at most once a minute per
+process and served with ``Cache-Control: public, max-age=60``, so a rush of citizens costs one
+query a minute.
 """
 
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 from html import escape
 
 from flask import Blueprint, Response, current_app
-from sqlalchemy import select
 
 from inventory.api import responses
 from inventory.api.contract import Reply, operation
-from inventory.api.render import iso
 from inventory.api.schemas import RegionQuery
-from inventory.db.models import Product
-from inventory.services import capacity, uptake
-from inventory.services.appointments import local_today
+from inventory.services import uptake
+from inventory.services.availability import DAYS, public_overview
 from inventory.web_db import get_session, now, transactional
 
 bp = Blueprint("public", __name__, url_prefix="/public")
@@ -28,7 +26,6 @@ transactional(bp)
 
 CACHE_SECONDS = 60
 CACHE_CONTROL = f"public, max-age={CACHE_SECONDS}"
-DAYS = 14
 _CACHE_KEY = "inventory.public_availability"
 
 
@@ -43,49 +40,18 @@ def availability() -> dict:
 
 
 def _compute() -> dict:
+    """Sites with stock or bookings, each dose promised once across the days shown."""
     session = get_session()
     try:
-        at = now()
-        first = local_today(at)
-        last = first + timedelta(days=DAYS - 1)
-        sites = capacity.sites_in_scope(session, None)
-        result = capacity.capacity(session, at, sites, first, last)
-        names = {s.code: s for s in sites}
-        products = dict(session.execute(select(Product.code, Product.name)).all())
-        days = [first + timedelta(days=i) for i in range(DAYS)]
-        free: dict[str, dict[str, dict[str, int]]] = {}
-        for line in result.lines:
-            free.setdefault(line.site, {}).setdefault(iso(line.day), {})[line.product] = line.free
-        listed = []
-        for code in sorted(free):
-            site = names[code]
-            listed.append(
-                {
-                    "site": code,
-                    "name": site.name,
-                    "region": site.region,
-                    "kind": site.kind,
-                    "days": [
-                        {
-                            "day": iso(d),
-                            "free": free[code].get(iso(d), {}),
-                            "total": sum(free[code].get(iso(d), {}).values()),
-                        }
-                        for d in days
-                    ],
-                }
-            )
-        used = sorted({p for s in free.values() for day in s.values() for p in day})
-        return {
-            "generated_at": iso(at),
-            "from": iso(first),
-            "to": iso(last),
-            "days": [iso(d) for d in days],
-            "products": {p: products.get(p, p) for p in used},
-            "sites": listed,
-        }
+        payload = public_overview(session, now(), DAYS)
     finally:
         session.rollback()
+    sites = [
+        {k: v for k, v in site.items() if k not in ("listed", "free_next_7_days")}
+        for site in payload["sites"]
+        if site["listed"]
+    ]
+    return {**payload, "sites": sites}
 
 
 def _filtered(payload: dict, region: str | None) -> dict:
