@@ -206,3 +206,55 @@ def cover(
             }
         )
     return {"days": days, "region": region, "rows": rows}
+
+
+def waste_events(
+    session: Session,
+    actor: Actor,
+    *,
+    by: str,
+    value: str,
+    since: date,
+    region: str | None = None,
+    limit: int = 500,
+) -> list[dict]:
+    """The ledger events behind a waste figure: doses wasted or discarded since ``since`` at
+    a region, site or product, or for a reason (newest first)."""
+    if by not in WASTE_BY:
+        raise InvalidInput("by what?", fields={"by": [f"one of {', '.join(WASTE_BY)}"]})
+    region = _region_in_scope(actor, region)
+    query = (
+        select(CustodyEvent, Site.code, Site.region, Product.code)
+        .join(Site, Site.id == CustodyEvent.from_site_id)
+        .join(Carton, Carton.id == CustodyEvent.carton_id)
+        .join(Product, Product.id == Carton.product_id)
+        .where(
+            CustodyEvent.bucket.in_(LOST),
+            CustodyEvent.at >= datetime.combine(since, datetime.min.time(), LOCAL_TIME),
+        )
+        .order_by(CustodyEvent.at.desc(), CustodyEvent.id.desc())
+    )
+    if region:
+        query = query.where(Site.region == region)
+    if by == "region":
+        query = query.where(Site.region == value)
+    elif by == "site":
+        query = query.where(Site.code == value)
+    elif by == "product":
+        query = query.where(Product.code == value)
+    elif value == "discarded":
+        query = query.where(CustodyEvent.bucket == "discarded")
+    else:
+        query = query.where(CustodyEvent.bucket == "wasted", CustodyEvent.reason == value)
+    return [
+        {
+            "at": event.at,
+            "site": site,
+            "region": reg,
+            "product": product,
+            "carton": event.carton_id,
+            "doses": event.doses,
+            "reason": event.reason if event.bucket == "wasted" else f"discarded: {event.reason}",
+        }
+        for event, site, reg, product in session.execute(query.limit(limit))
+    ]

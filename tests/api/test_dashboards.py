@@ -60,3 +60,21 @@ def test_a_coordinator_sees_their_region_and_a_centre_manager_none(client, seede
     assert (
         get(client, "/dashboards/expiring", token("centre_manager", site=CENTRE)).status_code == 403
     )
+
+
+def test_the_list_behind_a_waste_figure(db, seeded):
+    from datetime import date
+
+    from inventory.services import dashboards
+
+    use(db, stock_at(db, vials=100), 80, 15, "broken")
+    use(db, stock_at(db, vials=10, lot="VT2"), 0, 5, "expired")
+    with unit_of_work(db) as session:
+        broken = dashboards.waste_events(
+            session, SYSTEM, by="reason", value="broken", since=date(2026, 11, 16)
+        )
+        at_bella = dashboards.waste_events(
+            session, SYSTEM, by="site", value=CENTRE, since=date(2026, 11, 16)
+        )
+    assert [(e["doses"], e["reason"]) for e in broken] == [(15, "broken")]
+    assert sorted(e["doses"] for e in at_bella) == [5, 15]
