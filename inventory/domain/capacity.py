@@ -75,6 +75,20 @@ def serve_day(stock: list[CountedDoses], day: date, booked: int) -> int:
     return need
 
 
+def runs_out_first(stock: Iterable[CountedDoses]) -> list[CountedDoses]:
+    """The stock in the order bookings take it: the one that runs out first first."""
+    return sorted(stock, key=lambda x: (x.last, x.carton_id))
+
+
+def left_after(stock: Iterable[CountedDoses], bookings: Mapping[date, int]) -> list[CountedDoses]:
+    """Serve every booking, day by day, as ``serve`` does, and return what is left (in the
+    order it runs out); only the days with bookings are visited."""
+    own = runs_out_first(stock)
+    for day in sorted(bookings):
+        serve_day(own, day, bookings[day])
+    return own
+
+
 def serve(
     stock: Iterable[CountedDoses],
     bookings: Mapping[date, int],
@@ -84,7 +98,7 @@ def serve(
 ) -> Served:
     """Serve every booking from ``today`` on, then say what is free on each day of the range
     ``first`` .. ``last``."""
-    own = sorted(stock, key=lambda x: (x.last, x.carton_id))
+    own = runs_out_first(stock)
     usable_at_start: dict[date, int] = {}
     short: dict[date, int] = {}
     for day in _days(today, max(last, max(bookings, default=today))):

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from inventory.db.models import Product, Site
 from inventory.db.planning import Plan
 from inventory.domain import custody as rules
-from inventory.domain.capacity import CountedDoses, Served, serve
+from inventory.domain.capacity import CountedDoses, Served, left_after, serve
 from inventory.domain.errors import InvalidInput
 from inventory.services.access import Actor
 from inventory.services.appointments import VACCINATION_SITE_KINDS, booked_counts, local_today
@@ -157,15 +157,23 @@ class LeftAfterBookings:
 def left_after_bookings(
     session: Session, now: datetime, sites: list[Site], first: date, last: date
 ) -> LeftAfterBookings:
-    served = _served(session, now, sites, first, last)
+    today = local_today(now)
+    products = {p.id: p for p in session.scalars(select(Product))}
+    site_ids = [s.id for s in sites]
+    codes = {s.id: s.code for s in sites}
+    counted = _counted_doses(session, site_ids, today, products, None)
+    bookings = _bookings(session, site_ids, today, last + timedelta(days=LOOKAHEAD_DAYS), None)
     stock: dict[str, dict[str, list[CountedDoses]]] = defaultdict(dict)
     booked: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
-    for (code, pcode), one in served.items():
-        if one.stock:
-            stock[code][pcode] = one.stock
-        for d in one.days:
-            if d.booked:
-                booked[code][d.day] += d.booked
+    for key in set(counted) | set(bookings):
+        code, pcode = codes[key[0]], products[key[1]].code
+        per_day = bookings.get(key, {})
+        left = left_after(counted.get(key, []), per_day)
+        if left:
+            stock[code][pcode] = left
+        for day, n in per_day.items():
+            if first <= day <= last:
+                booked[code][day] += n
     return LeftAfterBookings(dict(stock), {k: dict(v) for k, v in booked.items()})
 
 

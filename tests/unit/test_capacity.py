@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inventory.domain.capacity import CountedDoses, serve
+from inventory.domain.capacity import CountedDoses, left_after, serve
 
 TODAY = date(2024, 10, 7)
 
@@ -70,3 +70,22 @@ def test_every_dose_is_given_once_or_left(stock, bookings):
     given_out = sum(asked.values()) - served.overbooked
     assert given_out + sum(x.left for x in served.stock) == total
     assert all(d.free <= d.usable for d in served.days)
+
+
+def test_what_is_left_after_the_bookings_is_what_serving_them_leaves():
+    def stock():
+        return [
+            CountedDoses(1, TODAY, TODAY + timedelta(days=3), 10),
+            CountedDoses(2, TODAY, TODAY + timedelta(days=30), 10),
+            CountedDoses(3, TODAY + timedelta(days=2), TODAY + timedelta(days=30), 6),
+        ]
+
+    bookings = {
+        TODAY + timedelta(days=1): 4,
+        TODAY + timedelta(days=2): 9,
+        TODAY + timedelta(days=20): 7,
+    }
+    served = serve(stock(), bookings, TODAY, TODAY, TODAY + timedelta(days=13))
+    left = left_after(stock(), bookings)
+    assert [(x.carton_id, x.left) for x in left] == [(x.carton_id, x.left) for x in served.stock]
+    assert sum(x.left for x in left) == 26 - 20
