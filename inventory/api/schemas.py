@@ -428,3 +428,18 @@ class PopulationSchema(Schema):
 class UptakeQuery(Query):
     by = fields.String(validate=validate.OneOf(("municipality", "region")))
     region = fields.String(validate=validate.OneOf(REGIONS))
+
+
+class WasteQuery(Query):
+    by = one_of(("region", "site", "product", "reason"))
+    region = fields.String(validate=validate.OneOf(REGIONS))
+    weeks = fields.Integer(validate=validate.Range(min=1, max=52))
+
+
+class ExpiringQuery(Query):
+    region = fields.String(validate=validate.OneOf(REGIONS))
+    days = fields.Integer(validate=validate.Range(min=1, max=92))
+
+
+class CoverQuery(ExpiringQuery):
+    pass
