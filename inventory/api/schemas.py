@@ -443,3 +443,13 @@ class ExpiringQuery(Query):
 
 class CoverQuery(ExpiringQuery):
     pass
+
+
+class PublicPageQuery(Query):
+    """The public pages' search: lenient, a citizen's typing is never an error."""
+
+    q = fields.String(metadata={"description": "a postcode or a municipality"})
+    vaccine = fields.String(metadata={"description": "a product code"})
+    kind = fields.String(metadata={"description": "a type of site"})
+    lang = fields.String(metadata={"description": "da (default) or en"})
+    all = fields.String(metadata={"description": "1: list every site, not the first 24"})

@@ -74,25 +74,32 @@ def promise_once(
     for day in sorted(days):
         room = unbooked.get(day)
         free: dict[str, int] = {}
-        for product in sorted(left, key=lambda p: (_runs_out(left[p], day), p)):
-            wanted = _usable(left[product], day)
-            if room is not None:
-                wanted = min(wanted, room)
-            if wanted > 0:
-                _take(left[product], day, wanted)
-                free[product] = wanted
-                if room is not None:
-                    room -= wanted
+        if room != 0:
+            # the product whose usable doses run out first is offered first
+            for _, product, usable in sorted(_usable_on(left, day)):
+                wanted = usable if room is None else min(usable, room)
+                if wanted > 0:
+                    _take(left[product], day, wanted)
+                    free[product] = wanted
+                    if room is not None:
+                        room -= wanted
         result.append(SiteDay(day, free))
     return result
 
 
-def _usable(stock: list[_Unpromised], day: date) -> int:
-    return sum(x.left for x in stock if x.first <= day <= x.last)
-
-
-def _runs_out(stock: list[_Unpromised], day: date) -> date:
-    return min((x.last for x in stock if x.first <= day <= x.last and x.left), default=date.max)
+def _usable_on(left: dict[str, list[_Unpromised]], day: date) -> list[tuple[date, str, int]]:
+    """(the day its first usable doses run out, product, doses usable) per product with doses
+    usable on ``day``."""
+    found = []
+    for product, stock in left.items():
+        usable, runs_out = 0, date.max
+        for x in stock:
+            if x.left and x.first <= day <= x.last:
+                usable += x.left
+                runs_out = min(runs_out, x.last)
+        if usable:
+            found.append((runs_out, product, usable))
+    return found
 
 
 def _take(stock: list[_Unpromised], day: date, doses: int) -> None:

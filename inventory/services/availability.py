@@ -134,7 +134,8 @@ def select_sites(
 ) -> list[dict]:
     """The overview's sites a citizen asked for: of ``kind``, with free appointments for
     ``product`` on some day shown; nearest first when a place is given (each with
-    ``distance_km``, from the postcode's or municipality's centre), else by region and name."""
+    ``distance_km``, from the postcode's or municipality's centre), else those with a free
+    appointment soonest first, then by region and name."""
     sites = [
         s
         for s in overview["sites"]
@@ -142,7 +143,14 @@ def select_sites(
         and (product is None or any(product in d["free"] for d in s["days"]))
     ]
     if near is None:
-        return sorted(sites, key=lambda s: (s["region"], s["name"]))
+        return sorted(
+            sites,
+            key=lambda s: (
+                free_of(s, product)[1] or "9999",
+                s["region"],
+                s["name"],
+            ),
+        )
     located = []
     for s in sites:
         if s["lat"] is None or s["lon"] is None:

@@ -123,14 +123,17 @@ def _shape(kind: str, x: float, y: float) -> str:
     return f'<circle class="shape" cx="{x:.0f}" cy="{y:.0f}" r="7"/>'
 
 
-CARD_W, LINE_H = 250, 17
+LINE_H, CHAR_W, CARD_MAX = 17, 7.2, 400  # 13 px text: about 7 px a character
 
 
 def _card(marker: Marker, x: float, y: float) -> str:
     lines = list(marker.lines) + ([marker.link_text] if marker.link else [])
     height = LINE_H * len(lines) + 10
+    # the name is bold: a tenth wider
+    widest = max([len(lines[0]) * 1.1] + [len(line) for line in lines[1:]])
+    width = min(CARD_MAX, round(widest * CHAR_W) + 18)
     # open towards the map's middle so the card stays on the map
-    cx = x + 12 if x < WIDTH - CARD_W - 20 else x - CARD_W - 12
+    cx = x + 12 if x < WIDTH - width - 20 else x - width - 12
     cy = min(max(y - height / 2, 2), HEIGHT - height - 2)
     texts = []
     for i, line in enumerate(marker.lines):
@@ -145,7 +148,7 @@ def _card(marker: Marker, x: float, y: float) -> str:
             f'<text x="{cx + 8:.0f}" y="{ly:.0f}">{escape(marker.link_text)}</text></a>'
         )
     return (
-        f'<g class="card"><rect x="{cx:.0f}" y="{cy:.0f}" width="{CARD_W}" height="{height}"'
+        f'<g class="card"><rect x="{cx:.0f}" y="{cy:.0f}" width="{width}" height="{height}"'
         f' rx="4"/>{"".join(texts)}</g>'
     )
 
