@@ -72,6 +72,7 @@ def init_app(app: Flask) -> None:
     from inventory.api import api
     from inventory.web import (
         auth,
+        coordination,
         core,
         filters,
         holds,
@@ -99,6 +100,7 @@ def init_app(app: Flask) -> None:
         requests,
         plans,
         recall,
+        coordination,
     ):
         app.register_blueprint(module.bp)
 

@@ -48,6 +48,7 @@ HOME = {
 # The navigation: (endpoint, label, roles). An area adds its entry here; entries whose
 # endpoint is not registered (yet) are not shown.
 PHARMACY = ("admin", "pharmacist")
+READERS = ("admin", "coordinator", "auditor", "pharmacist")  # who reads region figures
 EVERYONE = ("admin", "pharmacist", "centre_manager", "coordinator", "auditor")
 NAV = [
     ("centre.today", _l("Today"), ("centre_manager",)),
@@ -61,6 +62,8 @@ NAV = [
     ("plans.index", _l("Plans"), ("admin", "pharmacist", "coordinator")),
     ("recall.index", _l("Recall"), PHARMACY),
     ("units.index", _l("Fridges"), EVERYONE),
+    ("coordination.uptake_page", _l("Uptake"), READERS),
+    ("coordination.waste_page", _l("Waste and stock"), READERS),
     ("users.index", _l("Users"), ("admin",)),
 ]
 

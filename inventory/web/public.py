@@ -1,24 +1,33 @@
-"""The public, no-login overview of free vaccination appointments per site and day, each
-dose promised once (``inventory.services.availability``), and uptake by region and group.
+"""The public pages: free vaccination appointments, the map of vaccination sites, and uptake
+by region and group. No login, Danish first (English at ``?lang=en``), times in
+Europe/Copenhagen.
 
-Aggregated figures only (free appointments per site, day and product; uptake counts below five
-suppressed): no booking references, no stock detail. Computed at most once a minute per
-process and served with ``Cache-Control: public, max-age=60``, so a rush of citizens costs one
-query a minute.
+Aggregated figures only (free appointments per site, day and product; uptake per region and
+group with counts below five suppressed): no booking reference, no stock detail. The overview
+is computed at most once a minute per process; each answer built from it (the JSON, a page in
+one language for one search) is kept until the next computation, with an ``ETag`` so a
+browser that has it gets a 304.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
 import time
-from html import escape
+from datetime import date, datetime
 
-from flask import Blueprint, Response, current_app
+from babel.dates import format_date, get_day_names
+from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask_babel import get_locale, lazy_gettext
 
 from inventory.api import responses
-from inventory.api.contract import Reply, operation
-from inventory.api.schemas import RegionQuery
-from inventory.services import uptake
-from inventory.services.availability import DAYS, public_overview
+from inventory.api.contract import operation
+from inventory.api.schemas import PublicPageQuery, RegionQuery
+from inventory.domain import geo
+from inventory.domain.sites import WEEKDAYS
+from inventory.services import availability, uptake
+from inventory.web import svgmap
 from inventory.web_db import get_session, now, transactional
 
 bp = Blueprint("public", __name__, url_prefix="/public")
@@ -26,42 +35,84 @@ transactional(bp)
 
 CACHE_SECONDS = 60
 CACHE_CONTROL = f"public, max-age={CACHE_SECONDS}"
+DAYS = availability.DAYS
 _CACHE_KEY = "inventory.public_availability"
+_RENDERED_MAX = 512  # answers kept per computation (searches are few: postcodes x filters)
+LIST_SIZE = 24  # sites listed before "show all"
+
+KIND_NAMES = {
+    "vaccination_centre": lazy_gettext("Vaccination centre"),
+    "gp_practice": lazy_gettext("GP practice"),
+    "mobile_unit": lazy_gettext("Nursing-home team (mobile)"),
+}
 
 
-def availability() -> dict:
+class _Overview:
+    """One computation and the answers made from it."""
+
+    def __init__(self, payload: dict):
+        self.at = time.monotonic()
+        self.payload = payload
+        self.rendered: dict[tuple, tuple[bytes, str]] = {}
+        self.lock = threading.Lock()
+
+    def fresh(self) -> bool:
+        return time.monotonic() - self.at < CACHE_SECONDS
+
+    def answer(self, key: tuple, make) -> tuple[bytes, str]:
+        found = self.rendered.get(key)
+        if found is None:
+            body = make()
+            found = (body, hashlib.blake2b(body, digest_size=12).hexdigest())
+            with self.lock:
+                if len(self.rendered) < _RENDERED_MAX:
+                    self.rendered[key] = found
+        return found
+
+
+def overview() -> _Overview:
     """The overview for every vaccination site, from the per-process cache when fresh."""
     cached = current_app.extensions.get(_CACHE_KEY)
-    if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
-        return cached[1]
-    payload = _compute()
-    current_app.extensions[_CACHE_KEY] = (time.monotonic(), payload)
-    return payload
-
-
-def _compute() -> dict:
-    """Sites with stock or bookings, each dose promised once across the days shown."""
+    if cached is not None and cached.fresh():
+        return cached
     session = get_session()
     try:
-        payload = public_overview(session, now(), DAYS)
+        computed = _Overview(availability.public_overview(session, now(), DAYS))
     finally:
         session.rollback()
+    current_app.extensions[_CACHE_KEY] = computed
+    return computed
+
+
+def availability_payload() -> dict:
+    """The overview as ``/public/availability.json`` has it (for tests and the JSON)."""
+    return _json(overview().payload, None)
+
+
+def _json(payload: dict, region: str | None) -> dict:
+    """The sites that have stock or bookings (optionally of one region), as the JSON lists
+    them."""
     sites = [
-        {k: v for k, v in site.items() if k not in ("listed", "free_next_7_days")}
-        for site in payload["sites"]
-        if site["listed"]
+        {k: v for k, v in s.items() if k not in ("listed", "free_next_7_days")}
+        for s in payload["sites"]
+        if s["listed"] and (region is None or s["region"] == region)
     ]
-    return {**payload, "sites": sites}
+    data = {**payload, "sites": sites}
+    if region is not None:
+        data["region"] = region
+    return data
 
 
-def _filtered(payload: dict, region: str | None) -> dict:
-    if not region:
-        return payload
-    return {
-        **payload,
-        "region": region,
-        "sites": [s for s in payload["sites"] if s["region"] == region],
-    }
+def _send(body: bytes, etag: str, mimetype: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    return response.make_conditional(request)
+
+
+def _dumped(schema, payload: dict) -> bytes:
+    """The answer as its declared schema serialises it, once per computation."""
+    return json.dumps(schema().dump(payload), ensure_ascii=False).encode()
 
 
 @bp.get("/availability.json")
@@ -69,13 +120,17 @@ def _filtered(payload: dict, region: str | None) -> dict:
     responses.Availability,
     public=True,
     query=RegionQuery,
-    headers={"Cache-Control": CACHE_CONTROL},
+    headers={"Cache-Control": CACHE_CONTROL, "ETag": "of this answer (304 to If-None-Match)"},
 )
 def availability_json(args):
-    """Free appointments per site, day and product for the next two weeks (no login)."""
-    return Reply(
-        _filtered(availability(), args.get("region")), headers={"Cache-Control": CACHE_CONTROL}
+    """Free appointments per site, day and product for the next two weeks, each dose
+    promised once (no login)."""
+    region = args.get("region")
+    found = overview()
+    body, etag = found.answer(
+        ("json", region), lambda: _dumped(responses.Availability, _json(found.payload, region))
     )
+    return _send(body, etag, "application/json")
 
 
 @bp.get("/uptake.json")
@@ -85,61 +140,184 @@ def uptake_json():
     five are suppressed."""
     session = get_session()
     try:
-        return Reply(uptake.public_aggregate(session), headers={"Cache-Control": CACHE_CONTROL})
+        body = _dumped(responses.PublicUptake, uptake.public_aggregate(session))
     finally:
         session.rollback()
+    return _send(body, hashlib.blake2b(body, digest_size=12).hexdigest(), "application/json")
 
 
-@bp.get("/availability")
-@operation(html=True, public=True, query=RegionQuery)
-def availability_page(args):
-    """Free appointments per site and day for the next two weeks, as a page (no login)."""
-    data = _filtered(availability(), args.get("region"))
-    response = Response(render(data), mimetype="text/html")
-    response.headers["Cache-Control"] = CACHE_CONTROL
+# ---------------------------------------------------------------- pages
+
+
+def _query(args: dict) -> dict:
+    return {
+        "q": (args.get("q") or "").strip()[:60] or None,
+        "vaccine": args.get("vaccine") or None,
+        "kind": args.get("kind") if args.get("kind") in KIND_NAMES else None,
+        "all": args.get("all") == "1",
+    }
+
+
+def _page(template: str, args: dict) -> Response:
+    query = _query(args)
+    language = str(get_locale() or "da")
+    found = overview()
+    key = (template, language, query["q"], query["vaccine"], query["kind"], query["all"])
+    body, etag = found.answer(key, lambda: _render(template, found.payload, query).encode())
+    response = _send(body, etag, "text/html")
+    response.headers["Content-Language"] = language
     return response
 
 
-def render(data: dict) -> str:
-    days = data["days"]
-    head = "".join(f"<th>{escape(d[5:])}</th>" for d in days)
-    sections = []
-    for region in sorted({s["region"] for s in data["sites"]}):
-        rows = []
-        for site in (s for s in data["sites"] if s["region"] == region):
-            products = sorted({p for d in site["days"] for p in d["free"]})
-            for index, product in enumerate(products):
-                cells = "".join(
-                    f'<td class="{"none" if not d["free"].get(product) else "some"}">{d["free"].get(product, 0)}</td>'
-                    for d in site["days"]
-                )
-                name = (
-                    f'<th rowspan="{len(products)}">{escape(site["name"])}</th>'
-                    if index == 0
-                    else ""
-                )
-                rows.append(
-                    f"<tr>{name}<td>{escape(data['products'].get(product, product))}</td>{cells}</tr>"
-                )
-        sections.append(
-            f"<h2>{escape(region)}</h2><table><tr><th>Site</th><th>Vaccine</th>{head}</tr>"
-            + "".join(rows)
-            + "</table>"
+def _render(template: str, payload: dict, query: dict) -> str:
+    if query["vaccine"] not in payload["products"]:
+        query = {**query, "vaccine": None}
+    place = geo.place_for(query["q"]) if query["q"] else None
+    sites = availability.select_sites(
+        payload, near=place, product=query["vaccine"], kind=query["kind"]
+    )
+    context = {
+        "query": query,
+        "place": place,
+        "sites": sites if query["all"] else sites[:LIST_SIZE],
+        "found": len(sites),
+        "days": payload["days"],
+        "generated_at": datetime.fromisoformat(payload["generated_at"].replace("Z", "+00:00")),
+        "products": sorted(payload["products"].items(), key=lambda p: p[1]),
+        "products_by_code": payload["products"],
+        "kinds": [(k, str(v)) for k, v in KIND_NAMES.items()],
+        "map_args": {
+            k: v for k, v in {**query, "all": None, "lang": str(get_locale())}.items() if v
+        },
+    }
+    if template == "public/map.html":
+        context["map_svg"] = _map(sites, query["vaccine"])
+        context["sites"] = sites  # every marker has its entry in the list
+        context["attribution"] = geo.ATTRIBUTION
+    return render_template(template, **context)
+
+
+@bp.get("/availability")
+@operation(html=True, public=True, query=PublicPageQuery)
+def availability_page(args):
+    """Free appointments per site for the next two weeks: search by postcode or
+    municipality, filter by vaccine and type of site (no login; Danish, ``lang=en``)."""
+    return _page("public/availability.html", args)
+
+
+@bp.get("/map")
+@operation(html=True, public=True, query=PublicPageQuery)
+def map_page(args):
+    """Every vaccination site on a map of Denmark, coloured by its free appointments in the
+    next 7 days, with the same sites listed beside it (no login; Danish, ``lang=en``)."""
+    return _page("public/map.html", args)
+
+
+def _map(sites: list[dict], product: str | None) -> str:
+    return svgmap.draw(
+        [marker(s, product) for s in sites if s["lat"] is not None],
+        map_text(),
+    )
+
+
+def map_text() -> svgmap.MapText:
+    return svgmap.MapText(
+        label=str(lazy_gettext("Map of Denmark with the vaccination sites")),
+        attribution=geo.ATTRIBUTION,
+    )
+
+
+def marker(site: dict, product: str | None) -> svgmap.Marker:
+    """A site's marker: its card says what the list says, in one line each."""
+    soon = site["free_next_7_days"] if product is None else _soon(site, product)
+    free_text = str(
+        lazy_gettext("%(num)s free in the next 7 days", num=soon)
+        if soon
+        else lazy_gettext("None free in the next 7 days")
+    )
+    address = f"{site['address']}, {site['postcode']} {site['town']}" if site["address"] else ""
+    return svgmap.Marker(
+        code=site["site"],
+        kind=site["kind"],
+        lon=site["lon"],
+        lat=site["lat"],
+        free_7d=soon,
+        title=f"{site['name']} – {free_text}",
+        lines=tuple(
+            line
+            for line in (
+                site["name"],
+                address,
+                opening_hours(site["opening_hours"]),
+                free_text,
+            )
+            if line
+        ),
+        link=site["booking_url"] if site["kind"] != "mobile_unit" else None,
+        link_text=str(lazy_gettext("Book an appointment")),
+        href=f"#site-{site['site']}",
+    )
+
+
+def _soon(site: dict, product: str) -> int:
+    return sum(d["free"].get(product, 0) for d in site["days"][: availability.SOON_DAYS])
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def opening_hours(hours: dict | None) -> str:
+    """Opening hours in one line, weekdays with the same hours run together:
+    "man.–fre. 08.00–19.00; lør.–søn. 09.00–16.00"."""
+    if not hours:
+        return str(lazy_gettext("Not given"))
+    locale = str(get_locale() or "da")
+    names = get_day_names("abbreviated", locale=locale)  # 0 = Monday
+    separator = "." if locale == "da" else ":"
+    runs: list[tuple[int, int, str]] = []
+    for index, day in enumerate(WEEKDAYS):
+        text = ", ".join(
+            f"{a.replace(':', separator)}–{b.replace(':', separator)}"
+            for a, b in hours.get(day, [])
         )
-    body = "".join(sections) or "<p>No vaccination site has free capacity to show.</p>"
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Free vaccination appointments</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
- body {{ font-family: sans-serif; margin: 1em; }}
- table {{ border-collapse: collapse; margin-bottom: 1.5em; }}
- th, td {{ border: 1px solid #ccc; padding: .25em .5em; text-align: right; }}
- th:first-child, td:nth-child(2) {{ text-align: left; }}
- td.none {{ color: #999; }} td.some {{ background: #e8f5e9; font-weight: bold; }}
-</style></head><body>
-<h1>Free vaccination appointments</h1>
-<p>Appointments the vaccine in stock and on its way can still serve, per site and day,
-from {escape(data["from"])} to {escape(data["to"])}. Updated {escape(data["generated_at"])}
-(at most a minute old). Also as <a href="availability.json">JSON</a>.</p>
-{body}
-</body></html>"""
+        if runs and runs[-1][2] == text and runs[-1][1] == index - 1:
+            runs[-1] = (runs[-1][0], index, text)
+        else:
+            runs.append((index, index, text))
+    parts = []
+    for first, last, text in runs:
+        if not text:
+            continue
+        days = names[first] if first == last else f"{names[first]}–{names[last]}"
+        parts.append(f"{days} {text}")
+    return "; ".join(parts) or str(lazy_gettext("Closed"))
+
+
+def weekday_date(value: str | date | None, long: bool = False) -> str:
+    """ "lør. 21. nov." (or in full, for a sentence: "lørdag 21. november")."""
+    if value is None:
+        return "–"
+    day = date.fromisoformat(value) if isinstance(value, str) else value
+    locale = str(get_locale() or "da")
+    weekday, month = ("EEEE", "MMMM") if long else ("EEE", "MMM")
+    pattern = f"{weekday} d. {month}" if locale == "da" else f"{weekday} d {month}"
+    return format_date(day, pattern, locale=locale)
+
+
+def switch_language(language: str) -> str:
+    return url_for(request.endpoint, **{**request.args.to_dict(), "lang": language})
+
+
+@bp.app_context_processor
+def _helpers() -> dict:
+    return {
+        "kind_name": lambda kind: str(KIND_NAMES.get(kind, kind)),
+        "opening_hours": opening_hours,
+        "free_of": availability.free_of,
+        "switch_language": switch_language,
+    }
+
+
+@bp.app_template_filter("weekday_date")
+def _weekday_date(value, long: bool = False) -> str:
+    return weekday_date(value, long)
