@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 
 from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
@@ -47,9 +46,7 @@ def body(schema_class):
             if payload is None:
                 payload = {} if not request.get_data() else None
             if payload is None:
-                return error_response(
-                    422, "invalid", "the body is not JSON", {"_body": ["not valid JSON"]}
-                )
+                raise InvalidInput("the body is not JSON", fields={"_body": ["not valid JSON"]})
             kwargs["data"] = schema_class().load(payload)
             return view(*args, **kwargs)
 

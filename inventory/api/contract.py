@@ -105,8 +105,8 @@ def operation(
             if query is not None:
                 kwargs["args"] = query().load(request.args.to_dict())
             result = view(*args, **kwargs)
-            if isinstance(result, Response) or isinstance(result, tuple):
-                return result  # an HTML page, or an error answered as such
+            if isinstance(result, Response):
+                return result  # a page, or the description itself
             return _serialise(wrapper.contract, result)
 
         wrapper.contract = Contract(
@@ -129,6 +129,8 @@ def operation(
 
 
 def _serialise(contract: Contract, result):
+    if isinstance(result, tuple):
+        raise TypeError("answer with a Reply to set a status or headers, not a tuple")
     reply = result if isinstance(result, Reply) else Reply(result)
     schema = reply.schema or contract.schemas[0]
     if schema not in contract.schemas:
