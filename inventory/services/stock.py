@@ -213,3 +213,20 @@ def hold_worklist(session: Session, actor: Actor) -> tuple[list[Carton], dict[in
         else {}
     )
     return cartons, excursions
+
+
+def stays(events: list[CustodyEvent], until) -> list[tuple[int, object, object]]:
+    """Where the carton sat, from its ledger: (storage unit id, from, to) in order; the last
+    stay runs until `until` (now) unless the carton left every unit. The temperatures it saw
+    are those of these units over these periods (its cool box's while in transit)."""
+    periods: list[list] = []
+    for event in events:
+        if event.kind == "repack_out":  # names the new cartons' unit; this one stays put
+            continue
+        if event.to_storage_unit_id is None and event.kind != "dispatch":
+            continue
+        if periods and periods[-1][2] is None:
+            periods[-1][2] = event.at
+        if event.to_storage_unit_id is not None:
+            periods.append([event.to_storage_unit_id, event.at, None])
+    return [(unit, start, end or until) for unit, start, end in periods if end != start]

@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
+
+COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 
 
 def localtime(value: datetime | None, form: str = "short") -> str:
@@ -16,6 +19,11 @@ def localtime(value: datetime | None, form: str = "short") -> str:
     if form == "time":
         return format_datetime(value, "HH:mm")
     return format_datetime(value, "short")
+
+
+def localiso(value: datetime) -> str:
+    """A moment as Copenhagen date and time for a URL (YYYY-MM-DDTHH:MM)."""
+    return value.astimezone(COPENHAGEN).strftime("%Y-%m-%dT%H:%M")
 
 
 def day(value: date | datetime | None) -> str:
@@ -49,6 +57,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(isodate)
     app.add_template_filter(number)
     app.add_template_filter(days)
+    app.add_template_filter(localiso)
     app.add_template_global(current_language)
 
 

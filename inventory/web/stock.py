@@ -55,11 +55,14 @@ def carton(carton_id: int):
     session = get_session()
     item = stock.get_carton(session, g.actor, carton_id)
     sites, units = stock.place_codes(session)
+    history = stock.history(session, item)
     return render_template(
         "stock/carton.html",
         carton=item,
         marks=custody.stock_marks(item, now(), _soon_days()),
-        history=stock.history(session, item),
+        history=history,
+        stays=stock.stays(history, now()),
+        unit_page="units.unit" in current_app.view_functions,
         ancestors=stock.ancestors(item),
         sites=sites,
         units=units,

@@ -136,3 +136,27 @@ def test_stock_page_lists_by_unit_fefo(client, person):
     ).get_data(as_text=True)
     assert "LOTA" in fragment and "<html" not in fragment
     assert CENTRE not in fragment
+
+
+def test_carton_page_names_the_units_it_sat_in(client, person, db, clock):
+    name, _ = person("pharmacist", site=PHARMACY)
+    signed_in_client(client, name)
+    client.post("/receive", data=_receive_form(client, scan=scan()))
+    with db() as session:
+        carton_id = session.scalar(select(Carton.id))
+    clock.advance(minutes=20)  # (more than 30 idle minutes would end the session)
+    from inventory.db import unit_of_work
+    from inventory.services import custody
+    from inventory.services.access import SYSTEM
+
+    with unit_of_work(db) as session:
+        custody.thaw(session, SYSTEM, clock.now(), carton_id, storage_unit=f"{PHARMACY}-F1")
+        custody.repack(session, SYSTEM, clock.now(), carton_id, [(5, f"{PHARMACY}-F2")])
+    assert client.get("/stock").status_code == 200  # still at work
+    clock.advance(minutes=20)
+    page = client.get(f"/cartons/{carton_id}?lang=en").get_data(as_text=True)
+    section = page[page.index("Temperatures where it sat") : page.index(">History<")]
+    assert f"{PHARMACY}-ULT1" in section and f"{PHARMACY}-F1" in section
+    assert f"{PHARMACY}-F2" not in section  # the new carton went there, not this one
+    assert "21/11/2026, 11:00 – 21/11/2026, 11:20" in section  # in Copenhagen time
+    assert "21/11/2026, 11:20 – 21/11/2026, 11:40" in section
