@@ -116,3 +116,18 @@ def test_a_hold_released_with_a_reason(live_server, page, person, db, clock):
         assert released.status == "available"
         assert released.holds[-1].decision == "released"
         assert "[" in released.holds[-1].decided_by  # under the person's name
+
+
+def test_scanning_a_label_opens_its_carton(live_server, page, person, db, clock):
+    carton = receive(db, clock, lot="QR1", unit=f"{PHARMACY}-F1", vials=10)
+    name, password = person("pharmacist", site=PHARMACY)
+    sign_in(page, live_server, name, password)
+    page.goto(f"{live_server}/cartons/{carton}/label")
+    svg = page.locator(".code svg")
+    expect(svg).to_be_visible()
+    page.goto(live_server + "/stock")
+    page.get_by_label("Scan a carton label").focus()
+    page.keyboard.type(f"{live_server}/cartons/{carton}", delay=5)  # what the QR code holds
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(rf"/cartons/{carton}$"))
+    expect(page.locator("main")).to_contain_text("QR1")

@@ -11,6 +11,11 @@
     field.dispatchEvent(new Event("input", { bubbles: true }));
   }
 
+  function cartonIn(text) {
+    var match = /^(?:https?:\/\/[^\/]+)?\/cartons\/(\d+)\/?$/.exec((text || "").trim());
+    return match ? match[1] : null;
+  }
+
   function nextField(field) {
     var form = field.form;
     if (!form) return null;
@@ -25,6 +30,10 @@
     if (isGs) {
       event.preventDefault();
       insertAtCursor(field, GS);
+    } else if (event.key === "Enter" && cartonIn(field.value)) {
+      // a carton label's QR code holds the carton's address: open it
+      event.preventDefault();
+      window.location.assign("/cartons/" + cartonIn(field.value));
     } else if (event.key === "Enter" && field.hasAttribute("data-scan-enter-submits")) {
       return; // this field's form is submitted by the scan itself
     } else if (event.key === "Enter") {
