@@ -21,6 +21,11 @@ FILTERS = ("site", "storage_unit", "product", "status", "state")
 def index():
     session = get_session()
     chosen = {name: request.args.get(name) or None for name in FILTERS}
+    # a person with a site starts at their own site's stock; "all" is everything they see
+    if "site" not in request.args:
+        chosen["site"] = g.actor.site_code
+    elif chosen["site"] in ("all", "alle"):
+        chosen["site"] = None
     cartons = stock.list_cartons(session, g.actor, **chosen)
     at = now()
     by_unit = [
