@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import g, redirect, render_template, request, url_for
 
 from inventory.domain.errors import DomainError
-from inventory.services import custody, stock
+from inventory.services import custody, planning, stock
 from inventory.services.access import require
 from inventory.web.core import (
     earlier_submission,
@@ -51,19 +51,38 @@ def thaw(carton_id: int):
         done = earlier_submission(request.form.get("key"))
         if done:
             return redirect(done, 303)
+        task = request.form.get("task", type=int)
         try:
-            custody.thaw(
-                session, g.actor, now(), carton_id, storage_unit=request.form.get("storage_unit")
-            )
+            if task:  # a plan's thaw task: thawing it closes the task too
+                planning.complete_thaw_task(
+                    session, g.actor, now(), task, storage_unit=request.form.get("storage_unit")
+                )
+            else:
+                custody.thaw(
+                    session,
+                    g.actor,
+                    now(),
+                    carton_id,
+                    storage_unit=request.form.get("storage_unit"),
+                )
         except DomainError as exc:
             error = message_of(exc)
         else:
-            location = url_for("repack.repack", carton_id=carton_id)
+            location = (
+                url_for("stock.carton", carton_id=carton_id)
+                if task
+                else url_for("repack.repack", carton_id=carton_id)
+            )
             remember_submission(request.form.get("key"), location)
             return redirect(location, 303)
     units = [u for u in _fridges(carton) if u.min_c >= 0]
     return render_template(
-        "repack/thaw.html", carton=carton, units=units, error=error, key=new_form_key()
+        "repack/thaw.html",
+        carton=carton,
+        units=units,
+        error=error,
+        key=new_form_key(),
+        task=request.values.get("task", type=int),
     ), (422 if error else 200)
 
 

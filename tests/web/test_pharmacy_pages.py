@@ -132,3 +132,41 @@ def test_other_roles_are_refused_the_pharmacy_work(client, app, person, admin):
             "reason": "x",
         },
     ).status_code in (403, 422)
+
+
+def test_a_plans_thaw_task_is_done_from_its_thaw_page(client, app, person, admin, db):
+    from inventory.db.planning import ThawTask
+    from tests.api.helpers import receive_carton
+
+    receive_carton(client, admin, vials=10)
+    book(client, admin, CENTRE, 1, 12)
+    pharmacist, _ = person("pharmacist", site=PHARMACY)
+    browser = app.test_client()
+    signed_in_client(browser, pharmacist)
+    data = _form(browser, "/plans?lang=en")
+    proposed = browser.post(
+        "/plans",
+        data={
+            **data,
+            "scope": "pharmacy",
+            "pharmacy": PHARMACY,
+            "start": "2026-11-21",
+            "days": "7",
+            "method": "optimal",
+        },
+    )
+    plan_page = browser.get(proposed.headers["Location"]).get_data(as_text=True)
+    approve = re.search(r'action="(/plans/\d+/approve)"', plan_page).group(1)
+    browser.post(approve, data={"csrf_token": csrf_token(plan_page)})
+    plan_page = browser.get(proposed.headers["Location"]).get_data(as_text=True)
+    thaw_link = re.search(r'href="(/cartons/\d+/thaw\?task=\d+)"', plan_page).group(1)
+    form = _form(browser, thaw_link)
+    task_id = int(thaw_link.rsplit("=", 1)[1])
+    done = browser.post(
+        thaw_link, data={**form, "task": str(task_id), "storage_unit": f"{PHARMACY}-F1"}
+    )
+    assert done.status_code == 303
+    with db() as session:
+        task = session.get(ThawTask, task_id)
+        assert task.status == "done"
+        assert session.get(Carton, task.carton_id).state == "thawed"
