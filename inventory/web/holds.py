@@ -47,3 +47,13 @@ def decide(carton_id: int):
         get_session().rollback()
         return index(errors={carton_id: message_of(exc)}, status=422)
     return redirect(url_for("holds.index"), 303)
+
+
+@bp.post("/cartons/<id:carton_id>/hold")
+def hold(carton_id: int):
+    """Put a carton on hold (quarantine: do not use), with a reason."""
+    reason = (request.form.get("reason") or "").strip()
+    if not reason:
+        return redirect(url_for("stock.carton", carton_id=carton_id, hold="reason"), 303)
+    custody.hold(get_session(), g.actor, now(), carton_id, reason)
+    return redirect(url_for("stock.carton", carton_id=carton_id), 303)

@@ -68,6 +68,10 @@ def carton(carton_id: int):
         history=history,
         stays=stock.stays(history, now()),
         unit_page="units.unit" in current_app.view_functions,
+        may_hold=g.actor.may("hold")
+        and g.actor.acts_at(item.site, "hold")
+        and item.status in ("available", "expired"),
+        hold_error=request.args.get("hold") == "reason",
         ancestors=stock.ancestors(item),
         sites=sites,
         units=units,

@@ -160,3 +160,23 @@ def test_carton_page_names_the_units_it_sat_in(client, person, db, clock):
     assert f"{PHARMACY}-F2" not in section  # the new carton went there, not this one
     assert "21/11/2026, 11:00 – 21/11/2026, 11:20" in section  # in Copenhagen time
     assert "21/11/2026, 11:20 – 21/11/2026, 11:40" in section
+
+
+def test_a_carton_put_on_hold_from_its_page(client, person, db):
+    name, _ = person("pharmacist", site=PHARMACY)
+    signed_in_client(client, name)
+    client.post("/receive", data=_receive_form(client, scan=scan()))
+    with db() as session:
+        carton_id = session.scalar(select(Carton.id))
+    page = client.get(f"/cartons/{carton_id}?lang=en").get_data(as_text=True)
+    token = csrf_token(page)
+    no_reason = client.post(f"/cartons/{carton_id}/hold", data={"csrf_token": token})
+    assert no_reason.status_code == 303
+    assert "Give a reason" in client.get(no_reason.headers["Location"]).get_data(as_text=True)
+    held = client.post(
+        f"/cartons/{carton_id}/hold", data={"csrf_token": token, "reason": "label torn"}
+    )
+    assert held.status_code == 303
+    with db() as session:
+        carton = session.get(Carton, carton_id)
+        assert carton.status == "held" and carton.holds[-1].reason == "label torn"
