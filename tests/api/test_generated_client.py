@@ -64,9 +64,9 @@ def test_a_generated_client_walks_the_custody_chain(generated, live, seeded, tok
     from inventory_client.api.receipts import receive
     from inventory_client.api.shipments import create_shipment, dispatch, receive_shipment
     from inventory_client.models import (
+        AdministerInput,
         Carton,
         DeliveryItemInput,
-        DosesInput,
         ReceiptInput,
         ReceiptInputState,
         Repacked,
@@ -122,7 +122,7 @@ def test_a_generated_client_walks_the_custody_chain(generated, live, seeded, tok
         ),
     )
     assert isinstance(arrived, Shipment) and arrived.proof_of_delivery.items[0].accepted
-    given = administer.sync(small.id, client=manager, body=DosesInput(doses=5))
+    given = administer.sync(small.id, client=manager, body=AdministerInput(doses=5))
     assert isinstance(given, Carton) and given.doses == 55 and given.open_vial.doses == 1
     wasted = waste.sync(
         small.id, client=manager, body=WasteInput(doses=1, reason=WasteInputReason.OPEN_VIAL)
