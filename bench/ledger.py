@@ -34,6 +34,7 @@ from inventory.seed_data import REGIONS  # noqa: E402
 from inventory.services import capacity, lots, seed, stock  # noqa: E402
 from inventory.services.access import SYSTEM  # noqa: E402
 from inventory.services.appointments import VACCINATION_SITE_KINDS  # noqa: E402
+from inventory.services.paging import PageRequest  # noqa: E402
 from tests.support.database import _admin, migrate  # noqa: E402
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
@@ -274,7 +275,7 @@ def run_backend(name: str, url: str, events: int) -> None:
 
     def fefo_list():
         with unit_of_work(factory) as session:
-            stock.list_cartons(session, SYSTEM, site=shape["site"], limit=200)
+            stock.list_cartons(session, SYSTEM, site=shape["site"], page=PageRequest(200))
 
     print(
         f"\n{name}: {shape['events']:,} ledger events, {shape['cartons']:,} cartons, {shape['lots']} lots "

@@ -389,7 +389,7 @@ def generate(region: str, weeks: int, seed: int) -> Season:
     # supply: SSI delivers every Thursday what the region has booked for the next week, a
     # little short in the first week of the rush; the pharmacy starts with some stock
     weekly: dict[tuple[int, str], float] = defaultdict(float)
-    for (code, d, product, group), made in booking_days.items():
+    for (_code, d, product, _group), made in booking_days.items():
         weekly[((d - SEASON_START).days // 7, product)] += len(made)
     for product in BY_CODE:  # the delivery in the last week, for the week after the season
         weekly[(weeks, product)] = weekly.get((weeks - 1, product), 0.0)

@@ -13,11 +13,7 @@ regenerate, then `kill -HUP <mosquitto pid>`.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import os
-import re
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -29,45 +25,11 @@ from devices.codec import (
     readings_topic,
     status_topic,
 )
-
-# Mosquitto 2's "sha512-pbkdf2" scheme, as written by `mosquitto_passwd`:
-#   $7$<iterations>$<base64 salt>$<base64 PBKDF2-HMAC-SHA512 digest>
-PBKDF2_PREFIX = "$7$"
-DEFAULT_ITERATIONS = 101  # mosquitto_passwd's default
-SALT_BYTES = 12
-DIGEST_BYTES = 64
-_HASH_PATTERN = re.compile(r"^\$7\$(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$")
-
-
-def hash_password(
-    secret: str, *, salt: bytes | None = None, iterations: int = DEFAULT_ITERATIONS
-) -> str:
-    if iterations < 1:
-        raise ValueError("iterations must be at least 1")
-    if salt is None:
-        salt = os.urandom(SALT_BYTES)
-    digest = hashlib.pbkdf2_hmac("sha512", secret.encode("utf-8"), salt, iterations, DIGEST_BYTES)
-    return (
-        f"{PBKDF2_PREFIX}{iterations}$"
-        f"{base64.b64encode(salt).decode('ascii')}${base64.b64encode(digest).decode('ascii')}"
-    )
-
-
-def verify_password(secret: str, hashed: str) -> bool:
-    """True when `secret` matches a `$7$` hash; False for a wrong secret or a malformed hash."""
-    match = _HASH_PATTERN.fullmatch(hashed)
-    if match is None:
-        return False
-    iterations = int(match.group(1))
-    try:
-        salt = base64.b64decode(match.group(2), validate=True)
-        expected = base64.b64decode(match.group(3), validate=True)
-    except ValueError:
-        return False
-    if iterations < 1 or not expected:
-        return False
-    actual = hashlib.pbkdf2_hmac("sha512", secret.encode("utf-8"), salt, iterations, len(expected))
-    return hmac.compare_digest(actual, expected)
+from inventory.passwords import (  # noqa: F401  (hash_password: the broker's own format)
+    hash_password,
+    is_password_hash,
+    verify_password,
+)
 
 
 def _require_username(username: str) -> str:
@@ -84,7 +46,7 @@ def password_file(entries: Mapping[str, str]) -> str:
     for username in sorted(entries):
         hashed = entries[username]
         _require_username(username)
-        if _HASH_PATTERN.fullmatch(hashed) is None:
+        if not is_password_hash(hashed):
             raise ValueError(f"password for {username!r} is not a $7$ hash; hash it first")
         lines.append(f"{username}:{hashed}\n")
     return "".join(lines)

@@ -8,8 +8,8 @@ Defaults come from INVENTORY_MQTT_URL and INVENTORY_DATABASE_URL.
 Delivery guarantees
     The worker subscribes at QoS 1 with a stable client id and a persistent session
     (clean_start False, a session expiry); with `--group NAME`, through `$share/NAME/...`
-    filters so that several workers with different client ids split the stream. Messages are acknowledged
-    by hand, and only after the database commit of the batch that holds them: a worker
+    filters so that several workers with different client ids split the stream. Messages are
+    acknowledged by hand, and only after the database commit of the batch that holds them: a worker
     that dies (even by SIGKILL) leaves its unacknowledged messages with the broker, which
     delivers them again when the worker comes back with the same client id. Readings are
     stored once per (device, ts), so what is delivered twice is counted as a duplicate.
@@ -52,6 +52,7 @@ import argparse
 import collections
 import itertools
 import logging
+import os
 import signal
 import socket
 import subprocess
@@ -80,9 +81,9 @@ from devices.codec import (
 )
 from devices.receiver import tune_collector
 from inventory.clock import Clock
-from inventory.config import from_environment
+from inventory.config import Settings
 from inventory.db import ConcurrentUpdate, make_engine, make_session_factory, unit_of_work
-from inventory.services import telemetry
+from inventory.services import health, leases, telemetry
 from inventory.services.alerts import publish_pending_alerts
 from inventory.services.telemetry import IncomingReading, IncomingReject, IngestBatch, IngestResult
 
@@ -217,6 +218,9 @@ class IngestWorker:
         self.receive_maximum = min(65_535, receive_maximum or max(4 * batch_size, 100))
         self._ingest = ingest
         self._on_commit = on_commit
+        self.lease_name = leases.INGEST_PREFIX + client_id
+        self.holder = f"{client_id}@{socket.gethostname()}:{os.getpid()}"
+        self._beat_due = 0.0
         # No group: plain subscriptions, for a single worker (see the module's docstring).
         topics = [READINGS_TOPIC, STATUS_TOPIC]
         self.filters = [shared_subscription(group, t) for t in topics] if group else topics
@@ -445,6 +449,8 @@ class IngestWorker:
                     break
                 if messages:
                     self._process(messages)
+                elif time.monotonic() >= self._beat_due:
+                    self._beat()
                 if time.monotonic() >= self._alerts_due:
                     self._publish_alerts()
                 if time.monotonic() - last_stats >= STATS_LOG_EVERY_S:
@@ -547,13 +553,29 @@ class IngestWorker:
 
     def _commit(self, batch: IngestBatch) -> IngestResult:
         with unit_of_work(self.session_factory) as session:
-            result = self._ingest(session, self.clock.now(), batch)
+            now = self.clock.now()
+            result = self._ingest(session, now, batch)
+            self._renew(session, now)
         if self._on_commit is not None:
             try:
                 self._on_commit(batch, result)
             except Exception:
                 log.exception("ingest %s: on_commit failed", self.client_id)
         return result
+
+    def _renew(self, session: Session, now: datetime) -> None:
+        """The worker's lease, renewed with each commit: /health reads when it last committed."""
+        leases.beat(session, self.lease_name, self.holder, now, health.INGEST_TTL)
+        self._beat_due = time.monotonic() + health.INGEST_IDLE_BEAT.total_seconds()
+
+    def _beat(self) -> None:
+        """Idle: renew the lease on its own, so a quiet network is not a dead worker."""
+        try:
+            with unit_of_work(self.session_factory) as session:
+                self._renew(session, self.clock.now())
+        except Exception:
+            self._beat_due = time.monotonic() + RETRY_MAX_S
+            log.warning("ingest %s: lease not renewed", self.client_id, exc_info=True)
 
     def _ack(self, messages: list[_Message]) -> None:
         if not self._connected.is_set():
@@ -612,18 +634,18 @@ class IngestWorker:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    settings = from_environment(PROJECT_ROOT / "instance")
+    settings = Settings.from_environment(PROJECT_ROOT / "instance")
     parser = argparse.ArgumentParser(
         prog="python -m devices.ingest", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument(
         "--url",
-        default=settings["MQTT_URL"],
+        default=settings.mqtt_url,
         help="mqtt://[user:password@]host:port (default: $INVENTORY_MQTT_URL)",
     )
     parser.add_argument(
         "--database-url",
-        default=settings["DATABASE_URL"],
+        default=settings.database_url,
         help="default: $INVENTORY_DATABASE_URL, else the instance SQLite file",
     )
     parser.add_argument(

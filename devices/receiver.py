@@ -12,13 +12,17 @@ batch is committed are acknowledged.
 The worker and this process talk over one socket (multiprocessing's Connection: pickled
 tuples). First the worker sends the settings; after that:
 
-    worker -> receiver: ("ack", [(mid, qos, connection), ...])  acknowledge, if still on that connection
-                        ("publish", request, topic, payload)     publish at QoS 1, answer "published"
+    worker -> receiver: ("ack", [(mid, qos, connection), ...])  acknowledge, if still on
+                                                                 that connection
+                        ("publish", request, topic, payload)     publish at QoS 1, answer
+                                                                 "published"
                         ("stop",)                                disconnect and exit
     receiver -> worker: ("messages", [(topic, payload, mid, qos, connection, decoded), ...])
-                                                                 decoded: devices.codec.Message as plain tuples
+                                                                 decoded: devices.codec.Message
+                                                                 as plain tuples
                         ("connected", connection, session_present)
-                        ("subscribed", refused)                  refused: the filters the broker refused
+                        ("subscribed", refused)                  refused: the filters the
+                                                                 broker refused
                         ("disconnected", reason)
                         ("published", request, error)            error: None when sent
 
@@ -118,7 +122,8 @@ class Receiver:
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:  # type: ignore[no-untyped-def]
         try:
-            refused = [f"{f}: {rc}" for f, rc in zip(self.filters, reason_codes) if rc.is_failure]
+            pairs = zip(self.filters, reason_codes, strict=False)
+            refused = [f"{f}: {rc}" for f, rc in pairs if rc.is_failure]
             self._send("subscribed", refused)
         except Exception:
             log.exception("on_subscribe failed")

@@ -9,6 +9,8 @@ Traces (pure, testable without a broker)
       power_cut     drifts towards room temperature (a fridge about 0.1-0.3 C/min at first),
                     then recovers faster than it warmed once power returns (default 3 h)
       freeze_event  a fridge is driven below 0 C for about 90 minutes (default 97 min)
+      thermostat_stuck  the compressor never stops: a fridge falls below 0.5 C within about
+                    3 minutes and on towards -15 C (default 60 min); the demo's freeze
     or the publishing:
       silent        publishes nothing (default: until the end of the run)
       backlog       holds its readings, then publishes them as one batch with battery
@@ -92,6 +94,7 @@ class UnitProfile:
     cool_tau_s: float  # time constant of the pull back to the setpoint
     freeze_target_c: float  # where a failed thermostat drives the unit
     freeze_tau_s: float
+    stuck_target_c: float = -15.0  # where a compressor that never stops drives it
 
 
 PROFILES: dict[str, UnitProfile] = {
@@ -132,6 +135,7 @@ PROFILES: dict[str, UnitProfile] = {
         warm_tau_s=300 * MINUTE,
         cool_tau_s=45 * MINUTE,
         freeze_target_c=-30.0,
+        stuck_target_c=-30.0,
         freeze_tau_s=20 * MINUTE,
     ),
     "ultra_low_freezer": UnitProfile(
@@ -145,6 +149,7 @@ PROFILES: dict[str, UnitProfile] = {
         warm_tau_s=600 * MINUTE,
         cool_tau_s=60 * MINUTE,
         freeze_target_c=-85.0,
+        stuck_target_c=-85.0,
         freeze_tau_s=30 * MINUTE,
     ),
 }
@@ -153,13 +158,14 @@ KINDS = tuple(PROFILES)
 
 # --- faults ----------------------------------------------------------------------------
 
-TRACE_FAULTS = ("power_cut", "freeze_event")
+TRACE_FAULTS = ("power_cut", "freeze_event", "thermostat_stuck")
 PUBLISH_FAULTS = ("silent", "backlog")
 FAULT_KINDS = TRACE_FAULTS + PUBLISH_FAULTS
 DEFAULT_FAULT_DURATION_S: dict[str, float | None] = {
     "power_cut": 3 * HOUR,
     # Cools to 0 C in ~11 min and rewarms above it ~4 min after the end: ~90 min below 0 C.
     "freeze_event": 97 * MINUTE,
+    "thermostat_stuck": 60 * MINUTE,
     "silent": None,  # until the end of the run
     "backlog": 1 * HOUR,
 }
@@ -240,6 +246,8 @@ def unit_trace(
         # for any step length.
         if not powered:
             target, tau = ROOM_C, profile.warm_tau_s
+        elif any(f.kind == "thermostat_stuck" and f.active(fault_t) for f in faults):
+            target, tau = profile.stuck_target_c, profile.freeze_tau_s
         elif any(f.kind == "freeze_event" and f.active(fault_t) for f in faults):
             target, tau = profile.freeze_target_c, profile.freeze_tau_s
         else:

@@ -21,7 +21,8 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.from_mapping(config)
     app.config.setdefault("CLOCK", Clock())
 
-    from inventory import cli, web, web_db
+    from devices import commands
+    from inventory import cli, scheduler, web, web_db
     from inventory.api import api, errors
     from inventory.web import public
 
@@ -30,5 +31,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(public.bp)
     web.init_app(app)
+    web.csrf.exempt(api)  # bearer tokens, not cookies: the API has no forms to protect
     cli.init_app(app)
+    app.cli.add_command(scheduler.command)
+    app.cli.add_command(commands.broker_config)
     return app

@@ -1,5 +1,5 @@
-"""Flask commands: seed, create-token, create-user (and the long-running workers, registered
-by their modules)."""
+"""Flask commands: seed, create-token, create-user, import-appointments. (The scheduler and
+broker-config commands live with their processes and are registered by the app factory.)"""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import click
 from flask import Flask, current_app
 
 from inventory.db import unit_of_work
+from inventory.services.appointments import AppointmentInput
 from inventory.web_db import session_factory
 
 
@@ -16,10 +17,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed)
     app.cli.add_command(create_token)
     app.cli.add_command(create_user)
-    app.cli.add_command(broker_config)
     app.cli.add_command(import_appointments)
     app.cli.add_command(import_population)
-    app.cli.add_command(__import__("inventory.scheduler", fromlist=["command"]).command)
 
 
 @click.command("seed")
@@ -70,7 +69,7 @@ def create_token(role: str, name: str, site: str | None, region: str | None) -> 
                 region=region,
             )
     except DomainError as exc:
-        raise click.ClickException(exc.message)
+        raise click.ClickException(exc.message) from exc
     click.echo(raw)
 
 
@@ -125,40 +124,6 @@ def create_user(
         click.echo(password)
 
 
-@click.command("broker-config")
-@click.option(
-    "--out",
-    "out_dir",
-    required=True,
-    type=click.Path(file_okay=False),
-    help="Folder for passwd, acl, mosquitto.conf.",
-)
-@click.option(
-    "--service-user",
-    "service_users",
-    multiple=True,
-    metavar="NAME:PASSWORD",
-    help="An account for the service's own clients (ingest, scheduler); may repeat.",
-)
-def broker_config(out_dir: str, service_users: tuple[str, ...]) -> None:
-    """Write Mosquitto's password and ACL files from the device registry."""
-    from devices.broker_config import hash_password, write_broker_files
-    from inventory.services.devices import broker_accounts
-
-    services = {}
-    for item in service_users:
-        name, _, password = item.partition(":")
-        if not name or not password:
-            raise click.BadParameter("NAME:PASSWORD", param_hint="--service-user")
-        services[name] = hash_password(password)
-    with unit_of_work(session_factory()) as session:
-        accounts = broker_accounts(session)
-    paths = write_broker_files(out_dir, accounts, services)
-    click.echo(f"{len(accounts)} devices, {len(services)} service users")
-    for name, path in paths.items():
-        click.echo(f"{name}: {path}")
-
-
 @click.command("import-population")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def import_population(path: str) -> None:
@@ -210,15 +175,15 @@ def import_appointments(path: str) -> None:
 def _import_appointments(path: str) -> None:
     import csv
 
-    from marshmallow import ValidationError
-
-    from inventory.api.planning import AppointmentSchema
     from inventory.services import appointments
     from inventory.services.access import Actor
+    from inventory.services.input import AppointmentSchema
 
     schema = AppointmentSchema()
     needed = {"ref", "site", "day", "slot", "product"}
-    rows, lines, problems = [], [], []
+    rows: list[AppointmentInput] = []
+    lines: list[int] = []
+    problems: list[tuple[int, str, list]] = []
     # Bytes that are not UTF-8 survive reading (as surrogates) so that only their row is refused.
     with open(path, newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
         header = handle.readline()
@@ -231,26 +196,12 @@ def _import_appointments(path: str) -> None:
         if missing:
             raise click.ClickException(f"the header lacks the columns {', '.join(sorted(missing))}")
         for record in reader:
-            line = reader.line_num
-            raw = {k: (v or "").strip() for k, v in record.items() if k is not None}
-            raw = {k: v for k, v in raw.items() if v != "" or k in needed}
-            if None in record:
-                problems.append((line, "_row", ["more fields than the header names"]))
-                continue
-            not_utf8 = sorted(k for k, v in raw.items() if _NOT_UTF8.search(v))
-            if not_utf8:
-                problems.extend(
-                    (line, k, ["not UTF-8 text: export the file as CSV UTF-8"]) for k in not_utf8
-                )
-                continue
-            try:
-                data = schema.load({k: v for k, v in raw.items() if k in schema.fields})
-            except ValidationError as exc:
-                for name, messages in sorted(exc.messages.items()):
-                    problems.append((line, name, messages))
-                continue
-            rows.append(appointments.AppointmentInput(**{**data, "group": data.get("group") or ""}))
-            lines.append(line)
+            row, refused = _read_row(schema, needed, record)
+            if row is None:
+                problems.extend((reader.line_num, name, messages) for name, messages in refused)
+            else:
+                rows.append(row)
+                lines.append(reader.line_num)
     actor = Actor(name="import-appointments", role="admin")
     with unit_of_work(session_factory()) as session:
         counts, errors = appointments.upsert_good_rows(
@@ -271,6 +222,24 @@ def _import_appointments(path: str) -> None:
 
 
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
+
+
+def _read_row(schema, needed: set[str], record: dict) -> tuple[AppointmentInput | None, list]:
+    """One CSV record as an AppointmentInput, or None and what was wrong, field by field."""
+    from marshmallow import ValidationError
+
+    raw = {k: (v or "").strip() for k, v in record.items() if k is not None}
+    raw = {k: v for k, v in raw.items() if v != "" or k in needed}
+    if None in record:
+        return None, [("_row", ["more fields than the header names"])]
+    not_utf8 = sorted(k for k, v in raw.items() if _NOT_UTF8.search(v))
+    if not_utf8:
+        return None, [(k, ["not UTF-8 text: export the file as CSV UTF-8"]) for k in not_utf8]
+    try:
+        data = schema.load({k: v for k, v in raw.items() if k in schema.fields})
+    except ValidationError as exc:
+        return None, sorted(exc.normalized_messages().items())
+    return AppointmentInput(**{**data, "group": data.get("group") or ""}), []
 
 
 def _columns(names) -> list[str]:

@@ -90,7 +90,7 @@ def prepare(data: Path, region: str, env: dict) -> tuple[str, list[dict], str, s
     from inventory import create_app
     from inventory.db import unit_of_work
     from inventory.db.migrate import upgrade
-    from inventory.db.models import Carton, Site, StorageUnit
+    from inventory.db.models import Carton, Product, Site, StorageUnit
     from inventory.db.telemetry import Device
     from inventory.domain.custody import CartonStatus
     from inventory.services import devices, seed, uptake
@@ -126,7 +126,7 @@ def prepare(data: Path, region: str, env: dict) -> tuple[str, list[dict], str, s
             if device_id in known:
                 # secrets are shown once: a returning demo gives its loggers new ones
                 secret = secrets.token_urlsafe(24)
-                known[device_id].secret_hash = devices._hash(secret)
+                known[device_id].secret_hash = devices.hash_secret(secret)
             else:
                 _, secret = devices.register_device(
                     session, SYSTEM, now, device_id=device_id, storage_unit=unit.code, interval_s=30
@@ -141,7 +141,19 @@ def prepare(data: Path, region: str, env: dict) -> tuple[str, list[dict], str, s
                     "unit": unit.code,
                 }
             )
-    freezing = next(d for d in registry if d["kind"] == "fridge" and d["stocked"])
+        # the freeze hits the fridge of flu and pneumococcal syringes (freezing ruins them),
+        # never the one that holds a pharmacy's thawed trays and cartons
+        thawed_mrna = set(
+            session.scalars(
+                select(Carton.storage_unit_id)
+                .join(Product, Product.id == Carton.product_id)
+                .where(Carton.state == "thawed", Product.programme == "covid-19")
+            )
+        )
+    spared = {u.code for u in units if u.id in thawed_mrna}
+    freezing = next(
+        d for d in registry if d["kind"] == "fridge" and d["stocked"] and d["unit"] not in spared
+    )
     silent = next(d for d in registry if d["kind"] == "fridge" and d is not freezing)
     return token, registry, freezing["id"], silent["id"], people
 
@@ -174,7 +186,8 @@ def main(argv: list[str] | None = None) -> None:
     print("preparing the database (migrate, seed the network and a season's stock) ...", flush=True)
     token, registry, freezing, silent, people = prepare(data, args.region, env)
 
-    from devices.broker_config import hash_password, write_broker_files
+    from devices.broker_config import write_broker_files
+    from inventory.passwords import hash_password
 
     service_password = secrets.token_urlsafe(18)
     broker_dir = data / "broker"
@@ -240,7 +253,7 @@ def main(argv: list[str] | None = None) -> None:
             "--interval",
             str(args.interval),
             "--fault",
-            f"freeze_event:{freezing}:0",
+            f"thermostat_stuck:{freezing}:0",
             "--fault",
             f"silent:{silent}:{args.interval * 4}",
         ],
@@ -259,28 +272,44 @@ The cold-chain service is running.
 {signins}
   API            {url}/api/v1   (browse: {url}/api/v1/docs)
   token          {token}
-  broker         mqtt://127.0.0.1:{broker_port}  ({len(registry)} loggers in {args.region}, one every {args.interval} s)
+  broker         mqtt://127.0.0.1:{broker_port}
+                 ({len(registry)} loggers in {args.region}, one every {args.interval} s)
   public page    {url}/public/availability
   logs           {logs}/
 
-Try:
+Try (in another shell, from {ROOT}):
   export T={token}
   curl -s -H "Authorization: Bearer $T" "{url}/api/v1/cartons?site=RH-APO" | head -c 600; echo
   curl -s -H "Authorization: Bearer $T" "{url}/api/v1/alerts?state=open"
   curl -s -H "Authorization: Bearer $T" "{url}/api/v1/excursions?open=true"
 
-Logger {freezing} sits in a stocked fridge that is freezing: a warning within a few minutes,
-then the freeze alarm, and the stock in that fridge goes on hold. Logger {silent} falls silent
-after {args.interval * 4} s: a device-silent alarm follows. Ctrl-C stops everything.
+More tokens (for the README's walk-through), against this demo's database:
+  export INVENTORY_DATABASE_URL={env["INVENTORY_DATABASE_URL"]}
+  export URL={url}/api/v1
+  export PHARMACIST=$(.venv/bin/flask --app wsgi create-token --role pharmacist \
+      --site RH-APO --name "Anne, Herlev pharmacy")
+  export CENTRE=$(.venv/bin/flask --app wsgi create-token --role centre_manager \
+      --site RH-VC-BELLA --name "Bella Center")
+
+Logger {freezing} sits in a stocked fridge whose thermostat is stuck: a warning and the
+freeze alarm within about three minutes, and the syringes in that fridge go on hold.
+Logger {silent} falls silent after {args.interval * 4} s: a device-silent alarm follows.
+Ctrl-C stops everything.
 """,
         flush=True,
     )
 
+    _supervise(children, logs)
+
+
+def _supervise(children: list[tuple[str, subprocess.Popen]], logs: Path) -> None:
+    """Until Ctrl-C, SIGTERM or one of the processes stopping: then stop them all."""
+
     def stop(*_):
-        for name, process in reversed(children):
+        for _name, process in reversed(children):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        for name, process in reversed(children):
+        for _name, process in reversed(children):
             try:
                 process.wait(10)
             except subprocess.TimeoutExpired:

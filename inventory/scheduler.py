@@ -17,26 +17,29 @@ import signal
 import socket
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import click
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask, current_app
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from inventory import jobs
 from inventory.clock import UTC, Clock
-from inventory.db import unit_of_work
-from inventory.db.telemetry import Lease
-from inventory.web_db import session_factory
+from inventory.config import Settings
+from inventory.services import leases
+from inventory.services.leases import (  # noqa: F401  (the scheduler's lease)
+    acquire_lease,
+    lease_holder,
+    release_lease,
+    renew_lease,
+)
+from inventory.web_db import session_factory, settings
 
 log = logging.getLogger(__name__)
 
-LEASE_NAME = "scheduler"
-LEASE_TTL = timedelta(seconds=60)
+LEASE_NAME = leases.SCHEDULER
+LEASE_TTL = leases.SCHEDULER_TTL
 RENEW_EVERY_S = 20.0
 RETRY_EVERY_S = 20.0
 MQTT_CLIENT_ID = "scheduler-alerts"
@@ -54,72 +57,6 @@ INTERVALS = {
 
 
 # ---------------------------------------------------------------- the lease
-
-
-def acquire_lease(
-    factory: sessionmaker[Session],
-    name: str,
-    holder: str,
-    now: datetime,
-    ttl: timedelta = LEASE_TTL,
-) -> bool:
-    """Take the lease if it is free, expired or already ours. Works alike on SQLite and
-    PostgreSQL: a conditional UPDATE, or an INSERT when there is no row yet; losing the race
-    to insert it (IntegrityError) means another process has it."""
-    try:
-        with unit_of_work(factory) as session:
-            taken = session.execute(
-                update(Lease)
-                .where(Lease.name == name, (Lease.expires_at < now) | (Lease.holder == holder))
-                .values(holder=holder, expires_at=now + ttl)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            if taken:
-                return True
-            if session.scalar(select(Lease.name).where(Lease.name == name)) is not None:
-                return False
-            session.add(Lease(name=name, holder=holder, expires_at=now + ttl))
-            session.flush()
-        return True
-    except IntegrityError:
-        return False
-
-
-def renew_lease(
-    factory: sessionmaker[Session],
-    name: str,
-    holder: str,
-    now: datetime,
-    ttl: timedelta = LEASE_TTL,
-) -> bool:
-    """Extend our lease; False when it is no longer ours."""
-    with unit_of_work(factory) as session:
-        return bool(
-            session.execute(
-                update(Lease)
-                .where(Lease.name == name, Lease.holder == holder)
-                .values(expires_at=now + ttl)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-        )
-
-
-def release_lease(factory: sessionmaker[Session], name: str, holder: str) -> bool:
-    """Give the lease back (only if it is ours), so a successor need not wait for expiry."""
-    with unit_of_work(factory) as session:
-        return bool(
-            session.execute(
-                delete(Lease)
-                .where(Lease.name == name, Lease.holder == holder)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-        )
-
-
-def lease_holder(factory: sessionmaker[Session], name: str) -> tuple[str, datetime] | None:
-    with unit_of_work(factory) as session:
-        lease = session.get(Lease, name)
-        return (lease.holder, lease.expires_at) if lease else None
 
 
 def default_holder() -> str:
@@ -175,27 +112,6 @@ class MqttPublisher:
 
 
 # ---------------------------------------------------------------- the process
-
-
-@dataclass
-class Settings:
-    escalate_after_min: int = 30
-    mqtt_url: str = ""
-    webhook_url: str = ""
-    partitions_ahead: int = jobs.PARTITIONS_AHEAD
-    readings_retention_months: int = jobs.RETENTION_MONTHS
-
-    @classmethod
-    def from_app(cls, app: Flask) -> Settings:
-        return cls(
-            escalate_after_min=int(app.config.get("ALERT_ESCALATE_AFTER_MIN", 30)),
-            mqtt_url=app.config.get("MQTT_URL", "") or "",
-            webhook_url=app.config.get("WEBHOOK_URL", "") or "",
-            partitions_ahead=int(app.config.get("READING_PARTITIONS_AHEAD", jobs.PARTITIONS_AHEAD)),
-            readings_retention_months=int(
-                app.config.get("READINGS_RETENTION_MONTHS", jobs.RETENTION_MONTHS)
-            ),
-        )
 
 
 class SchedulerProcess:
@@ -320,7 +236,7 @@ class SchedulerProcess:
             (
                 "escalate_alerts",
                 jobs.escalate_alerts,
-                (factory, clock, self.settings.escalate_after_min),
+                (factory, clock, self.settings.alert_escalate_after_min),
                 {},
             ),
             ("roll_up_readings", jobs.roll_up_readings, (factory, clock), {}),
@@ -329,7 +245,7 @@ class SchedulerProcess:
                 jobs.maintain_readings,
                 (factory, clock),
                 {
-                    "months_ahead": self.settings.partitions_ahead,
+                    "months_ahead": self.settings.reading_partitions_ahead,
                     "retention_months": self.settings.readings_retention_months,
                 },
             ),
@@ -368,9 +284,7 @@ class SchedulerProcess:
 def run_scheduler(app: Flask, *, blocking: bool = True, **options) -> SchedulerProcess:
     """Run the scheduler for this app. Blocking: in the foreground until SIGTERM or SIGINT.
     Otherwise in a background thread; call `.stop()` on what is returned."""
-    process = SchedulerProcess(
-        session_factory(app), app.config["CLOCK"], Settings.from_app(app), **options
-    )
+    process = SchedulerProcess(session_factory(app), app.config["CLOCK"], settings(app), **options)
     if not blocking:
         return process.start()
 
@@ -390,7 +304,8 @@ def run_scheduler(app: Flask, *, blocking: bool = True, **options) -> SchedulerP
 @click.command("scheduler")
 def command() -> None:
     """Run the scheduled jobs (silent devices, beyond-use sweep, escalation, roll-up, alert
-    delivery, readings partitions and retention) until SIGTERM/SIGINT. Run one; a second waits for the lease."""
+    delivery, readings partitions and retention) until SIGTERM/SIGINT. Run one; a second
+    waits for the lease."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from flask import Blueprint, Flask, Response, current_app, g
 from sqlalchemy.orm import Session
 
+from inventory.config import SETTINGS_KEY, Settings
 from inventory.db import make_engine, make_session_factory
 from inventory.db import session as db_session
 from inventory.domain.errors import DomainError
@@ -22,10 +23,16 @@ BeforeCommit = Callable[[Session, Response], None]
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(app.config["DATABASE_URL"], echo=app.config.get("SQL_ECHO", False))
+    app.extensions[SETTINGS_KEY] = config = Settings.from_flask_config(app.config)
+    engine = make_engine(config.database_url, echo=config.sql_echo)
     app.extensions["inventory.engine"] = engine
     app.extensions["inventory.sessions"] = make_session_factory(engine)
     app.teardown_appcontext(_close_session)
+
+
+def settings(app: Flask | None = None) -> Settings:
+    """The app's settings, typed (inventory.config)."""
+    return (app or current_app).extensions[SETTINGS_KEY]
 
 
 def session_factory(app: Flask | None = None):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from alembic import context
 
-from inventory.config import default_database_url
+from inventory.config import Settings
 from inventory.db import Base, UTCDateTime, make_engine, partitions
 
 config = context.config
@@ -18,8 +17,7 @@ def database_url() -> str:
     # Tests and the app hand a URL in through the config; the CLI reads the environment.
     return (
         config.attributes.get("database_url")
-        or os.environ.get("INVENTORY_DATABASE_URL")
-        or default_database_url(ROOT / "instance")
+        or Settings.from_environment(ROOT / "instance").database_url
     )
 
 

@@ -69,7 +69,8 @@ def seeded(db):
 
 @pytest.fixture
 def token(db, clock):
-    """make a bearer header for a role (optionally scoped to a site): token('pharmacist', site='RH-APO')"""
+    """make a bearer header for a role (optionally scoped to a site):
+    token('pharmacist', site='RH-APO')"""
     from inventory.services.tokens import create_token
 
     def make(

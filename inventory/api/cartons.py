@@ -6,8 +6,7 @@ from flask import g
 from werkzeug.wrappers import Response
 
 from inventory.api import api, body, responses
-from inventory.api.contract import operation
-from inventory.api.render import carton_detail_json, carton_json
+from inventory.api.contract import Reply, operation
 from inventory.api.schemas import (
     AdministerSchema,
     CartonQuery,
@@ -17,8 +16,14 @@ from inventory.api.schemas import (
     ThawSchema,
     WasteSchema,
 )
+from inventory.presentation import (
+    carton_detail_json,
+    carton_json,
+    label_html,
+    next_page_headers,
+    page_of,
+)
 from inventory.services import custody, stock
-from inventory.web import labels
 from inventory.web_db import get_session, now
 
 
@@ -47,7 +52,7 @@ def receive(data):
 @operation(responses.Carton, many=True, query=CartonQuery)
 def list_cartons(args):
     """Stock on hand, expiring soonest first (FEFO)."""
-    cartons = stock.list_cartons(
+    found = stock.list_cartons(
         get_session(),
         g.actor,
         site=args.get("site"),
@@ -55,9 +60,10 @@ def list_cartons(args):
         product=args.get("product"),
         status=args.get("status"),
         state=args.get("state"),
+        page=page_of(args),
     )
     at = now()
-    return [carton_json(c, at) for c in cartons]
+    return Reply([carton_json(c, at) for c in found], headers=next_page_headers(found))
 
 
 @api.get("/cartons/<id:carton_id>")
@@ -73,7 +79,7 @@ def get_carton(carton_id):
 def carton_label(carton_id):
     """A printable carton label (HTML)."""
     carton = stock.get_carton(get_session(), g.actor, carton_id)
-    return Response(labels.render(carton, now()), mimetype="text/html")
+    return Response(label_html(carton, now()), mimetype="text/html")
 
 
 @api.post("/cartons/<id:carton_id>/thaw")

@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask import g
 
 from inventory.api import api, body, responses
-from inventory.api.contract import operation
-from inventory.api.render import product_json, site_json, storage_unit_json
+from inventory.api.contract import Reply, operation
 from inventory.api.schemas import (
     BookingUrlSchema,
     ProductPatchSchema,
@@ -17,6 +16,13 @@ from inventory.api.schemas import (
     StorageUnitQuery,
     StorageUnitSchema,
 )
+from inventory.presentation import (
+    next_page_headers,
+    page_of,
+    product_json,
+    site_json,
+    storage_unit_json,
+)
 from inventory.services import catalogue
 from inventory.services.common import product_by_code, site_by_code
 from inventory.web_db import get_session, now
@@ -26,7 +32,8 @@ from inventory.web_db import get_session, now
 @operation(responses.Product, many=True)
 def list_products(args):
     """List products with their storage profiles."""
-    return [product_json(p) for p in catalogue.list_products(get_session())]
+    found = catalogue.list_products(get_session(), page=page_of(args))
+    return Reply([product_json(p) for p in found], headers=next_page_headers(found))
 
 
 @api.post("/products")
@@ -56,8 +63,10 @@ def update_product(code, data):
 @operation(responses.Site, many=True, query=SiteQuery)
 def list_sites(args):
     """List sites; filter by region and kind."""
-    sites = catalogue.list_sites(get_session(), region=args.get("region"), kind=args.get("kind"))
-    return [site_json(s) for s in sites]
+    found = catalogue.list_sites(
+        get_session(), region=args.get("region"), kind=args.get("kind"), page=page_of(args)
+    )
+    return Reply([site_json(s) for s in found], headers=next_page_headers(found))
 
 
 @api.post("/sites")
@@ -103,8 +112,8 @@ def put_booking_url(data):
 @operation(responses.StorageUnit, many=True, query=StorageUnitQuery)
 def list_storage_units(args):
     """List storage units; filter by site."""
-    units = catalogue.list_storage_units(get_session(), site=args.get("site"))
-    return [storage_unit_json(u) for u in units]
+    found = catalogue.list_storage_units(get_session(), site=args.get("site"), page=page_of(args))
+    return Reply([storage_unit_json(u) for u in found], headers=next_page_headers(found))
 
 
 @api.post("/storage-units")

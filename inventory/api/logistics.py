@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask import g
 
 from inventory.api import api, body, responses
-from inventory.api.contract import operation
-from inventory.api.render import carton_json, iso, request_json, shipment_json
+from inventory.api.contract import Reply, operation
 from inventory.api.schemas import (
     ApproveSchema,
     LotQuery,
@@ -17,6 +16,14 @@ from inventory.api.schemas import (
     StockQuery,
     StockRequestQuery,
     StockRequestSchema,
+)
+from inventory.presentation import (
+    carton_json,
+    iso,
+    next_page_headers,
+    page_of,
+    request_json,
+    shipment_json,
 )
 from inventory.services import lots, shipments, stock
 from inventory.web_db import get_session, now
@@ -38,8 +45,10 @@ def lot_json(lot) -> dict:
 @operation(responses.Lot, many=True, query=LotQuery)
 def list_lots(args):
     """Find lots by product and number."""
-    found = lots.find_lots(get_session(), product=args.get("product"), number=args.get("number"))
-    return [lot_json(lot) for lot in found]
+    found = lots.find_lots(
+        get_session(), product=args.get("product"), number=args.get("number"), page=page_of(args)
+    )
+    return Reply([lot_json(lot) for lot in found], headers=next_page_headers(found))
 
 
 @api.post("/lots/<id:lot_id>/recall")
@@ -74,9 +83,9 @@ def trace(lot_id):
 def list_requests(args):
     """Stock requests; filter by site and status."""
     found = shipments.list_requests(
-        get_session(), g.actor, site=args.get("site"), status=args.get("status")
+        get_session(), g.actor, site=args.get("site"), status=args.get("status"), page=page_of(args)
     )
-    return [request_json(r) for r in found]
+    return Reply([request_json(r) for r in found], headers=next_page_headers(found))
 
 
 @api.post("/stock-requests")
@@ -119,17 +128,22 @@ def reject_request(request_id, data):
 def list_shipments(args):
     """Shipments from or to a site."""
     found = shipments.list_shipments(
-        get_session(), g.actor, site=args.get("site"), status=args.get("status")
+        get_session(), g.actor, site=args.get("site"), status=args.get("status"), page=page_of(args)
     )
-    return [shipment_json(s) for s in found]
+    return Reply([shipment_json(s) for s in found], headers=next_page_headers(found))
 
 
 @api.post("/shipments")
-@operation(responses.Shipment, status=201, conflicts=("held", "in_transit", "picked", "wrong_site"))
+@operation(
+    responses.Shipment,
+    status=201,
+    conflicts=("held", "in_transit", "picked", "wrong_site", "no_storage_at_destination"),
+)
 @body(ShipmentSchema)
 def create_shipment(data):
-    """Pick cartons for a shipment (a draft until dispatched)."""
-    return shipment_json(shipments.create_shipment(get_session(), g.actor, now(), **data))
+    """Pick cartons for a shipment (a draft until dispatched); a carton the destination has
+    nowhere to keep in its state is refused here."""
+    return shipment_json(shipments.draft_shipment(get_session(), g.actor, now(), **data))
 
 
 @api.get("/shipments/<id:shipment_id>")
@@ -137,6 +151,21 @@ def create_shipment(data):
 def get_shipment(shipment_id):
     """One shipment with its proof of delivery."""
     return shipment_json(shipments.get_shipment(get_session(), g.actor, shipment_id))
+
+
+@api.post("/shipments/<id:shipment_id>/cancel")
+@operation(responses.Cancelled, conflicts=("shipment_dispatched", "shipment_received"))
+def cancel_shipment(shipment_id):
+    """Cancel a draft shipment: its cartons are available to pick again (audited)."""
+    released = shipments.cancel(get_session(), g.actor, now(), shipment_id)
+    return {"id": shipment_id, "status": "cancelled", "cartons_released": released}
+
+
+@api.delete("/shipments/<id:shipment_id>")
+@operation(responses.Cancelled, conflicts=("shipment_dispatched", "shipment_received"))
+def delete_shipment(shipment_id):
+    """Cancel a draft shipment, as POST .../cancel does."""
+    return cancel_shipment(shipment_id)
 
 
 @api.post("/shipments/<id:shipment_id>/dispatch")
@@ -159,8 +188,14 @@ def receive_shipment(shipment_id, data):
 
 
 @api.get("/stock")
-@operation(responses.Stock, query=StockQuery)
+@operation((responses.Stock, responses.RegionStock), query=StockQuery)
 def stock_view(args):
-    """Doses on hand per product and state at a site, with in-transit both ways."""
+    """Doses on hand per product and state at a site, with in-transit both ways; or, with
+    `region`, at every site of the region the caller sees."""
+    if args.get("region"):
+        found = stock.stock_in_region(get_session(), g.actor, args["region"])
+        sites = [{"site": r["site"].code, "lines": r["lines"]} for r in found]
+        payload = {"region": args["region"], "at": now(), "sites": sites}
+        return Reply(payload, schema=responses.RegionStock)
     result = stock.stock_on_hand(get_session(), g.actor, args["site"])
     return {"site": result["site"].code, "at": now(), "lines": result["lines"]}

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import current_app, g, url_for
+from flask import g, url_for
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
 
 from inventory.api import api, body, body_list, responses
 from inventory.api.contract import Reply, operation
-from inventory.api.render import iso
 from inventory.api.schemas import (
     CapacityQuery,
     DaysQuery,
@@ -24,23 +23,13 @@ from inventory.api.schemas import (
 from inventory.db.models import Product
 from inventory.db.planning import Plan, RegionPlan, ThawTask
 from inventory.domain.errors import InvalidInput, NotFound
+from inventory.presentation import iso, next_page_headers, page_of
 from inventory.services import appointments, availability, capacity, planning
 from inventory.services.common import site_by_code
-from inventory.web_db import get_session, now
+from inventory.services.input import AppointmentSchema
+from inventory.web_db import get_session, now, settings
 
 MAX_BATCH = 10_000
-SLOT = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="a time of day as HH:MM")
-GROUP = fields.String(load_default="", allow_none=True, validate=validate.Length(max=32))
-
-
-class AppointmentSchema(Schema):
-    ref = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    site = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    day = day(required=True)
-    slot = fields.String(required=True, validate=SLOT)
-    product = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    status = fields.String(load_default="booked", validate=validate.OneOf(appointments.STATUSES))
-    group = GROUP
 
 
 class PrioritySchema(Schema):
@@ -118,7 +107,8 @@ class ThawDoneSchema(Schema):
 @operation(responses.AppointmentsStored)
 @body_list(AppointmentSchema, MAX_BATCH)
 def put_appointments(payload):
-    """Batch upsert and cancellation of appointments: [{ref, site, day, slot, product, status, group}]."""
+    """Batch upsert and cancellation of appointments:
+    [{ref, site, day, slot, product, status, group}]."""
     appointments.require_writer(g.actor)
     schema = AppointmentSchema()
     rows, unreadable = [], {}
@@ -187,7 +177,8 @@ def _site_planning_json(session, site) -> dict:
 @api.get("/sites/<code>/planning")
 @operation(responses.SitePlanning)
 def get_site_planning(code):
-    """A site's planning settings (no-show rate, walk-ins per weekday, delivery days) and what is used."""
+    """A site's planning settings (no-show rate, walk-ins per weekday, delivery days) and
+    what is used."""
     session = get_session()
     site = site_by_code(session, code)
     if not g.actor.sees(site):
@@ -413,7 +404,7 @@ def thaw_task_json(task: ThawTask) -> dict:
 @body(PlanSchema)
 def create_plan(data):
     """Plan a hospital pharmacy's (or a whole region's) deliveries and thaws for a horizon."""
-    time_limit_s = float(current_app.config.get("PLAN_TIME_LIMIT_S", 10.0))
+    time_limit_s = settings().plan_time_limit_s
     if "region" in data:
         region_plan = planning.create_region_plan(
             get_session(), g.actor, now(), time_limit_s=time_limit_s, **data
@@ -432,9 +423,13 @@ def create_plan(data):
 def list_plans(args):
     """Plans, newest first; filter by pharmacy and status."""
     found = planning.list_plans(
-        get_session(), g.actor, pharmacy=args.get("pharmacy"), status=args.get("status")
+        get_session(),
+        g.actor,
+        pharmacy=args.get("pharmacy"),
+        status=args.get("status"),
+        page=page_of(args),
     )
-    return [plan_json(p) for p in found]
+    return Reply([plan_json(p) for p in found], headers=next_page_headers(found))
 
 
 @api.get("/plans/<id:plan_id>")
@@ -456,9 +451,13 @@ def approve_plan(plan_id):
 def list_region_plans(args):
     """Region plans, newest first; filter by region and status."""
     found = planning.list_region_plans(
-        get_session(), g.actor, region=args.get("region"), status=args.get("status")
+        get_session(),
+        g.actor,
+        region=args.get("region"),
+        status=args.get("status"),
+        page=page_of(args),
     )
-    return [region_plan_json(rp) for rp in found]
+    return Reply([region_plan_json(rp) for rp in found], headers=next_page_headers(found))
 
 
 @api.get("/region-plans/<id:region_plan_id>")
@@ -482,9 +481,9 @@ def approve_region_plan(region_plan_id):
 def list_thaw_tasks(args):
     """Thaw tasks at a site, by day; filter by status."""
     found = planning.list_thaw_tasks(
-        get_session(), g.actor, site=args.get("site"), status=args.get("status")
+        get_session(), g.actor, site=args.get("site"), status=args.get("status"), page=page_of(args)
     )
-    return [thaw_task_json(t) for t in found]
+    return Reply([thaw_task_json(t) for t in found], headers=next_page_headers(found))
 
 
 @api.post("/thaw-tasks/<id:task_id>/done")

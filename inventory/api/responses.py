@@ -7,9 +7,8 @@ as ISO strings already (``Timestamp`` and ``Day`` pass those through)."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, post_dump
+from marshmallow import Schema, fields
 
-from inventory.api.render import iso
 from inventory.db.models import (
     CARTON_STATUSES,
     REQUEST_STATUSES,
@@ -20,6 +19,7 @@ from inventory.db.models import (
 from inventory.db.planning import PLAN_STATUSES, REGION_PLAN_STATUSES, THAW_TASK_STATUSES
 from inventory.db.telemetry import DEVICE_STATUSES
 from inventory.domain.stability import State
+from inventory.presentation import iso
 
 STATES = [s.value for s in State]
 
@@ -364,6 +364,27 @@ class Stock(Answer):
     lines = fields.List(fields.Nested(StockLine), required=True)
 
 
+class SiteStock(Answer):
+    site = text()
+    lines = fields.List(fields.Nested(StockLine), required=True)
+
+
+class RegionStock(Answer):
+    """Every site of the region the caller sees, each as GET /stock?site= gives it."""
+
+    region = text()
+    at = when()
+    sites = fields.List(fields.Nested(SiteStock), required=True)
+
+
+class Cancelled(Answer):
+    """A draft shipment cancelled: its cartons are free to be picked again."""
+
+    id = integer()
+    status = one_of(["cancelled"])
+    cartons_released = fields.List(fields.Integer(), required=True)
+
+
 # ---------------------------------------------------------------- appointments and settings
 
 
@@ -693,17 +714,19 @@ class TimeInRange(Answer):
 # ---------------------------------------------------------------- service
 
 
-class Health(Answer):
-    """Each component's status beside the overall one; 503 when one is down."""
+PART_STATUSES = ["ok", "down", "not configured", "not running"]
 
-    OPENAPI = {"additionalProperties": {"type": "string"}}
+
+class Health(Answer):
+    """Each part's status beside the overall one (503 when one is down), and its figures:
+    the broker's address, the ingest workers' last commit and age, the scheduler's lease."""
 
     status = one_of(["ok", "degraded"])
-    database = text()
-
-    @post_dump(pass_original=True)
-    def other_components(self, data, original, **kwargs):
-        return {**{k: str(v) for k, v in original.items() if k not in data}, **data}
+    database = one_of(PART_STATUSES)
+    broker = one_of(PART_STATUSES)
+    ingest = one_of(PART_STATUSES)
+    scheduler = one_of(PART_STATUSES)
+    details = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True)
 
 
 # ---------------------------------------------------------------- public

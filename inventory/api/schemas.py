@@ -4,7 +4,7 @@ per-field messages. Rules that span fields are also stated for the OpenAPI descr
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
@@ -23,6 +23,7 @@ from inventory.domain.sites import opening_hours_errors
 from inventory.domain.stability import State
 from inventory.domain.uptake import POPULATION_GROUPS, TARGET_GROUPS
 from inventory.seed_data import REGIONS
+from inventory.services.input import DATE_RANGE, DAYS_SHOWN, Within, day  # noqa: F401
 
 STATES = [s.value for s in State]
 CODE = validate.Regexp(
@@ -32,34 +33,10 @@ REASON = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 ID_RANGE = validate.Range(min=1, max=2**31 - 1, error="not a known id")
 
 
-class Within(validate.Validator):
-    """A date or time between two bounds, both included. Not a ``validate.Range``: JSON Schema
-    has no bounds for date strings, so the description states them in words instead of the
-    non-standard ``x-minimum``."""
-
-    def __init__(self, first, last, shown: str):
-        self.first, self.last, self.shown = first, last, shown
-
-    def __call__(self, value):
-        if not self.first <= value <= self.last:
-            raise ValidationError(f"from {self.shown}")
-        return value
-
-
-# printed dates a label can carry, and the days anything is planned for; beyond is a typo
-DAYS_SHOWN = "2000-01-01 to 2099-12-31"
-DATE_RANGE = Within(date(2000, 1, 1), date(2099, 12, 31), DAYS_SHOWN)
 TIMES_SHOWN = "2000-01-01T00:00:00Z to 2099-12-31T23:59:59Z"
 TIME_RANGE = Within(
     datetime(2000, 1, 1, tzinfo=UTC), datetime(2099, 12, 31, 23, 59, 59, tzinfo=UTC), TIMES_SHOWN
 )
-
-
-def day(**kwargs) -> fields.Date:
-    """A calendar date within DATE_RANGE (a 422 naming the field otherwise)."""
-    return fields.Date(
-        validate=DATE_RANGE, metadata={"description": f"a date from {DAYS_SHOWN}"}, **kwargs
-    )
 
 
 def moment(**kwargs) -> fields.AwareDateTime:
@@ -329,7 +306,20 @@ class ShipmentQuery(Paged):
 
 
 class StockQuery(Query):
-    site = fields.String(required=True, validate=validate.Length(min=1))
+    """A site's stock, or (region) every site of a region the caller sees."""
+
+    site = fields.String(
+        validate=validate.Length(min=1), metadata={"description": "a site; or give region"}
+    )
+    region = fields.String(
+        validate=validate.Length(min=1),
+        metadata={"description": "every site of the region you see; or give site"},
+    )
+
+    @validates_schema
+    def one_of_them(self, data, **kwargs):
+        if bool(data.get("site")) == bool(data.get("region")):
+            raise ValidationError("a site or a region, one of them", "site")
 
 
 class SiteQuery(Paged):

@@ -6,9 +6,9 @@ from flask import g
 from marshmallow import Schema, fields, validate
 
 from inventory.api import api, body, responses
-from inventory.api.contract import operation
-from inventory.api.render import iso
+from inventory.api.contract import Reply, operation
 from inventory.api.schemas import AlertQuery, ExcursionQuery, PeriodQuery
+from inventory.presentation import iso, next_page_headers, page_of
 from inventory.services import alerts, devices, monitoring
 from inventory.web_db import get_session, now
 
@@ -74,7 +74,8 @@ def excursion_json(e) -> dict:
 @operation(responses.Device, many=True)
 def list_devices(args):
     """Registered loggers."""
-    return [device_json(d) for d in devices.list_devices(get_session())]
+    found = devices.list_devices(get_session(), page=page_of(args))
+    return Reply([device_json(d) for d in found], headers=next_page_headers(found))
 
 
 @api.post("/devices")
@@ -177,8 +178,9 @@ def list_excursions(args):
         site=args.get("site"),
         storage_unit=args.get("storage_unit"),
         open_only=args.get("open"),
+        page=page_of(args),
     )
-    return [excursion_json(e) for e in found]
+    return Reply([excursion_json(e) for e in found], headers=next_page_headers(found))
 
 
 @api.get("/alerts")
@@ -186,9 +188,9 @@ def list_excursions(args):
 def list_alerts(args):
     """Alerts by site and state (open, acknowledged, resolved)."""
     found = alerts.list_alerts(
-        get_session(), g.actor, site=args.get("site"), state=args.get("state")
+        get_session(), g.actor, site=args.get("site"), state=args.get("state"), page=page_of(args)
     )
-    return [alerts.payload(a) for a in found]
+    return Reply([alerts.payload(a) for a in found], headers=next_page_headers(found))
 
 
 @api.post("/alerts/<id:alert_id>/ack")

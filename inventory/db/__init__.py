@@ -10,5 +10,6 @@ from .session import (  # noqa: F401
     make_engine,
     make_session_factory,
     rollback,
+    rows_changed,
     unit_of_work,
 )

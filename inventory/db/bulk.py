@@ -50,7 +50,7 @@ def sqlite_datetime(ts: datetime) -> str:
 def _json_rows(names: tuple[str, ...], rows) -> str:
     """Rows as one JSON document for json_to_recordset: the server parses it, and the
     client encodes it in C, which beats one array parameter per column."""
-    return json.dumps([dict(zip(names, row)) for row in rows], default=_iso)
+    return json.dumps([dict(zip(names, row, strict=True)) for row in rows], default=_iso)
 
 
 @lru_cache(maxsize=8192)

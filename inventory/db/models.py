@@ -195,7 +195,8 @@ class CustodyEvent(Base):
 
 
 class Hold(Base):
-    """Quarantine on a carton: placed with a reason, decided (release or discard) by a pharmacist."""
+    """Quarantine on a carton: placed with a reason, decided (release or discard) by a
+    pharmacist."""
 
     __tablename__ = "holds"
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import cast
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import CursorResult, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -84,6 +85,11 @@ def as_conflict(exc: BaseException) -> Conflict | None:
     if isinstance(exc, DBAPIError) and is_lock_conflict(exc):
         return ConcurrentUpdate("the stock is busy with another change; retry")
     return None
+
+
+def rows_changed(session: Session, statement) -> int:
+    """Run an UPDATE or DELETE; how many rows it touched."""
+    return cast(CursorResult, session.execute(statement)).rowcount
 
 
 def after_commit(session: Session, action: Callable[[], object]) -> None:

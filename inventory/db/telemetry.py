@@ -33,7 +33,8 @@ class Device(Base):
 
 
 class DeviceAttachment(Base):
-    """Which device hung in which storage unit when: a swapped sensor keeps the unit's timeline whole."""
+    """Which device hung in which storage unit when: a swapped sensor keeps the unit's
+    timeline whole."""
 
     __tablename__ = "device_attachments"
 
@@ -97,7 +98,8 @@ class DeadLetter(Base):
 
 
 class UnitEvaluation(Base):
-    """The excursion evaluator's state per storage unit, so live readings are fed on, not replayed."""
+    """The excursion evaluator's state per storage unit, so live readings are fed on, not
+    replayed."""
 
     __tablename__ = "unit_evaluations"
 

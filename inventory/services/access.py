@@ -19,6 +19,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import ColumnElement, false, or_, select, true
+
+from inventory.db.models import Site
 from inventory.domain.errors import Forbidden, NotFound
 
 ROLES = ("admin", "pharmacist", "centre_manager", "coordinator", "auditor")
@@ -84,6 +87,19 @@ class Actor:
             return site.region == self.region
         return self.role in ("pharmacist", "coordinator")
 
+    def sees_site_id(self, site_id) -> ColumnElement[bool]:
+        """`sees` as one SQL predicate over a site id column, so a list is filtered before
+        its limit, never after."""
+        if self.role in ("admin", "auditor"):
+            return true()
+        if self.role == "centre_manager":
+            return site_id == self.site_id
+        if self.role == "pharmacist" and self.site_id is not None:
+            return or_(site_id == self.site_id, site_id.in_(_sites_in(self.region)))
+        if self.role == "coordinator" and self.region:
+            return site_id.in_(_sites_in(self.region))
+        return true() if self.role in ("pharmacist", "coordinator") else false()
+
     def acts_at(self, site, action: str | None = None) -> bool:
         if self.role == "admin":
             return True
@@ -98,6 +114,10 @@ class Actor:
             and action in SUPPLIED_SITE_ACTIONS
             and site.supplied_by_id == self.site_id
         )
+
+
+def _sites_in(region: str | None):
+    return select(Site.id).where(Site.region == region)
 
 
 def require(actor: Actor, action: str, site=None) -> None:

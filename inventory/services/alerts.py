@@ -8,17 +8,17 @@ import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.clock import Clock
 from inventory.db import unit_of_work
-
 from inventory.db.models import Site
-from inventory.db.telemetry import Alert
+from inventory.db.telemetry import Alert, Device
 from inventory.domain.errors import Conflict, InvalidInput, NotFound
 from inventory.services.access import Actor, require
 from inventory.services.common import audit
+from inventory.services.paging import FIRST_PAGE, Page, PageRequest, desc, paged
 
 SEVERITY = {
     "excursion_started": "warning",
@@ -86,9 +86,10 @@ def list_alerts(
     *,
     site: str | None = None,
     state: str | None = None,
-    limit: int = 500,
-) -> list[Alert]:
-    query = select(Alert).order_by(Alert.at.desc(), Alert.id.desc())
+    page: PageRequest = FIRST_PAGE,
+) -> Page[Alert]:
+    """Newest reading first, only at the sites the actor sees."""
+    query = select(Alert).where(actor.sees_site_id(Alert.site_id))
     if site:
         at = session.scalar(select(Site).where(Site.code == site))
         if at is None:
@@ -100,7 +101,7 @@ def list_alerts(
                 "unknown state", fields={"state": ["one of open, acknowledged, resolved"]}
             )
         query = query.where(Alert.state == state)
-    return [a for a in session.scalars(query.limit(limit)) if actor.sees(a.site)]
+    return paged(session, query, (desc(Alert.at), desc(Alert.id)), page)
 
 
 def acknowledge(
@@ -241,3 +242,83 @@ def webhook_result(alert: Alert, now: datetime, error: str | None) -> None:
         alert.webhook_next_at = now + timedelta(
             seconds=min(3600, 5 * 2 ** min(alert.webhook_attempts, 10))
         )
+
+
+# ---------------------------------------------------------------- silent devices
+
+SILENT_AFTER_INTERVALS = 3
+
+
+def raise_silence_alarms(session: Session, now: datetime) -> int:
+    """Raise one `device_silent` alarm per silence: an active device hanging in a storage
+    unit that we have not heard from for three of its reporting intervals (counted from
+    when it was registered if it was never heard). The silence ends when it is heard again,
+    so a device already alerted since it was last heard is not alerted twice, whether or not
+    somebody acknowledged the alarm. Returns the number of alerts raised."""
+    silent = [
+        (device, device.last_heard_at or device.created_at)
+        for device in session.scalars(
+            select(Device).where(Device.status == "active", Device.storage_unit_id.is_not(None))
+        )
+        if now - (device.last_heard_at or device.created_at) >= _silence(device)
+    ]
+    if not silent:
+        return 0
+    last_alerted = dict(
+        session.execute(
+            select(Alert.device_id, func.max(Alert.created_at))
+            .where(Alert.kind == "device_silent", Alert.device_id.in_([d.id for d, _ in silent]))
+            .group_by(Alert.device_id)
+        ).all()
+    )
+    raised = 0
+    for device, heard in silent:
+        previous = last_alerted.get(device.id)
+        if previous is not None and previous >= heard:
+            continue  # this silence already has its alarm
+        _alarm_silence(session, now, device, heard)
+        raised += 1
+    return raised
+
+
+def _silence(device: Device) -> timedelta:
+    return timedelta(seconds=SILENT_AFTER_INTERVALS * device.interval_s)
+
+
+def _alarm_silence(session: Session, now: datetime, device: Device, heard: datetime) -> None:
+    unit = device.storage_unit
+    assert unit is not None  # only devices hanging in a unit are watched for silence
+    raise_alert(
+        session,
+        now,
+        kind="device_silent",
+        site_id=unit.site_id,
+        at=heard + _silence(device),
+        storage_unit_id=unit.id,
+        device_id=device.id,
+        message=(
+            f"logger {device.id} in {unit.code} silent since {_iso(heard)} "
+            f"(expected every {device.interval_s} s)"
+        ),
+        details={
+            "last_heard_at": _iso(device.last_heard_at),
+            "last_reading_at": _iso(device.last_reading_at),
+            "interval_s": device.interval_s,
+        },
+    )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def record_webhook_attempt(
+    session: Session, alert_id: int, level: int, now: datetime, error: str | None
+) -> bool:
+    """Record the outcome of sending an alert at escalation `level`, unless the alert changed
+    meanwhile (escalated again: it is due again and will be sent again). True if recorded."""
+    alert = session.get(Alert, alert_id)
+    if alert is None or alert.escalation_level != level or alert.webhook_delivered_at is not None:
+        return False
+    webhook_result(alert, now, error)
+    return True

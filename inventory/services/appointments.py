@@ -16,6 +16,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -110,7 +111,7 @@ def check_rows(
     found = _lookup(session, rows)
     errors: RowErrors = defaultdict(dict)
     first_seen: dict[str, int] = {}
-    for index, row in zip(indices if indices is not None else range(len(rows)), rows):
+    for index, row in zip(indices if indices is not None else range(len(rows)), rows, strict=False):
         site = found.sites.get(row.site)
         if site is None:
             errors[index]["site"] = ["unknown site"]
@@ -150,8 +151,8 @@ def upsert(
     errors = {i: dict(f) for i, f in (errors or {}).items()}
     total = len(rows) if total is None else total
     indices = [i for i in range(total) if i not in errors]
-    for index, fields in check_rows(session, actor, rows, indices).items():
-        errors.setdefault(index, {}).update(fields)
+    for index, refused in check_rows(session, actor, rows, indices).items():
+        errors.setdefault(index, {}).update(refused)
     if errors:
         raise InvalidInput(
             f"{len(errors)} of {total} appointments are invalid; nothing was stored",
@@ -491,8 +492,8 @@ def _administered(
         )
     )
     given: dict[tuple[int, date, int], int] = defaultdict(int)
-    for site_id, at, product_id, doses in rows:
-        given[(site_id, at.astimezone(LOCAL_TIME).date(), product_id)] += doses
+    for site_id, at, product_id, doses in rows:  # from_site_id: in site_ids, never None
+        given[(cast(int, site_id), at.astimezone(LOCAL_TIME).date(), product_id)] += doses
     return given
 
 

@@ -15,6 +15,7 @@ from inventory.domain.sites import checked_opening_hours
 from inventory.domain.stability import StorageProfile
 from inventory.services.access import Actor, require
 from inventory.services.common import audit, product_by_code, site_by_code
+from inventory.services.paging import FIRST_PAGE, Page, PageRequest, asc, paged
 
 PRODUCT_FIELDS = (
     "code",
@@ -39,7 +40,7 @@ def product_snapshot(product: Product) -> dict:
     }
 
 
-def _checked_profile(profile: dict) -> dict:
+def checked_profile(profile: dict) -> dict:
     return StorageProfile.from_dict(profile).to_dict()
 
 
@@ -56,10 +57,9 @@ def _checked_gtins(session: Session, gtins: list[str], product: Product | None) 
     return gtins
 
 
-def list_products(session: Session) -> list[Product]:
-    return list(
-        session.scalars(select(Product).options(selectinload(Product.gtins)).order_by(Product.code))
-    )
+def list_products(session: Session, page: PageRequest = FIRST_PAGE) -> Page[Product]:
+    query = select(Product).options(selectinload(Product.gtins))
+    return paged(session, query, (asc(Product.code), asc(Product.id)), page)
 
 
 def create_product(session: Session, actor: Actor, now: datetime, data: dict) -> Product:
@@ -71,7 +71,7 @@ def create_product(session: Session, actor: Actor, now: datetime, data: dict) ->
         name=data["name"],
         programme=data["programme"],
         doses_per_vial=data["doses_per_vial"],
-        storage_profile=_checked_profile(data["storage_profile"]),
+        storage_profile=checked_profile(data["storage_profile"]),
         thaw_lead_hours=data.get("thaw_lead_hours") or 0.0,
     )
     product.gtins = [
@@ -101,7 +101,7 @@ def update_product(
         if field in changes:
             setattr(product, field, changes[field])
     if "storage_profile" in changes:
-        product.storage_profile = _checked_profile(changes["storage_profile"])
+        product.storage_profile = checked_profile(changes["storage_profile"])
     if "gtins" in changes:
         gtins = _checked_gtins(session, changes["gtins"], product)
         product.gtins = [ProductGtin(gtin=g) for g in gtins]
@@ -120,14 +120,18 @@ def update_product(
 
 
 def list_sites(
-    session: Session, *, region: str | None = None, kind: str | None = None
-) -> list[Site]:
-    query = select(Site).options(selectinload(Site.supplied_by)).order_by(Site.code)
+    session: Session,
+    *,
+    region: str | None = None,
+    kind: str | None = None,
+    page: PageRequest = FIRST_PAGE,
+) -> Page[Site]:
+    query = select(Site).options(selectinload(Site.supplied_by))
     if region:
         query = query.where(Site.region == region)
     if kind:
         query = query.where(Site.kind == kind)
-    return list(session.scalars(query))
+    return paged(session, query, (asc(Site.code), asc(Site.id)), page)
 
 
 # what citizens need to find a site, as the API names it (``municipality`` is the code), and
@@ -253,11 +257,13 @@ def booking_url_of(site: Site, national: str | None) -> str | None:
     return site.booking_url or national
 
 
-def list_storage_units(session: Session, *, site: str | None = None) -> list[StorageUnit]:
-    query = select(StorageUnit).options(selectinload(StorageUnit.site)).order_by(StorageUnit.code)
+def list_storage_units(
+    session: Session, *, site: str | None = None, page: PageRequest = FIRST_PAGE
+) -> Page[StorageUnit]:
+    query = select(StorageUnit).options(selectinload(StorageUnit.site))
     if site:
         query = query.where(StorageUnit.site_id == site_by_code(session, site).id)
-    return list(session.scalars(query))
+    return paged(session, query, (asc(StorageUnit.code), asc(StorageUnit.id)), page)
 
 
 def create_storage_unit(session: Session, actor: Actor, now: datetime, data: dict) -> StorageUnit:

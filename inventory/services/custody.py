@@ -113,7 +113,7 @@ def receive(session: Session, actor: Actor, now: datetime, data: ReceiptInput) -
     lot = _lot_received(session, product, given, now)
     profile = profile_of(product)
     state = _parse_state(data.state) if data.state else _state_kept_in(profile, unit)
-    _check_unit_holds_state(profile, unit, state)
+    check_unit_holds_state(profile, unit, state)
     if data.thawed_at is not None and data.thawed_at > now:
         raise InvalidInput(
             "a thaw cannot have started in the future", fields={"thawed_at": ["in the future"]}
@@ -154,7 +154,11 @@ def receive(session: Session, actor: Actor, now: datetime, data: ReceiptInput) -
             f"the stock is already past its beyond-use date {carton.bud:%Y-%m-%d %H:%M}Z",
             code="bud_passed",
         )
-    details = {"gtin": given.gtin, "serial": given.serial, "scan": bool(data.scan)}
+    details: dict[str, object] = {
+        "gtin": given.gtin,
+        "serial": given.serial,
+        "scan": bool(data.scan),
+    }
     if data.shipment is not None:
         details["shipment"] = _close_supplier_shipment(session, actor, now, data.shipment, site)
     record(
@@ -339,7 +343,7 @@ def _has_frozen_states(profile: StorageProfile) -> bool:
     return any(profile.allows(s) for s in FROZEN_STATES)
 
 
-def _check_unit_holds_state(profile: StorageProfile, unit: StorageUnit, state: State) -> None:
+def check_unit_holds_state(profile: StorageProfile, unit: StorageUnit, state: State) -> None:
     if not profile.allows(state):
         raise InvalidInput(
             f"the product is never {state.value}",
@@ -383,11 +387,11 @@ def thaw(
             raise InvalidInput(
                 "thaw into a unit at the same site", fields={"storage_unit": ["another site"]}
             )
-        _check_unit_holds_state(profile, unit, State.THAWED)
+        check_unit_holds_state(profile, unit, State.THAWED)
         carton.storage_unit = unit
     elif carton.storage_unit is not None:
         try:
-            _check_unit_holds_state(profile, carton.storage_unit, State.THAWED)
+            check_unit_holds_state(profile, carton.storage_unit, State.THAWED)
         except InvalidInput:
             raise InvalidInput(
                 f"{carton.storage_unit.code} cannot hold thawed stock: "
@@ -439,7 +443,7 @@ def repack(
                 "repack into units at the same site",
                 fields={f"cartons.{index}.storage_unit": ["another site"]},
             )
-        _check_unit_holds_state(profile, unit, State(parent.state))
+        check_unit_holds_state(profile, unit, State(parent.state))
         doses = vials * parent.product.doses_per_vial
         child = Carton(
             lot=parent.lot,

@@ -10,17 +10,17 @@ from sqlalchemy.orm import Session
 
 from inventory.db.telemetry import Device, DeviceAttachment
 from inventory.domain.errors import Conflict, InvalidInput, NotFound
+from inventory.passwords import hash_password
 from inventory.services.access import Actor, require
 from inventory.services.common import audit, storage_unit_by_code
+from inventory.services.paging import FIRST_PAGE, Page, PageRequest, asc, paged
 from inventory.services.telemetry import close_excursions_of
 
 DEVICE_ID = r"^[A-Za-z0-9._-]{1,64}$"
 
 
-def _hash(secret: str) -> str:
+def hash_secret(secret: str) -> str:
     # Mosquitto's own format: the broker's password file is generated from these hashes.
-    from devices.broker_config import hash_password
-
     return hash_password(secret)
 
 
@@ -57,7 +57,7 @@ def register_device(
     secret = secrets.token_urlsafe(24)
     device = Device(
         id=device_id,
-        secret_hash=_hash(secret),
+        secret_hash=hash_secret(secret),
         interval_s=interval_s,
         status="active",
         created_at=now,
@@ -155,8 +155,8 @@ def end_service(
     return device
 
 
-def list_devices(session: Session) -> list[Device]:
-    return list(session.scalars(select(Device).order_by(Device.id)))
+def list_devices(session: Session, page: PageRequest = FIRST_PAGE) -> Page[Device]:
+    return paged(session, select(Device), (asc(Device.id),), page)
 
 
 def broker_accounts(session: Session) -> dict[str, str]:

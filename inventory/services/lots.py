@@ -13,17 +13,22 @@ from inventory.domain.errors import Conflict
 from inventory.services.access import Actor, require
 from inventory.services.common import audit, lot_by_id
 from inventory.services.custody import place_hold
+from inventory.services.paging import FIRST_PAGE, Page, PageRequest, asc, paged
 
 
 def find_lots(
-    session: Session, *, product: str | None = None, number: str | None = None
-) -> list[Lot]:
-    query = select(Lot).join(Product).order_by(Lot.expiry, Lot.id)
+    session: Session,
+    *,
+    product: str | None = None,
+    number: str | None = None,
+    page: PageRequest = FIRST_PAGE,
+) -> Page[Lot]:
+    query = select(Lot).join(Product)
     if product:
         query = query.where(Product.code == product)
     if number:
         query = query.where(Lot.number == number)
-    return list(session.scalars(query))
+    return paged(session, query, (asc(Lot.expiry), asc(Lot.id)), page)
 
 
 def recall(session: Session, actor: Actor, now: datetime, lot_id: int, reason: str) -> dict:
@@ -31,7 +36,7 @@ def recall(session: Session, actor: Actor, now: datetime, lot_id: int, reason: s
     require(actor, "recall")
     lot = session.scalar(select(Lot).where(Lot.id == lot_id).with_for_update())
     if lot is None:
-        lot_by_id(session, lot_id)
+        lot = lot_by_id(session, lot_id)  # raises NotFound
     if lot.recalled_at is not None:
         raise Conflict(
             f"lot {lot.number} was recalled at {lot.recalled_at:%Y-%m-%d %H:%M}Z",
@@ -88,11 +93,11 @@ def trace(session: Session, actor: Actor, lot_id: int) -> dict:
     by_bucket: dict[str, dict[str, int]] = {}
     for bucket, site_code, region, site_id, doses in rows:
         if actor.sees(Site(id=site_id, code=site_code, region=region)):
-            by_bucket.setdefault(bucket, {})[site_code] = int(doses)
+            by_bucket.setdefault(str(bucket), {})[site_code] = int(doses)
     return {
         "lot": lot,
         "cartons": cartons,
-        "doses_received": int(received),
+        "doses_received": int(received or 0),
         "doses_on_hand": sum(c.doses for c in cartons if not c.in_transit),
         "doses_in_transit": sum(c.doses for c in cartons if c.in_transit),
         "administered_by_site": by_bucket.get("administered", {}),

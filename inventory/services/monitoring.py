@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 from inventory.db.models import StorageUnit
@@ -14,6 +14,7 @@ from inventory.domain.errors import InvalidInput
 from inventory.domain.readings import Bucket, merge_buckets, min_max_buckets, time_in_range
 from inventory.services.access import Actor, require_visible
 from inventory.services.common import site_by_code, storage_unit_by_code
+from inventory.services.paging import FIRST_PAGE, Page, PageRequest, desc, paged
 
 RAW_LIMIT = timedelta(hours=24)  # longer ranges come back as min/max buckets
 MAX_BUCKETS = 500
@@ -113,7 +114,7 @@ def unit_time_in_range(
         "unit": unit,
         "from": start,
         "to": end,
-        "result": time_in_range([tuple(p) for p in points], unit.min_c, unit.max_c, start, end),
+        "result": time_in_range([(p[0], p[1]) for p in points], unit.min_c, unit.max_c, start, end),
     }
 
 
@@ -124,9 +125,10 @@ def list_excursions(
     site: str | None = None,
     storage_unit: str | None = None,
     open_only: bool | None = None,
-    limit: int = 500,
-) -> list[Excursion]:
-    query = select(Excursion).order_by(Excursion.started_at.desc())
+    page: PageRequest = FIRST_PAGE,
+) -> Page[Excursion]:
+    """Latest first, only at the sites the actor sees."""
+    query = select(Excursion).where(actor.sees_site_id(Excursion.site_id))
     if site:
         at = site_by_code(session, site)
         require_visible(actor, at)
@@ -139,4 +141,93 @@ def list_excursions(
         query = query.where(Excursion.ended_at.is_(None))
     elif open_only is False:
         query = query.where(Excursion.ended_at.is_not(None))
-    return [e for e in session.scalars(query.limit(limit)) if actor.sees(e.site)]
+    return paged(session, query, (desc(Excursion.started_at), desc(Excursion.id)), page)
+
+
+# ---------------------------------------------------------------- hourly roll-ups
+
+HOUR = timedelta(hours=1)
+
+
+def roll_up(
+    session: Session,
+    now: datetime,
+    *,
+    settle: timedelta = HOUR,
+    max_hours: int = 48,
+    restate: timedelta = timedelta(hours=6),
+) -> tuple[int, datetime | None]:
+    """Minimum, maximum and count per storage unit and hour, from the raw readings.
+
+    An hour is rolled up once it ended at least `settle` ago. Each run continues after the
+    newest rolled-up hour for at most `max_hours` (skipping hours without readings), and
+    recomputes the last `restate` of rolled-up hours, so readings that arrived late (a
+    gateway's backlog) are counted. Rows are upserted and only written when they change, so
+    a run can be repeated. Returns the number of roll-up rows written and where the run
+    stopped (None when there was nothing to do)."""
+    end = _floor_hour(now - settle)
+    last = session.scalar(select(func.max(ReadingRollup.hour)))
+    newer = select(func.min(Reading.ts)).where(Reading.ts < end)
+    if last is not None:
+        newer = newer.where(Reading.ts >= last + HOUR)
+    first_new = session.scalar(newer)
+    new_start = _floor_hour(first_new) if first_new is not None else end
+    stop = min(end, new_start + max_hours * HOUR)
+    start = new_start if last is None else min(new_start, end - restate)
+    if start >= stop:
+        return 0, None
+    return _write_rollups(session, now, start, stop), stop
+
+
+def _write_rollups(session: Session, now: datetime, start: datetime, stop: datetime) -> int:
+    bucket = _hour_bucket(session).label("hour")
+    rows = session.execute(
+        select(
+            Reading.storage_unit_id, bucket, func.min(Reading.c), func.max(Reading.c), func.count()
+        )
+        .where(Reading.ts >= start, Reading.ts < stop)
+        .group_by(Reading.storage_unit_id, bucket)
+    ).all()
+    existing = {
+        (r.storage_unit_id, r.hour): r
+        for r in session.scalars(
+            select(ReadingRollup).where(ReadingRollup.hour >= start, ReadingRollup.hour < stop)
+        )
+    }
+    written = 0
+    for unit_id, hour, min_c, max_c, count in rows:
+        hour = _as_hour(hour, now)
+        rollup = existing.get((unit_id, hour))
+        if rollup is None:
+            session.add(
+                ReadingRollup(
+                    storage_unit_id=unit_id, hour=hour, min_c=min_c, max_c=max_c, count=count
+                )
+            )
+            written += 1
+        elif (rollup.min_c, rollup.max_c, rollup.count) != (min_c, max_c, count):
+            rollup.min_c, rollup.max_c, rollup.count = min_c, max_c, count
+            written += 1
+    return written
+
+
+def _floor_hour(value: datetime) -> datetime:
+    return value.replace(minute=0, second=0, microsecond=0)
+
+
+def _hour_bucket(session: Session):
+    """The reading's hour as the backend can group by it (literals, not parameters, so the
+    expression in SELECT and GROUP BY is the same one)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date_trunc(
+            literal_column("'hour'"), func.timezone(literal_column("'UTC'"), Reading.ts)
+        )
+    return func.strftime(literal_column("'%Y-%m-%d %H:00:00'"), Reading.ts)
+
+
+def _as_hour(value, like: datetime) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return (
+        value.replace(tzinfo=like.tzinfo) if value.tzinfo is None else value.astimezone(like.tzinfo)
+    )

@@ -62,6 +62,8 @@ from inventory.services.appointments import (
 )
 from inventory.services.capacity import standby_slots_of, thaw_lead_days, thawed_window_days
 from inventory.services.common import audit, carton_for_update, site_by_code
+from inventory.services.paging import FIRST_PAGE, Page, PageRequest, asc, desc, paged
+from inventory.services.shipments import withdraw_draft_shipment
 from inventory.services.site_stock import CountedCarton, Whereabouts, stock_sites_count_on
 
 METHODS = ("optimal", "fefo")
@@ -495,16 +497,21 @@ def get_plan(session: Session, actor: Actor, plan_id: int, *, for_update: bool =
 
 
 def list_plans(
-    session: Session, actor: Actor, *, pharmacy: str | None = None, status: str | None = None
-) -> list[Plan]:
-    query = select(Plan).order_by(Plan.id.desc()).limit(200)
+    session: Session,
+    actor: Actor,
+    *,
+    pharmacy: str | None = None,
+    status: str | None = None,
+    page: PageRequest = FIRST_PAGE,
+) -> Page[Plan]:
+    query = select(Plan).where(actor.sees_site_id(Plan.pharmacy_id))
     if pharmacy:
         query = query.where(
             Plan.pharmacy_id == site_by_code(session, pharmacy, field="pharmacy").id
         )
     if status:
         query = query.where(Plan.status == status)
-    return [p for p in session.scalars(query) if actor.sees(p.pharmacy)]
+    return paged(session, query, (desc(Plan.id),), page)
 
 
 # ---------------------------------------------------------------- region plans
@@ -650,9 +657,18 @@ def get_region_plan(
 
 
 def list_region_plans(
-    session: Session, actor: Actor, *, region: str | None = None, status: str | None = None
-) -> list[RegionPlan]:
-    query = select(RegionPlan).order_by(RegionPlan.id.desc()).limit(200)
+    session: Session,
+    actor: Actor,
+    *,
+    region: str | None = None,
+    status: str | None = None,
+    page: PageRequest = FIRST_PAGE,
+) -> Page[RegionPlan]:
+    # visible when the actor sees every pharmacy planned in it (as _sees_region_plan)
+    hidden = select(Plan.id).where(
+        Plan.region_plan_id == RegionPlan.id, ~actor.sees_site_id(Plan.pharmacy_id)
+    )
+    query = select(RegionPlan).where(~hidden.exists())
     if region:
         if session.scalar(select(Site.id).where(Site.region == region).limit(1)) is None:
             raise InvalidInput(f"no region {region!r}", fields={"region": ["unknown region"]})
@@ -663,45 +679,10 @@ def list_region_plans(
                 "unknown status", fields={"status": [f"one of {', '.join(REGION_PLAN_STATUSES)}"]}
             )
         query = query.where(RegionPlan.status == status)
-    return [rp for rp in session.scalars(query) if _sees_region_plan(actor, rp)]
+    return paged(session, query, (desc(RegionPlan.id),), page)
 
 
 # ---------------------------------------------------------------- approval
-
-
-def withdraw_draft_shipment(
-    session: Session, actor: Actor, now: datetime, shipment: Shipment
-) -> list[int]:
-    """Un-pick a draft shipment: its cartons stay where they are, free again, and the draft is
-    deleted. Returns the cartons released."""
-    if shipment.status != "draft":
-        raise Conflict(
-            f"shipment {shipment.id} is {shipment.status}", code=f"shipment_{shipment.status}"
-        )
-    released = []
-    for item in sorted(shipment.items, key=lambda i: i.carton_id):
-        carton = carton_for_update(session, item.carton_id)
-        if carton.shipment_id == shipment.id:
-            carton.shipment_id = None
-        released.append(carton.id)
-    session.flush()
-    for link in session.scalars(
-        select(PlanShipment).where(PlanShipment.shipment_id == shipment.id)
-    ):
-        link.shipment_id, link.withdrawn_at = None, now
-    session.delete(shipment)  # its items go with it
-    session.flush()
-    audit(
-        session,
-        actor,
-        now,
-        "shipment.withdraw",
-        "shipment",
-        shipment.id,
-        before={"status": "draft", "to_site": shipment.to_site.code, "cartons": released},
-        after=None,
-    )
-    return released
 
 
 def _supersede(session: Session, actor: Actor, now: datetime, old: Plan, new: Plan) -> dict:
@@ -843,7 +824,8 @@ def _pieces_of(
         return [carton]
     if not lines:
         return []
-    unit = carton.storage_unit.code  # _carton_as_planned made sure there is one
+    assert carton.storage_unit is not None  # _carton_as_planned made sure there is one
+    unit = carton.storage_unit.code
     return custody.repack(session, actor, now, carton.id, [(line["vials"], unit) for line in lines])
 
 
@@ -1041,9 +1023,14 @@ def _carton_as_planned(
 
 
 def list_thaw_tasks(
-    session: Session, actor: Actor, *, site: str | None = None, status: str | None = None
-) -> list[ThawTask]:
-    query = select(ThawTask).order_by(ThawTask.day, ThawTask.id).limit(1000)
+    session: Session,
+    actor: Actor,
+    *,
+    site: str | None = None,
+    status: str | None = None,
+    page: PageRequest = FIRST_PAGE,
+) -> Page[ThawTask]:
+    query = select(ThawTask).where(actor.sees_site_id(ThawTask.site_id))
     if site:
         at = site_by_code(session, site)
         require_visible(actor, at)
@@ -1054,7 +1041,7 @@ def list_thaw_tasks(
                 "unknown status", fields={"status": ["one of open, done, cancelled"]}
             )
         query = query.where(ThawTask.status == status)
-    return [t for t in session.scalars(query) if actor.sees(t.site)]
+    return paged(session, query, (asc(ThawTask.day), asc(ThawTask.id)), page)
 
 
 def complete_thaw_task(
@@ -1068,8 +1055,8 @@ def complete_thaw_task(
     require(actor, "thaw", task.site)
     if task.status != "open":
         raise Conflict(f"thaw task {task.id} is {task.status}", code=f"thaw_task_{task.status}")
-    carton = session.get(Carton, task.carton_id)
-    if carton.state in FROZEN_STATES:
+    carton = session.get_one(Carton, task.carton_id)
+    if State(carton.state) in FROZEN_STATES:
         if carton.shipment_id is not None:
             # a picked carton is thawed where it waits for its shipment
             shipment_id, carton.shipment_id = carton.shipment_id, None

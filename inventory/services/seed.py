@@ -14,7 +14,7 @@ from inventory.db.planning import PlanningSetting
 from inventory.domain import gs1
 from inventory.services import custody
 from inventory.services.access import SYSTEM
-from inventory.services.catalogue import BOOKING_URL_SETTING, DETAIL_FIELDS, _checked_profile
+from inventory.services.catalogue import BOOKING_URL_SETTING, DETAIL_FIELDS, checked_profile
 
 
 def load_catalogue(session: Session) -> int:
@@ -29,7 +29,7 @@ def load_catalogue(session: Session) -> int:
             name=item["name"],
             programme=item["programme"],
             doses_per_vial=item["doses_per_vial"],
-            storage_profile=_checked_profile(item["storage_profile"]),
+            storage_profile=checked_profile(item["storage_profile"]),
             thaw_lead_hours=item.get("thaw_lead_hours", 0),
         )
         product.gtins = [
@@ -55,7 +55,7 @@ def load_network(session: Session) -> int:
                 name=item["name"],
                 kind=item["kind"],
                 region=item["region"],
-                supplied_by=sites.get(item.get("supplied_by")) if item.get("supplied_by") else None,
+                supplied_by=sites.get(item["supplied_by"]) if item.get("supplied_by") else None,
             )
             session.add(site)
             sites[site.code] = site
@@ -103,8 +103,8 @@ def load_booking_url(session: Session, now: datetime) -> None:
 
 def load_demo_stock(session: Session, now: datetime) -> int:
     """A season under way: SSI trays received at every hospital pharmacy (by scan), one
-    thawed and repacked into cartons for each centre, flu and pneumococcal syringes in the
-    fridges. Only when there is no stock yet."""
+    thawed and repacked into cartons for each centre, flu and pneumococcal syringes in
+    another fridge than the thawed trays. Only when there is no stock yet."""
     if session.scalar(select(func.count(Carton.id))):
         return 0
     products = {p.code: p for p in session.scalars(select(Product))}
@@ -114,6 +114,8 @@ def load_demo_stock(session: Session, now: datetime) -> int:
     made = 0
     for number, pharmacy in enumerate(pharmacies, start=1):
         units = {u.kind: u for u in reversed(pharmacy.storage_units)}
+        fridges = sorted((u for u in pharmacy.storage_units if u.kind == "fridge"), key=_code)
+        syringes_fridge = fridges[1] if len(fridges) > 1 else fridges[0]
         grey = products["comirnaty-grey-bivalent"]
         tray = custody.receive(
             session,
@@ -161,13 +163,12 @@ def load_demo_stock(session: Session, now: datetime) -> int:
             [(10, units["fridge"].code) for _ in served[:8]],
         )
         for code, lot_prefix, vials in (("vaxigriptetra", "VT", 500), ("prevenar-20", "PV", 200)):
-            product = products[code]
             custody.receive(
                 session,
                 SYSTEM,
                 now - timedelta(days=5),
                 custody.ReceiptInput(
-                    storage_unit=units["fridge"].code,
+                    storage_unit=syringes_fridge.code,
                     vials=vials,
                     state="thawed",
                     product=code,
@@ -178,3 +179,7 @@ def load_demo_stock(session: Session, now: datetime) -> int:
         made += 1
     session.flush()
     return made
+
+
+def _code(unit) -> str:
+    return unit.code

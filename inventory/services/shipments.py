@@ -8,7 +8,8 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inventory.db.models import Carton, Shipment, ShipmentItem, StockRequest
+from inventory.db.models import Carton, Shipment, ShipmentItem, Site, StockRequest
+from inventory.db.planning import PlanShipment
 from inventory.domain.custody import CartonStatus, require_usable, status_after_change
 from inventory.domain.errors import Conflict, InvalidInput, NotFound
 from inventory.domain.stability import State
@@ -22,10 +23,11 @@ from inventory.services.common import (
     storage_unit_by_code,
 )
 from inventory.services.custody import (
-    _check_unit_holds_state,
+    check_unit_holds_state,
     place_hold,
     profile_of,
 )
+from inventory.services.paging import FIRST_PAGE, Page, PageRequest, asc, desc, paged
 
 # ---------------------------------------------------------------- stock requests
 
@@ -140,14 +142,19 @@ def reject_request(
 
 
 def list_requests(
-    session: Session, actor: Actor, *, site: str | None = None, status: str | None = None
-) -> list[StockRequest]:
-    query = select(StockRequest).order_by(StockRequest.needed_on, StockRequest.id)
+    session: Session,
+    actor: Actor,
+    *,
+    site: str | None = None,
+    status: str | None = None,
+    page: PageRequest = FIRST_PAGE,
+) -> Page[StockRequest]:
+    query = select(StockRequest).where(actor.sees_site_id(StockRequest.site_id))
     if site:
         query = query.where(StockRequest.site_id == site_by_code(session, site).id)
     if status:
         query = query.where(StockRequest.status == status)
-    return [r for r in session.scalars(query) if actor.sees(r.site)]
+    return paged(session, query, (asc(StockRequest.needed_on), asc(StockRequest.id)), page)
 
 
 # ---------------------------------------------------------------- shipments
@@ -191,25 +198,10 @@ def create_shipment(
         raise InvalidInput("pick at least one carton", fields={"cartons": ["empty"]})
     if len(set(cartons)) != len(cartons):
         raise InvalidInput("a carton is listed twice", fields={"cartons": ["duplicates"]})
-    stock_request = None
-    if request is not None:
-        stock_request = get_request(session, actor, request, for_update=True)
-        if stock_request.site_id != receiver.id:
-            raise InvalidInput(
-                "the request is for another site", fields={"request": ["another site"]}
-            )
-        if stock_request.status not in ("open", "approved"):
-            raise Conflict(
-                f"stock request {request} is {stock_request.status}",
-                code=f"request_{stock_request.status}",
-            )
-    box = None
-    if cool_box:
-        box = storage_unit_by_code(session, cool_box, field="cool_box")
-        if box.kind != "cool_box":
-            raise InvalidInput(
-                "not a cool box", fields={"cool_box": [f"{box.code} is a {box.kind}"]}
-            )
+    stock_request = (
+        _request_to_serve(session, actor, request, receiver) if request is not None else None
+    )
+    box = _cool_box(session, cool_box) if cool_box else None
     shipment = Shipment(
         from_site=sender,
         to_site=receiver,
@@ -236,6 +228,102 @@ def create_shipment(
         stock_request.status, stock_request.approved_doses = "approved", stock_request.doses
         stock_request.decided_at, stock_request.decided_by = now, actor.label
     return shipment
+
+
+def _request_to_serve(session: Session, actor: Actor, request: int, receiver: Site) -> StockRequest:
+    stock_request = get_request(session, actor, request, for_update=True)
+    if stock_request.site_id != receiver.id:
+        raise InvalidInput("the request is for another site", fields={"request": ["another site"]})
+    if stock_request.status not in ("open", "approved"):
+        raise Conflict(
+            f"stock request {request} is {stock_request.status}",
+            code=f"request_{stock_request.status}",
+        )
+    return stock_request
+
+
+def _cool_box(session: Session, code: str):
+    box = storage_unit_by_code(session, code, field="cool_box")
+    if box.kind != "cool_box":
+        raise InvalidInput("not a cool box", fields={"cool_box": [f"{box.code} is a {box.kind}"]})
+    return box
+
+
+def draft_shipment(session: Session, actor: Actor, now: datetime, **fields) -> Shipment:
+    """A shipment picked by hand: as create_shipment, and refused when picked, not when it
+    arrives, if the destination has nowhere to keep a carton in the state it is in (an
+    ultra-frozen tray goes to a site with a freezer). A plan's drafts are not held to this:
+    their frozen cartons are thawed by the plan's thaw tasks before they leave."""
+    shipment = create_shipment(session, actor, now, **fields)
+    for item in shipment.items:
+        _require_storage_at(shipment.to_site, item.carton)
+    return shipment
+
+
+def _require_storage_at(receiver: Site, carton: Carton) -> None:
+    profile, state = profile_of(carton.product), State(carton.state)
+    for unit in receiver.storage_units:
+        if unit.kind == "cool_box":
+            continue
+        try:
+            check_unit_holds_state(profile, unit, state)
+            return
+        except InvalidInput:
+            continue
+    raise Conflict(
+        f"{receiver.code} has no storage unit for {state.value} {carton.product.code} "
+        f"(carton {carton.id})",
+        code="no_storage_at_destination",
+    )
+
+
+def cancel(session: Session, actor: Actor, now: datetime, shipment_id: int) -> list[int]:
+    """Cancel a draft shipment (a dispatched one is on the road): as a plan's withdrawal does,
+    its cartons are free to be picked again and the draft goes, audited. Returns the cartons
+    released."""
+    shipment = get_shipment(session, actor, shipment_id, for_update=True)
+    require(actor, "ship", shipment.from_site)
+    return withdraw_draft_shipment(session, actor, now, shipment, "shipment.cancel")
+
+
+def withdraw_draft_shipment(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    shipment: Shipment,
+    action: str = "shipment.withdraw",
+) -> list[int]:
+    """Un-pick a draft shipment: its cartons stay where they are, free again, the draft is
+    deleted (and unlinked from any plan that proposed it), audited as `action`. Returns the
+    cartons released."""
+    if shipment.status != "draft":
+        raise Conflict(
+            f"shipment {shipment.id} is {shipment.status}", code=f"shipment_{shipment.status}"
+        )
+    released = []
+    for item in sorted(shipment.items, key=lambda i: i.carton_id):
+        carton = carton_for_update(session, item.carton_id)
+        if carton.shipment_id == shipment.id:
+            carton.shipment_id = None
+        released.append(carton.id)
+    session.flush()
+    for link in session.scalars(
+        select(PlanShipment).where(PlanShipment.shipment_id == shipment.id)
+    ):
+        link.shipment_id, link.withdrawn_at = None, now
+    session.delete(shipment)  # its items go with it
+    session.flush()
+    audit(
+        session,
+        actor,
+        now,
+        action,
+        "shipment",
+        shipment.id,
+        before={"status": "draft", "to_site": shipment.to_site.code, "cartons": released},
+        after=None,
+    )
+    return released
 
 
 def dispatch(session: Session, actor: Actor, now: datetime, shipment_id: int) -> Shipment:
@@ -286,6 +374,25 @@ class DeliveryItem:
     reason: str | None = None
 
 
+def _require_every_carton_once(on_board: dict, items: list[DeliveryItem]) -> None:
+    listed = [i.carton for i in items]
+    errors = {}
+    for index, item in enumerate(items):
+        if item.carton not in on_board:
+            errors[f"items.{index}.carton"] = ["not on this shipment"]
+        if not item.accepted and not (item.reason or "").strip():
+            errors[f"items.{index}.reason"] = ["a rejected carton needs a reason"]
+    if len(set(listed)) != len(listed):
+        errors["items"] = ["a carton is listed twice"]
+    missing = sorted(set(on_board) - set(listed))
+    if missing:
+        errors.setdefault("items", []).append(f"cartons not accounted for: {missing}")
+    if errors:
+        raise InvalidInput(
+            "the proof of delivery must account for every carton once", fields=errors
+        )
+
+
 def receive(
     session: Session,
     actor: Actor,
@@ -310,22 +417,7 @@ def receive(
             fields={"storage_unit": ["not at the destination"]},
         )
     on_board = {item.carton_id: item for item in shipment.items}
-    listed = [i.carton for i in items]
-    errors = {}
-    for index, item in enumerate(items):
-        if item.carton not in on_board:
-            errors[f"items.{index}.carton"] = ["not on this shipment"]
-        if not item.accepted and not (item.reason or "").strip():
-            errors[f"items.{index}.reason"] = ["a rejected carton needs a reason"]
-    if len(set(listed)) != len(listed):
-        errors["items"] = ["a carton is listed twice"]
-    missing = sorted(set(on_board) - set(listed))
-    if missing:
-        errors.setdefault("items", []).append(f"cartons not accounted for: {missing}")
-    if errors:
-        raise InvalidInput(
-            "the proof of delivery must account for every carton once", fields=errors
-        )
+    _require_every_carton_once(on_board, items)
     for item in sorted(items, key=lambda i: i.carton):
         carton = carton_for_update(session, item.carton)
         line = on_board[item.carton]
@@ -333,7 +425,7 @@ def receive(
         carton.site_id, carton.storage_unit = shipment.to_site_id, unit
         carton.in_transit, carton.shipment_id = False, None
         if item.accepted:
-            _check_unit_holds_state(profile_of(carton.product), unit, State(carton.state))
+            check_unit_holds_state(profile_of(carton.product), unit, State(carton.state))
         record(
             session,
             actor,
@@ -358,25 +450,25 @@ def receive(
 
 
 def list_shipments(
-    session: Session, actor: Actor, *, site: str | None = None, status: str | None = None
-) -> list[Shipment]:
-    query = select(Shipment).order_by(Shipment.id.desc())
+    session: Session,
+    actor: Actor,
+    *,
+    site: str | None = None,
+    status: str | None = None,
+    page: PageRequest = FIRST_PAGE,
+) -> Page[Shipment]:
+    """Newest first, those from or to a site the actor sees."""
+    query = select(Shipment).where(
+        actor.sees_site_id(Shipment.from_site_id) | actor.sees_site_id(Shipment.to_site_id)
+    )
     if site:
         at = site_by_code(session, site)
         query = query.where((Shipment.from_site_id == at.id) | (Shipment.to_site_id == at.id))
     if status:
         query = query.where(Shipment.status == status)
-    return [
-        s
-        for s in session.scalars(query.limit(500))
-        if actor.sees(s.from_site) or actor.sees(s.to_site)
-    ]
+    return paged(session, query, (desc(Shipment.id),), page)
 
 
 def cancel_draft(session: Session, actor: Actor, now: datetime, shipment_id: int) -> list[int]:
-    """Cancel a shipment that has not left: its cartons are free again where they are."""
-    from inventory.services.planning import withdraw_draft_shipment
-
-    shipment = get_shipment(session, actor, shipment_id, for_update=True)
-    require(actor, "ship", shipment.from_site)
-    return withdraw_draft_shipment(session, actor, now, shipment)
+    """Cancel a shipment that has not left (the staff pages' name for `cancel`)."""
+    return cancel(session, actor, now, shipment_id)

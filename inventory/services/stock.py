@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from inventory.db.models import Carton, CustodyEvent, Product, Site, StorageUnit
+from inventory.db.models import Carton, CustodyEvent, Product, Shipment, Site, StorageUnit
 from inventory.domain.custody import ON_HAND_STATUSES, PRESENT_STATUSES, CartonStatus
 from inventory.domain.errors import InvalidInput, NotFound
-from inventory.services.access import Actor, require_visible
-from inventory.services.common import site_by_code, storage_unit_by_code
+from inventory.services import custody, paging
+from inventory.services.access import SYSTEM, Actor, require_visible
+from inventory.services.common import audit, site_by_code, storage_unit_by_code
+from inventory.services.paging import FIRST_PAGE, Page, PageRequest, asc, paged
 
 CARTON_STATUSES = tuple(CartonStatus)
 STATES = ("ultra_frozen", "frozen", "thawed", "punctured")
@@ -31,8 +36,8 @@ def list_cartons(
     product: str | None = None,
     status: str | None = None,
     state: str | None = None,
-    limit: int = 1000,
-) -> list[Carton]:
+    page: PageRequest = FIRST_PAGE,
+) -> Page[Carton]:
     """Stock on hand, expiring soonest first. Without a status filter, only stock that is
     still there (available, held, expired, in transit) is listed."""
     query = select(Carton).options(
@@ -65,25 +70,37 @@ def list_cartons(
         if state not in STATES:
             raise InvalidInput("unknown state", fields={"state": [f"one of {', '.join(STATES)}"]})
         query = query.where(Carton.state == state)
-    if actor.role == "centre_manager":
-        query = query.where(Carton.site_id == actor.site_id)
-    elif (
-        actor.role in ("pharmacist", "coordinator")
-        and actor.region
-        and not site
-        and not storage_unit
-    ):
-        query = query.join(Site, Site.id == Carton.site_id).where(Site.region == actor.region)
-    query = query.order_by(Carton.bud, Carton.id).limit(limit)
-    return [c for c in session.scalars(query) if actor.sees(c.site)]
+    query = query.where(actor.sees_site_id(Carton.site_id))
+    return paged(session, query, (asc(Carton.bud), asc(Carton.id)), page)
 
 
 def stock_on_hand(session: Session, actor: Actor, site: str) -> dict:
     """Doses per product and state at a site: on hand by status, and in transit both ways."""
     at = site_by_code(session, site)
     require_visible(actor, at)
+    return {"site": at, "lines": _stock_lines(session, [at.id])[at.id]}
+
+
+def stock_in_region(session: Session, actor: Actor, region: str) -> list[dict]:
+    """`stock_on_hand` of every site of a region the actor sees, in one call (a coordinator's
+    or pharmacist's region; a centre manager's own site)."""
+    sites = list(
+        session.scalars(
+            select(Site)
+            .where(Site.region == region, actor.sees_site_id(Site.id))
+            .order_by(Site.code)
+        )
+    )
+    if not sites:
+        raise NotFound(f"no region {region!r} with sites you see")
+    lines = _stock_lines(session, [s.id for s in sites])
+    return [{"site": s, "lines": lines[s.id]} for s in sites]
+
+
+def _stock_lines(session: Session, site_ids: list[int]) -> dict[int, list[dict]]:
     on_hand = session.execute(
         select(
+            Carton.site_id,
             Product.code,
             Carton.state,
             Carton.status,
@@ -93,57 +110,63 @@ def stock_on_hand(session: Session, actor: Actor, site: str) -> dict:
         )
         .join(Product, Product.id == Carton.product_id)
         .where(
-            Carton.site_id == at.id,
+            Carton.site_id.in_(site_ids),
             Carton.in_transit.is_(False),
             Carton.status.in_(ON_HAND_STATUSES),
         )
-        .group_by(Product.code, Carton.state, Carton.status)
+        .group_by(Carton.site_id, Product.code, Carton.state, Carton.status)
     ).all()
     # in transit: cartons keep their sender's site until received, so incoming is found
     # through the shipment they ride on
-    from inventory.db.models import Shipment
-
     transit = session.execute(
-        select(Product.code, Carton.state, Shipment.to_site_id, func.sum(Carton.doses))
+        select(
+            Product.code,
+            Carton.state,
+            Shipment.from_site_id,
+            Shipment.to_site_id,
+            func.sum(Carton.doses),
+        )
         .join(Product, Product.id == Carton.product_id)
         .join(Shipment, Shipment.id == Carton.shipment_id)
         .where(
             Carton.in_transit.is_(True),
-            (Shipment.to_site_id == at.id) | (Shipment.from_site_id == at.id),
+            Shipment.to_site_id.in_(site_ids) | Shipment.from_site_id.in_(site_ids),
         )
-        .group_by(Product.code, Carton.state, Shipment.to_site_id)
+        .group_by(Product.code, Carton.state, Shipment.from_site_id, Shipment.to_site_id)
     ).all()
-    lines: dict[tuple[str, str], dict] = {}
-
-    def line(product: str, state: str) -> dict:
-        return lines.setdefault(
-            (product, state),
-            {
-                "product": product,
-                "state": state,
-                "available": 0,
-                "held": 0,
-                "expired": 0,
-                "on_hand": 0,
-                "cartons": 0,
-                "in_transit_incoming": 0,
-                "in_transit_outgoing": 0,
-                "earliest_bud": None,
-            },
-        )
-
-    for product, state, status, doses, count, bud in on_hand:
-        entry = line(product, state)
+    lines: dict[int, dict[tuple[str, str], dict]] = {site_id: {} for site_id in site_ids}
+    for site_id, product, state, status, doses, count, bud in on_hand:
+        entry = _line(lines[site_id], product, state)
         entry[status] += int(doses)
         entry["on_hand"] += int(doses)
         entry["cartons"] += int(count)
         if status == CartonStatus.AVAILABLE and bud is not None:
             earliest = entry["earliest_bud"]
             entry["earliest_bud"] = bud if earliest is None or bud < earliest else earliest
-    for product, state, to_site_id, doses in transit:
-        direction = "incoming" if to_site_id == at.id else "outgoing"
-        line(product, state)[f"in_transit_{direction}"] += int(doses)
-    return {"site": at, "lines": [lines[k] for k in sorted(lines)]}
+    for product, state, from_site_id, to_site_id, doses in transit:
+        if to_site_id in lines:
+            _line(lines[to_site_id], product, state)["in_transit_incoming"] += int(doses)
+        if from_site_id in lines:
+            _line(lines[from_site_id], product, state)["in_transit_outgoing"] += int(doses)
+    return {site_id: [found[k] for k in sorted(found)] for site_id, found in lines.items()}
+
+
+def _line(lines: dict[tuple[str, str], dict], product: str, state: str) -> dict:
+    return lines.setdefault(
+        (product, state),
+        {
+            "product": product,
+            "state": state,
+            "available": 0,
+            "held": 0,
+            "expired": 0,
+            "on_hand": 0,
+            "cartons": 0,
+            "in_transit_incoming": 0,
+            "in_transit_outgoing": 0,
+            "earliest_bud": None,
+        },
+    )
 
 
 def storage_units_at(session: Session, site: Site) -> list[StorageUnit]:
@@ -193,12 +216,14 @@ def units_for(session: Session, actor: Actor, action: str) -> list[StorageUnit]:
     return list(session.scalars(query))
 
 
-def hold_worklist(session: Session, actor: Actor) -> tuple[list[Carton], dict[int, object]]:
+def hold_worklist(session: Session, actor: Actor) -> tuple[list[Carton], Mapping[int, object]]:
     """Held cartons the actor sees, first expiry first, with the excursions behind their holds
     (by id), so the worklist can show what exposed them."""
     from inventory.db.telemetry import Excursion
 
-    cartons = list_cartons(session, actor, status=CartonStatus.HELD)
+    cartons = list(
+        list_cartons(session, actor, status=CartonStatus.HELD, page=PageRequest(paging.MAX_LIMIT))
+    )
     ids = {h.excursion_id for c in cartons for h in c.holds if h.excursion_id and not h.decision}
     excursions = (
         {
@@ -230,3 +255,32 @@ def stays(events: list[CustodyEvent], until) -> list[tuple[int, object, object]]
         if event.to_storage_unit_id is not None:
             periods.append([event.to_storage_unit_id, event.at, None])
     return [(unit, start, end or until) for unit, start, end in periods if end != start]
+
+
+def expire_past_bud(
+    session: Session, now: datetime, *, after_id: int, batch_size: int
+) -> tuple[int, int | None]:
+    """Mark up to `batch_size` available cartons (ids above `after_id`) whose beyond-use
+    date has passed as expired, audited. Returns how many were expired and the last id looked
+    at (None once there are no more)."""
+    cartons = session.scalars(
+        select(Carton)
+        .where(Carton.status == CartonStatus.AVAILABLE, Carton.bud <= now, Carton.id > after_id)
+        .order_by(Carton.id)
+        .limit(batch_size)
+    ).all()
+    expired = 0
+    for carton in cartons:
+        if custody.expire_if_due(carton, now):
+            audit(
+                session,
+                SYSTEM,
+                now,
+                "carton.expire",
+                "carton",
+                carton.id,
+                before={"status": "available"},
+                after={"status": "expired", "bud": carton.bud.isoformat().replace("+00:00", "Z")},
+            )
+            expired += 1
+    return expired, (cartons[-1].id if len(cartons) == batch_size else None)

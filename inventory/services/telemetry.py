@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -123,10 +123,10 @@ def ingest(session: Session, now: datetime, batch: IngestBatch) -> IngestResult:
     for device_id, level in batch.batteries.items():
         device = devices.get(device_id)
         if device is not None and not _device_problem(device):
-            _battery(session, now, session.get(Device, device_id), level, result)
+            _battery(session, now, session.get_one(Device, device_id), level, result)
     for device_id, status in batch.statuses.items():
         if device_id in devices:
-            device = session.get(Device, device_id)
+            device = session.get_one(Device, device_id)
             device.connection = status
             device.last_heard_at = now
 
@@ -235,7 +235,8 @@ def _battery(
                 message=f"logger {device.id} battery at {level:.0%}",
                 details={"battery": level},
             )
-            result.alert_ids.append(alert.id)
+            if alert is not None:
+                result.alert_ids.append(alert.id)
     elif level >= BATTERY_OK:
         for alert in session.scalars(
             select(Alert).where(
@@ -260,14 +261,16 @@ def unit_rules(
     """The unit's rules: its kind's defaults against the strictest of its own range and the
     range of every product state stored in it (`stored`: (product id, state) pairs)."""
     if stored is None:
-        stored = session.execute(
-            select(Carton.product_id, Carton.state)
-            .where(Carton.storage_unit_id == unit.id, Carton.status.in_(STOCK_STATUSES))
-            .distinct()
-        ).all()
+        stored = list(
+            session.execute(
+                select(Carton.product_id, Carton.state)
+                .where(Carton.storage_unit_id == unit.id, Carton.status.in_(STOCK_STATUSES))
+                .distinct()
+            ).tuples()
+        )
     product_ranges = set()
     for product_id, state in stored:
-        profile = profile_of(session.get(Product, product_id))
+        profile = profile_of(session.get_one(Product, product_id))
         state = State.THAWED if state == State.PUNCTURED else State(state)
         if profile.allows(state):
             product_ranges.add(profile.range_for(state))
@@ -321,7 +324,7 @@ def evaluate_units(
         )
         .distinct()
     ):
-        stored[unit_id].append((product_id, state))
+        stored[cast(int, unit_id)].append((product_id, state))
     earliest = {unit_id: min(r.ts for r in by_unit[unit_id]) for unit_id in unit_ids}
     feedable = {
         u
@@ -346,15 +349,16 @@ def evaluate_units(
     }
     with_history = bulk.units_with_readings_before(session, unwatched) if unwatched else set()
 
-    inserts, updates = [], []
+    inserts: list[dict] = []
+    updates: list[dict] = []
     for unit_id in unit_ids:
         rules, lo, hi = unit_rules(session, units[unit_id], stored[unit_id])
         readings = by_unit[unit_id]
-        state = states.get(unit_id)
+        saved = states.get(unit_id)
         evaluator = None
         if unit_id in feedable:
             evaluator = _saved_evaluator(
-                unit_id, rules, lo, hi, state.version, snapshots.get(unit_id)
+                unit_id, rules, lo, hi, states[unit_id].version, snapshots.get(unit_id)
             )
         elif unit_id in unwatched and unit_id not in with_history:
             evaluator = engine.Evaluator(rules, lo, hi)  # a unit's first readings
@@ -365,7 +369,7 @@ def evaluate_units(
                 session, unit_id, rules, lo, hi, earliest[unit_id]
             )
         if replayed_from is not None or events or evaluator.open_excursions:
-            unit = session.get(StorageUnit, unit_id)  # the rare case: rows to write
+            unit = session.get_one(StorageUnit, unit_id)  # the rare case: rows to write
             if replayed_from is not None:
                 _reconcile(session, unit, events, evaluator.open_excursions, replayed_from)
             if events or evaluator.open_excursions:
@@ -377,7 +381,7 @@ def evaluate_units(
             "last_ts": evaluator.last_ts,
             "version": version,
         }
-        (updates if state is not None else inserts).append(row)
+        (updates if saved is not None else inserts).append(row)
         if len(_evaluators) >= _EVALUATORS_MAX:
             _evaluators.clear()
         _evaluators[unit_id] = (version, rules, evaluator)
@@ -510,10 +514,11 @@ def _apply(
                 storage_unit_id=unit.id,
                 device_id=device_id,
                 excursion_id=row.id,
-                message=f"{where}: {row.direction} reading {event.excursion.max_c if row.direction == 'hot' else event.excursion.min_c} C",
+                message=f"{where}: {row.direction} reading {_extreme(event.excursion, row)} C",
                 details={"direction": row.direction},
             )
         elif event.kind == engine.EventKind.RULE_FIRED:
+            assert event.rule is not None  # a rule fired: the event names it
             alert = alerts.raise_alert(
                 session,
                 now,
@@ -537,7 +542,9 @@ def _apply(
                 storage_unit_id=unit.id,
                 device_id=device_id,
                 excursion_id=row.id,
-                message=f"{where}: back in range after {row.out_of_range_s / 60:.0f} min out of range",
+                message=(
+                    f"{where}: back in range after {row.out_of_range_s / 60:.0f} min out of range"
+                ),
                 details={
                     "out_of_range_s": row.out_of_range_s,
                     "min_c": row.min_c,
@@ -607,7 +614,8 @@ def _stock_in(session: Session, unit: StorageUnit) -> list[Carton]:
 def _hold_stock(session: Session, now: datetime, unit: StorageUnit, excursion: Excursion) -> int:
     """Every carton in the unit goes on hold at once, linked to the excursion."""
     held = 0
-    reason = f"excursion {excursion.id}: {excursion.direction} in {unit.code} ({(excursion.rule or {}).get('name', 'rule')})"
+    rule = (excursion.rule or {}).get("name", "rule")
+    reason = f"excursion {excursion.id}: {excursion.direction} in {unit.code} ({rule})"
     for carton in _stock_in(session, unit):
         if place_hold(
             session, SYSTEM, now, carton, reason, kind="excursion", excursion_id=excursion.id
@@ -661,7 +669,8 @@ def _expose_stock(session: Session, now: datetime, unit: StorageUnit, excursion:
 
 
 def close_excursions_of(session: Session, now: datetime, device: Device, reason: str) -> int:
-    """A retired or lost sensor's open excursions close with that reason: no breach stays open forever."""
+    """A retired or lost sensor's open excursions close with that reason: no breach stays
+    open forever."""
     if device.storage_unit_id is None:
         return 0
     rows = session.scalars(
@@ -676,3 +685,8 @@ def close_excursions_of(session: Session, now: datetime, device: Device, reason:
     if state is not None:
         session.delete(state)  # the next sensor starts the unit's evaluation afresh
     return len(rows)
+
+
+def _extreme(excursion, row) -> float | None:
+    """The reading furthest out of range, on the excursion's side."""
+    return excursion.max_c if row.direction == "hot" else excursion.min_c

@@ -17,6 +17,8 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
+from inventory.web_db import settings
+
 LANGUAGES = ("da", "en")
 # English pages write dates and numbers the British way (31/12/2026 14:05), not the American
 LOCALES = {"da": "da", "en": "en_GB"}
@@ -69,7 +71,6 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: TIMEZONE)
 
-    from inventory.api import api
     from inventory.web import (
         auth,
         coordination,
@@ -86,7 +87,6 @@ def init_app(app: Flask) -> None:
         users,
     )
 
-    csrf.exempt(api)
     filters.init_app(app)
     core.init_app(app)
     for module in (
@@ -108,7 +108,7 @@ def init_app(app: Flask) -> None:
 def _secret_key(app: Flask) -> str:
     """INVENTORY_SECRET_KEY, or one made once and kept in the instance folder, so every
     worker of one installation signs cookies alike."""
-    configured = os.environ.get("INVENTORY_SECRET_KEY")
+    configured = settings(app).secret_key
     if configured:
         return configured
     path = Path(app.instance_path) / "secret_key"

@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from inventory.services import custody, stock
 from inventory.web.core import is_htmx, render_block, staff_blueprint
-from inventory.web_db import get_session, now
+from inventory.web_db import get_session, now, settings
 
 bp = staff_blueprint("stock", __name__)
 
@@ -52,7 +52,7 @@ def _unit_code(carton) -> str:
 
 
 def _soon_days() -> int:
-    return current_app.config.get("EXPIRING_SOON_DAYS", 7)
+    return settings().expiring_soon_days
 
 
 @bp.get("/cartons/<id:carton_id>")

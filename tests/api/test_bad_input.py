@@ -244,7 +244,7 @@ def test_stock_filters_never_fail(client, staff):
     assert get(client, "/cartons?site=&product=", staff).status_code == 200
 
 
-# ---------------------------------------------------------------- edges of the integer and date ranges
+# ------------------------------------------------------- edges of the integer and date ranges
 
 
 @pytest.mark.parametrize(
@@ -329,7 +329,7 @@ def test_simultaneous_posts_with_one_key_make_one_carton_and_never_fail(app, cli
         barrier = threading.Barrier(2)
         answers: list = [None, None]
 
-        def post_receipt(index):
+        def post_receipt(index, barrier=barrier, answers=answers, headers=headers):
             own = app.test_client()
             barrier.wait()
             try:

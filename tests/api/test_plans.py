@@ -111,7 +111,8 @@ def test_a_thawed_carton_is_shared_between_the_two_centres_that_need_it(
         offers[(OTHER_CENTRE, day(2))]["doses_left"] == 3
         and offers[(OTHER_CENTRE, day(2))]["vials_opened"] == 2
     )
-    # of 9 booked, 9 come with p .52, 8 with .35, 7 with .11: at least 3 left in half the turnouts, 4 in less
+    # of 9 booked, 9 come with p .52, 8 with .35, 7 with .11: at least 3 left in half the
+    # turnouts, 4 in less
     assert offers[(OTHER_CENTRE, day(2))]["standby_slots"] == 3
     again = ok(get(client, f"/plans/{plan['id']}", staff))
     assert again["shipments"] == plan["shipments"]

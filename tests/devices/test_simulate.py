@@ -129,6 +129,18 @@ def test_freeze_event_keeps_a_fridge_below_zero_for_about_ninety_minutes():
     assert all(c > 2.0 for c in temps[-90:])
 
 
+def test_a_stuck_thermostat_freezes_a_fridge_within_minutes_where_a_freeze_event_takes_ten():
+    def minutes_to_freeze(kind: str) -> int:
+        fault = Fault(kind, "fr-1", at_s=3600)
+        temps = temperatures(
+            fridge_trace(start=START, interval_s=ONE_MINUTE, seed=2, faults=[fault]), 3 * 60
+        )
+        return next(i for i, c in enumerate(temps) if i > 60 and c <= 0.5) - 60
+
+    assert minutes_to_freeze("thermostat_stuck") <= 4  # the demo's held stock, within minutes
+    assert minutes_to_freeze("freeze_event") >= 7
+
+
 def test_faults_for_the_trace_count_from_the_run_origin():
     origin = START
     fault = Fault("power_cut", "fr-1", at_s=0, duration_s=3600)

@@ -87,7 +87,10 @@ def test_many_simultaneous_administrations_never_overdraw(app, client, seeded, t
 def test_a_carton_cannot_be_shipped_twice(app, client, seeded, token):
     headers = token("pharmacist", site="RH-APO")
     carton = receive(client, headers, vials=5)
-    body = lambda to: {"from_site": "RH-APO", "to_site": to, "cartons": [carton["id"]]}
+
+    def body(to):
+        return {"from_site": "RH-APO", "to_site": to, "cartons": [carton["id"]]}
+
     responses = race(
         app,
         [

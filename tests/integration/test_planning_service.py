@@ -199,7 +199,8 @@ def test_history_teaches_the_no_show_rate_and_the_walk_ins(session):
         session, SYSTEM, T0.replace(month=extra.month, day=extra.day, hour=15), carton.id, 5
     )
     learned = appointments.expectations(session, [bella], TODAY)[bella.id]
-    # that day 21 were given for 20 booked: no no-show that day, 5 walk-ins over one such weekday of five
+    # that day 21 were given for 20 booked: no no-show that day, 5 walk-ins over one such
+    # weekday of five
     assert learned.no_show_rate == pytest.approx(0.16)
     weekday = appointments.WEEKDAYS[TODAY.weekday()]
     assert learned.walk_ins[weekday][FLU] == pytest.approx(round((21 - 20 * 0.84) / 5, 2))

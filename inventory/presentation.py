@@ -1,9 +1,15 @@
-"""How things look on the wire. Plain dicts built from rows; no logic beyond presentation."""
+"""How things look on the wire, for the JSON API and the web pages alike. Plain dicts built
+from rows, and pages of lists; no logic beyond presentation."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
+from html import escape
+from typing import Any
+from urllib.parse import urlencode
 
+from flask import request
 from sqlalchemy import select
 
 from inventory.db.models import (
@@ -16,9 +22,10 @@ from inventory.db.models import (
     StorageUnit,
 )
 from inventory.domain import geo
-from inventory.domain.custody import GONE_STATUSES
-from inventory.services import catalogue
+from inventory.domain.custody import GONE_STATUSES, CartonStatus
+from inventory.services import catalogue, paging
 from inventory.services.custody import days_left, open_vial_bud
+from inventory.services.paging import Page, PageRequest
 
 
 def iso(value: datetime | date | None) -> str | None:
@@ -226,3 +233,69 @@ def shipment_json(s: Shipment) -> dict:
             ],
         },
     }
+
+
+# ---------------------------------------------------------------- pages of a list
+
+
+def page_of(args: Mapping[str, Any] | None = None) -> PageRequest:
+    """The page a list request asks for: `limit` and `cursor` from its (loaded) query, or
+    from the request's query string."""
+    args = request.args if args is None else args
+    return paging.page_request(args.get("limit"), args.get("cursor"))
+
+
+def next_page_headers(page: Page) -> dict[str, str]:
+    """When more rows follow a page: the next page's cursor in `X-Next-Cursor` and its whole
+    URL in `Link: <...>; rel="next"`. The body stays the JSON array of the page's rows."""
+    if page.next_cursor is None:
+        return {}
+    args = request.args.to_dict(flat=False)
+    args["cursor"] = [page.next_cursor]
+    url = request.base_url + "?" + urlencode(args, doseq=True)
+    return {"X-Next-Cursor": page.next_cursor, "Link": f'<{url}>; rel="next"'}
+
+
+# ---------------------------------------------------------------- carton labels
+
+STATE_NAMES = {
+    "ultra_frozen": "ULTRA-FROZEN",
+    "frozen": "FROZEN",
+    "thawed": "THAWED (2-8 C)",
+    "punctured": "OPEN VIAL",
+}
+
+
+def label_html(carton: Carton, now: datetime) -> str:
+    """A printable carton label. After repacking, the BUD goes on the carton, not on each vial."""
+    held = carton.status == CartonStatus.HELD
+    bud = carton.bud.strftime("%Y-%m-%d %H:%M UTC")
+    rows = [
+        ("Product", carton.product.name),
+        ("Lot", carton.lot.number),
+        ("Expiry", carton.lot.expiry.isoformat()),
+        ("State", STATE_NAMES.get(carton.state, carton.state)),
+        ("Vials", str(carton.vials)),
+        ("Doses", str(carton.doses)),
+        ("Thawed at", carton.thawed_at.strftime("%Y-%m-%d %H:%M UTC") if carton.thawed_at else "-"),
+        ("Carton", f"#{carton.id}" + (f" (from #{carton.parent_id})" if carton.parent_id else "")),
+    ]
+    body = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
+    warning = '<p class="hold">DO NOT USE: ON HOLD</p>' if held else ""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Carton {carton.id}</title>
+<style>
+ body {{ font-family: sans-serif; }}
+ .label {{ width: 9cm; border: 2px solid #000; padding: 0.4cm; }}
+ .bud {{ font-size: 1.4em; font-weight: bold; border: 2px solid #000;
+         padding: 0.2cm; margin: 0.2cm 0; }}
+ .hold {{ color: #fff; background: #b00; font-weight: bold; padding: 0.2cm; }}
+ th {{ text-align: left; padding-right: 0.4cm; }}
+ @media print {{ button {{ display: none; }} }}
+</style></head>
+<body><div class="label">
+<h2>{escape(carton.product.name)}</h2>
+{warning}
+<div class="bud">Use before: {escape(bud)}</div>
+<table>{body}</table>
+</div><button onclick="window.print()">Print</button></body></html>"""

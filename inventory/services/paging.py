@@ -1,0 +1,170 @@
+"""Keyset paging, the one way every list is cut into pages.
+
+A list is ordered on a stable key (its natural order, ending in the row id); a page is the
+first `limit` rows after the cursor, which is the last row's key, opaque to clients (urlsafe
+base64 of JSON). Visibility is part of the query before the limit, so a page is never short
+because rows were filtered out after it was cut."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import and_, or_
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql import Select
+
+from inventory.domain.errors import InvalidInput
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    limit: int = DEFAULT_LIMIT
+    cursor: str | None = None
+
+
+FIRST_PAGE = PageRequest()
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index):
+        return self.items[index]
+
+
+@dataclass(frozen=True)
+class Key:
+    """One part of a list's order: a column, descending or not."""
+
+    column: InstrumentedAttribute
+    descending: bool = False
+
+
+def asc(column: InstrumentedAttribute) -> Key:
+    return Key(column)
+
+
+def desc(column: InstrumentedAttribute) -> Key:
+    return Key(column, descending=True)
+
+
+def page_request(limit: str | int | None, cursor: str | None) -> PageRequest:
+    """Read `limit` (1..1000, default 100) and `cursor` as given in a query string."""
+    if limit in (None, ""):
+        number = DEFAULT_LIMIT
+    else:
+        try:
+            number = int(limit)
+        except (TypeError, ValueError):
+            number = 0
+        if not 1 <= number <= MAX_LIMIT:
+            raise InvalidInput(
+                "limit is a number from 1 to 1000",
+                fields={"limit": [f"a whole number from 1 to {MAX_LIMIT}"]},
+            )
+    return PageRequest(number, cursor or None)
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    raw = json.dumps([_tagged(v) for v in values], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, order: Sequence[Key]) -> list[Any]:
+    """The key values in a cursor, each of its column's type; a 422 naming `cursor` if it is
+    not one this list gave."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = [_untagged(v) for v in json.loads(raw)]
+    except (binascii.Error, ValueError, TypeError, KeyError, AttributeError):
+        values = None
+    if (
+        values is None
+        or len(values) != len(order)
+        or not all(_fits(k, v) for k, v in zip(order, values, strict=True))
+    ):
+        raise InvalidInput(
+            "the cursor is not one this list gave", fields={"cursor": ["not a cursor of this list"]}
+        )
+    return values
+
+
+def _fits(key: Key, value: Any) -> bool:
+    expected = key.column.type.python_type
+    if expected is float:
+        expected = (int, float)
+    # a bool is an int to Python, never a key
+    return value is not None and not isinstance(value, bool) and isinstance(value, expected)
+
+
+def _tagged(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"dt": value.isoformat()}
+    if isinstance(value, date):
+        return {"d": value.isoformat()}
+    return value
+
+
+def _untagged(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "dt" in value:
+            return datetime.fromisoformat(value["dt"])
+        return date.fromisoformat(value["d"])
+    if value is not None and not isinstance(value, (int, float, str)):
+        raise TypeError("not a key value")
+    return value
+
+
+def after(order: Sequence[Key], values: Sequence[Any]):
+    """Rows strictly after `values` in `order`: (a > x) or (a = x and b > y) or ..."""
+    clauses = []
+    for i, key in enumerate(order):
+        column, value = key.column, values[i]
+        beyond = column < value if key.descending else column > value
+        clauses.append(
+            and_(*(k.column == v for k, v in zip(order[:i], values, strict=False)), beyond)
+        )
+    return or_(*clauses)
+
+
+def paged(
+    session: Session,
+    query: Select,
+    order: Sequence[Key],
+    request: PageRequest,
+    key: Callable[[Any], Sequence[Any]] | None = None,
+) -> Page:
+    """Run `query` (visibility and filters already in it) for one page in `order`, whose last
+    key must be unique (the id). `key(row)` gives a row's sort values; by default the ordered
+    columns' attributes of the row."""
+    if request.cursor is not None:
+        query = query.where(after(order, decode_cursor(request.cursor, order)))
+    query = query.order_by(
+        *(k.column.desc() if k.descending else k.column.asc() for k in order)
+    ).limit(request.limit + 1)
+    rows = list(session.scalars(query))
+    if len(rows) <= request.limit:
+        return Page(rows, None)
+    rows = rows[: request.limit]
+    last = rows[-1]
+    values = key(last) if key else [getattr(last, k.column.key) for k in order]
+    return Page(rows, encode_cursor(values))
