@@ -178,8 +178,8 @@ def place_for(query: str) -> Place | None:
         town, municipality_code = postcodes()[listed[-1]]
         area = municipalities()[municipality_code]
         return Place(f"{code} {town}", municipality_code, area.lat, area.lon, code)
-    area = municipality_named(text)
-    if area is None:
+    named = municipality_named(text)
+    if named is None:
         wanted = text.lower()
         found = next(((c, t, m) for c, (t, m) in postcodes().items() if t.lower() == wanted), None)
         if found is None:
@@ -187,4 +187,4 @@ def place_for(query: str) -> Place | None:
         code, town, municipality_code = found
         area = municipalities()[municipality_code]
         return Place(f"{code} {town}", municipality_code, area.lat, area.lon, code)
-    return Place(area.name, area.code, area.lat, area.lon)
+    return Place(named.name, named.code, named.lat, named.lon)

@@ -226,7 +226,8 @@ def update_site(session: Session, actor: Actor, now: datetime, code: str, change
 def national_booking_url(session: Session) -> str | None:
     """Where citizens book when their site names no booking link of its own."""
     setting = session.get(PlanningSetting, BOOKING_URL_SETTING)
-    return setting.value.get("url") if setting is not None else None
+    value = setting.value if setting is not None else None
+    return value.get("url") if isinstance(value, dict) else None
 
 
 def set_national_booking_url(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -76,7 +77,7 @@ def waste(
     for reg, code, product, per_vial, bucket, reason, at, doses in session.execute(query):
         week = week_of(at.astimezone(LOCAL_TIME).date())
         is_lost = bucket in LOST
-        key = {"region": reg, "site": code, "product": product}.get(by)
+        key = str({"region": reg, "site": code, "product": product}.get(by))
         if by == "reason":
             # a reason's waste is measured against every dose used or lost
             key = "*"
@@ -97,7 +98,7 @@ def waste(
     weeks_shown = [since + timedelta(weeks=i) for i in range(weeks)]
     rows = []
     for key in keys:
-        series = [
+        series: list[dict[str, Any]] = [
             {
                 "week": w.isoformat(),
                 "administered": given.get(key, {}).get(w, 0),
