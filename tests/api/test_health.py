@@ -23,10 +23,22 @@ def mosquitto() -> Iterator[MosquittoBroker]:
         yield broker
 
 
-def app_with_broker(database_url, clock, url: str):
-    return create_app(
-        {"TESTING": True, "DATABASE_URL": database_url, "CLOCK": clock, "MQTT_URL": url}
-    )
+@pytest.fixture
+def app_with_broker(database_url, clock):
+    """make(url): the app with a broker configured; its engine is disposed afterwards."""
+    made = []
+
+    def make(url: str):
+        made.append(
+            create_app(
+                {"TESTING": True, "DATABASE_URL": database_url, "CLOCK": clock, "MQTT_URL": url}
+            )
+        )
+        return made[-1]
+
+    yield make
+    for app in made:
+        app.extensions["inventory.engine"].dispose()
 
 
 def check(app) -> tuple[int, dict]:
@@ -43,8 +55,8 @@ def test_without_a_broker_the_broker_and_ingest_are_not_configured(client, db):
     assert body["scheduler"] == "not running"
 
 
-def test_an_unreachable_broker_is_down(db, database_url, clock):
-    app = app_with_broker(database_url, clock, f"mqtt://svc:pw@127.0.0.1:{free_port()}")
+def test_an_unreachable_broker_is_down(db, app_with_broker):
+    app = app_with_broker(f"mqtt://svc:pw@127.0.0.1:{free_port()}")
     status, body = check(app)
     assert status == 503 and body["status"] == "degraded"
     assert body["broker"] == "down" and body["details"]["broker"]["error"]
@@ -52,9 +64,9 @@ def test_an_unreachable_broker_is_down(db, database_url, clock):
 
 @pytest.mark.mqtt
 def test_the_ingest_workers_last_commit_decides_whether_it_is_down(
-    db, database_url, clock, mosquitto
+    db, clock, mosquitto, app_with_broker
 ):
-    app = app_with_broker(database_url, clock, mosquitto.url)
+    app = app_with_broker(mosquitto.url)
     status, body = check(app)
     assert body["broker"] == "ok" and body["ingest"] == "not running" and status == 200
     with unit_of_work(db) as session:
