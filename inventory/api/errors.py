@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, request
+from flask import Flask, current_app, jsonify, request
 from marshmallow import ValidationError
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import RequestRedirect
 
 from inventory.db import as_conflict
 from inventory.domain.errors import DomainError
@@ -55,6 +56,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        if isinstance(exc, MethodNotAllowed) and not _path_exists(exc.valid_methods or ()):
+            exc = NotFound()
         code = (exc.name or "error").lower().replace(" ", "_")
         return error_response(exc.code or 500, code, exc.description or exc.name)
 
@@ -62,6 +65,22 @@ def init_app(app: Flask) -> None:
     def unexpected(exc: Exception):
         log.exception("unexpected error on %s %s", request.method, request.path)
         return error_response(500, "internal", "internal error")
+
+
+def _path_exists(methods) -> bool:
+    """Werkzeug answers 405 when a path fits the pattern of a rule for another method even
+    though that rule's converter refuses the value (an id beyond the database's range, say):
+    such a path names nothing under any method, so it is a 404."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    for method in methods:
+        try:
+            adapter.match(method=method)
+            return True
+        except RequestRedirect:
+            return True
+        except HTTPException:
+            continue
+    return False
 
 
 def _flatten(messages: dict, prefix: str = "") -> dict[str, list[str]]:

@@ -239,6 +239,15 @@ def test_a_wrong_method_is_a_json_405(client, staff):
     assert response.get_json()["error"]["code"]
 
 
+@pytest.mark.parametrize("method", ["delete", "post"])
+def test_an_id_beyond_the_range_is_not_found_under_any_method(client, admin, method):
+    # GET and DELETE of a shipment are two rules; neither may turn this into a 405
+    response = getattr(client, method)(f"{API}/shipments/{2**31}", headers=admin)
+
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
+
+
 def test_stock_filters_never_fail(client, staff):
     assert get(client, f"/stock?site={PHARMACY}&junk=1", staff).status_code == 200
     assert get(client, "/cartons?site=&product=", staff).status_code == 200
