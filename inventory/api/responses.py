@@ -870,13 +870,18 @@ class Waste(Answer):
     rows = fields.List(fields.Nested(WasteRow), required=True)
 
 
-class ExpiringRow(Answer):
+class SiteFigureRow(Answer):
+    """One site's figure on a coordinator's dashboard, with the carton list behind it."""
+
     site = text()
     name = text()
     region = text()
-    product = text()
     doses = integer()
     list = fields.Dict(required=True, metadata={"description": "the carton list behind it"})
+
+
+class ExpiringRow(SiteFigureRow):
+    product = text()
 
 
 class Expiring(Answer):
@@ -886,14 +891,9 @@ class Expiring(Answer):
     rows = fields.List(fields.Nested(ExpiringRow), required=True)
 
 
-class CoverRow(Answer):
-    site = text()
-    name = text()
-    region = text()
-    doses = integer()
+class CoverRow(SiteFigureRow):
     booked_per_day = number()
     days_of_cover = maybe_number()
-    list = fields.Dict(required=True, metadata={"description": "the carton list behind it"})
 
 
 class Cover(Answer):
