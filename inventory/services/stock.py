@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -48,6 +49,39 @@ def list_cartons(
         selectinload(Carton.holds),
         selectinload(Carton.children),
     )
+    query = _filtered(session, actor, query, site, storage_unit, product, status, state)
+    return paged(session, query, (asc(Carton.bud), asc(Carton.id)), page)
+
+
+@dataclass(frozen=True)
+class UnitTotal:
+    storage_unit: str | None  # None: in transit or otherwise not in a unit
+    cartons: int
+    doses: int
+
+
+def stock_totals(
+    session: Session,
+    actor: Actor,
+    *,
+    site: str | None = None,
+    storage_unit: str | None = None,
+    product: str | None = None,
+    status: str | None = None,
+    state: str | None = None,
+) -> list[UnitTotal]:
+    """Cartons and doses per storage unit of everything `list_cartons` would page through
+    with the same filters: the whole answer's size, whichever page is shown."""
+    query = select(
+        StorageUnit.code, func.count(Carton.id), func.coalesce(func.sum(Carton.doses), 0)
+    ).outerjoin(StorageUnit, StorageUnit.id == Carton.storage_unit_id)
+    query = _filtered(session, actor, query, site, storage_unit, product, status, state)
+    rows = session.execute(query.group_by(StorageUnit.code).order_by(StorageUnit.code))
+    return [UnitTotal(code, int(n), int(d)) for code, n, d in rows]
+
+
+def _filtered(session, actor, query, site, storage_unit, product, status, state):
+    """`query` of cartons narrowed to what the filters and the actor's sight allow."""
     if site:
         at = site_by_code(session, site)
         require_visible(actor, at)
@@ -70,8 +104,7 @@ def list_cartons(
         if state not in STATES:
             raise InvalidInput("unknown state", fields={"state": [f"one of {', '.join(STATES)}"]})
         query = query.where(Carton.state == state)
-    query = query.where(actor.sees_site_id(Carton.site_id))
-    return paged(session, query, (asc(Carton.bud), asc(Carton.id)), page)
+    return query.where(actor.sees_site_id(Carton.site_id))
 
 
 def stock_on_hand(session: Session, actor: Actor, site: str) -> dict:

@@ -8,7 +8,7 @@ import segno
 from flask import current_app, g, render_template, request, url_for
 from markupsafe import Markup
 
-from inventory.services import custody, stock
+from inventory.services import custody, paging, stock
 from inventory.web.core import is_htmx, render_block, staff_blueprint
 from inventory.web_db import get_session, now, settings
 
@@ -26,25 +26,42 @@ def index():
         chosen["site"] = g.actor.site_code
     elif chosen["site"] in ("all", "alle"):
         chosen["site"] = None
-    cartons = stock.list_cartons(session, g.actor, **chosen)
+    asked = paging.page_request(request.args.get("limit"), request.args.get("cursor"))
+    page = stock.list_cartons(session, g.actor, **chosen, page=asked)
+    totals = {t.storage_unit or "": t for t in stock.stock_totals(session, g.actor, **chosen)}
     at = now()
     by_unit = [
         (unit, list(group))
         for unit, group in groupby(
-            sorted(cartons, key=lambda c: (_unit_code(c), c.bud, c.id)), key=_unit_code
+            sorted(page, key=lambda c: (_unit_code(c), c.bud, c.id)), key=_unit_code
         )
     ]
     context = {
         "by_unit": by_unit,
+        "totals": totals,
         "chosen": chosen,
-        "count": len(cartons),
-        "marks": {c.id: custody.stock_marks(c, at, _soon_days()) for c in cartons},
+        "shown": len(page),
+        "count": sum(t.cartons for t in totals.values()),
+        "next_url": _next_page_url(page.next_cursor),
+        "first_url": url_for("stock.index", **_filter_args()) if asked.cursor else None,
+        "marks": {c.id: custody.stock_marks(c, at, _soon_days()) for c in page},
         "statuses": stock.CARTON_STATUSES,
         "states": stock.STATES,
     }
     if is_htmx():
         return render_block("stock/index.html", "results", **context)
     return render_template("stock/index.html", **context)
+
+
+def _filter_args() -> dict[str, str]:
+    return {k: v for k, v in request.args.items() if k in (*FILTERS, "limit") and v}
+
+
+def _next_page_url(cursor: str | None) -> str | None:
+    """The same list from after this page's last carton (keyset paging, as the API's)."""
+    if cursor is None:
+        return None
+    return url_for("stock.index", **_filter_args(), cursor=cursor)
 
 
 def _unit_code(carton) -> str:

@@ -180,3 +180,22 @@ def test_a_carton_put_on_hold_from_its_page(client, person, db):
     with db() as session:
         carton = session.get(Carton, carton_id)
         assert carton.status == "held" and carton.holds[-1].reason == "label torn"
+
+
+def test_stock_page_counts_everything_and_pages_through_the_rest(client, person):
+    """Beyond one page the count and the unit's doses are the whole answer's, and the next
+    page continues where this one stopped, so no carton is shown twice or never."""
+    name, _ = person("pharmacist", site=PHARMACY)
+    signed_in_client(client, name)
+    for lot in ("LOTA", "LOTB", "LOTC"):
+        client.post("/receive", data=_receive_form(client, scan=scan(lot)))
+    first = client.get("/stock?lang=en&limit=2").get_data(as_text=True)
+    assert "Cartons: 3, first expiry first; 2 on this page." in first
+    assert "3,510 doses in 3 cartons" in first  # all three trays, though two are shown
+    next_url = re.search(r'href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+    second = client.get(next_url).get_data(as_text=True)
+    assert 'rel="next"' not in second and "First page" in second
+    shown = re.findall(r'href="/cartons/(\d+)"', first) + re.findall(
+        r'href="/cartons/(\d+)"', second
+    )
+    assert len(shown) == len(set(shown)) == 3
