@@ -34,6 +34,8 @@ class PageRequest:
 
 
 FIRST_PAGE = PageRequest()
+# a worklist on a page: as many as one page may hold, and the page says when there are more
+LARGEST_PAGE = PageRequest(MAX_LIMIT)
 
 
 @dataclass(frozen=True)

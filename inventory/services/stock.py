@@ -255,7 +255,7 @@ def hold_worklist(session: Session, actor: Actor) -> tuple[list[Carton], Mapping
     from inventory.db.telemetry import Excursion
 
     cartons = list(
-        list_cartons(session, actor, status=CartonStatus.HELD, page=PageRequest(paging.MAX_LIMIT))
+        list_cartons(session, actor, status=CartonStatus.HELD, page=paging.LARGEST_PAGE)
     )
     ids = {h.excursion_id for c in cartons for h in c.holds if h.excursion_id and not h.decision}
     excursions = (

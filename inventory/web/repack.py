@@ -8,6 +8,7 @@ from flask import g, redirect, render_template, request, url_for
 from inventory.domain.errors import DomainError
 from inventory.services import custody, planning, stock
 from inventory.services.access import require
+from inventory.services.paging import LARGEST_PAGE
 from inventory.web.core import (
     earlier_submission,
     new_form_key,
@@ -29,9 +30,12 @@ def index():
     require(g.actor, "repack")
     session = get_session()
     site = g.actor.site_code
-    available = stock.list_cartons(session, g.actor, site=site, status="available")
+    available = stock.list_cartons(
+        session, g.actor, site=site, status="available", page=LARGEST_PAGE
+    )
     return render_template(
         "repack/index.html",
+        more=available.next_cursor is not None,
         frozen=[c for c in available if c.state in FROZEN and c.shipment_id is None],
         thawed=[c for c in available if c.state == "thawed" and c.shipment_id is None],
     )

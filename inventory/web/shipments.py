@@ -9,6 +9,7 @@ from inventory.domain.errors import DomainError
 from inventory.services import planning, shipments, stock
 from inventory.services.access import require
 from inventory.services.common import site_by_code
+from inventory.services.paging import LARGEST_PAGE
 from inventory.web.core import (
     earlier_submission,
     new_form_key,
@@ -74,20 +75,18 @@ def new():
     stock_request = None
     if request.values.get("request", "").isdigit():
         stock_request = shipments.get_request(session, g.actor, int(request.values["request"]))
-    cartons = (
-        [
-            c
-            for c in stock.list_cartons(session, g.actor, site=home.code, status="available")
-            if c.shipment_id is None
-        ]
+    available = (
+        stock.list_cartons(session, g.actor, site=home.code, status="available", page=LARGEST_PAGE)
         if home
-        else []
+        else None
     )
+    cartons = [c for c in available or () if c.shipment_id is None]
     return render_template(
         "shipments/new.html",
         home=home,
         sites=planning.served_sites(session, home) if home else [],
         cartons=cartons,
+        more=available is not None and available.next_cursor is not None,
         stock_request=stock_request,
         chosen=set(request.form.getlist("carton")),
         to_site=request.values.get("to_site") or (stock_request.site.code if stock_request else ""),
