@@ -254,9 +254,7 @@ def hold_worklist(session: Session, actor: Actor) -> tuple[list[Carton], Mapping
     (by id), so the worklist can show what exposed them."""
     from inventory.db.telemetry import Excursion
 
-    cartons = list(
-        list_cartons(session, actor, status=CartonStatus.HELD, page=paging.LARGEST_PAGE)
-    )
+    cartons = list(list_cartons(session, actor, status=CartonStatus.HELD, page=paging.LARGEST_PAGE))
     ids = {h.excursion_id for c in cartons for h in c.holds if h.excursion_id and not h.decision}
     excursions = (
         {
