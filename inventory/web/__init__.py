@@ -83,6 +83,7 @@ def init_app(app: Flask) -> None:
         repack,
         requests,
         shipments,
+        sites,
         stock,
         users,
     )
@@ -101,6 +102,7 @@ def init_app(app: Flask) -> None:
         plans,
         recall,
         coordination,
+        sites,
     ):
         app.register_blueprint(module.bp)
 

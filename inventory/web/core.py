@@ -64,6 +64,7 @@ NAV = [
     ("units.index", _l("Fridges"), EVERYONE),
     ("coordination.uptake_page", _l("Uptake"), READERS),
     ("coordination.waste_page", _l("Waste and stock"), READERS),
+    ("sites.index", _l("Sites"), ("admin", "coordinator", "auditor")),
     ("users.index", _l("Users"), ("admin",)),
 ]
 
@@ -84,6 +85,16 @@ def unit_kind(kind: str) -> str:
         "freezer": _("freezer"),
         "fridge": _("fridge"),
         "cool_box": _("cool box"),
+    }.get(kind, kind)
+
+
+def site_kind(kind: str) -> str:
+    return {
+        "supplier": _("Supplier"),
+        "hospital_pharmacy": _("Hospital pharmacy"),
+        "vaccination_centre": _("Vaccination centre"),
+        "gp_practice": _("GP practice"),
+        "mobile_unit": _("Mobile unit"),
     }.get(kind, kind)
 
 
@@ -282,5 +293,6 @@ def init_app(app: Flask) -> None:
             "navigation": navigation,
             "role_name": role_name,
             "unit_kind": unit_kind,
+            "site_kind": site_kind,
             "event_name": event_name,
         }

@@ -56,6 +56,8 @@ SCREENS = [
     ("recall", "apotek", "/recall"),
     ("recall-lot", "apotek", "/lots/{lot}/recall"),
     ("users", "admin", "/users"),
+    ("sites", "admin", "/sites?region=Hovedstaden"),
+    ("site-edit", "admin", "/sites/RH-VC-BELLA/edit"),
     ("account", "apotek", "/account"),
 ]
 SIZES = ((1280, 900), (768, 1024))
