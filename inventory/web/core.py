@@ -31,6 +31,7 @@ from inventory.db.session import ConcurrentUpdate
 from inventory.domain.errors import DomainError, Forbidden, NotFound
 from inventory.services.users import actor_of, user_for_session
 from inventory.web import csrf
+from inventory.web.messages import message_of
 from inventory.web_db import get_session, now, transactional
 
 IDLE_LIMIT = timedelta(minutes=30)
@@ -216,7 +217,7 @@ def _domain_error(exc: DomainError):
         return error_page(404, _("Not found."))
     if isinstance(exc, Forbidden):
         return error_page(403, _("You may not do this."))
-    return error_page(exc.http_status, exc.message)
+    return error_page(exc.http_status, message_of(exc))
 
 
 def error_page(status: int, message: str):

@@ -24,6 +24,37 @@ def known_messages() -> dict[str, str]:
         "not_found": _("Not found."),
         "held": _("The carton is on hold."),
         "insufficient_doses": _("Not enough doses in the carton."),
+        "insufficient_vials": _("The carton has fewer vials than the repack asks for."),
+        "not_thawed": _("The stock is frozen: thaw it first."),
+        "already_thawed": _("The stock is already thawed."),
+        "thawed_never_refrozen": _("Thawed vaccine is never frozen again."),
+        "frozen_period_used": _("The stock has already used its one frozen period."),
+        "refreeze_not_allowed": _("This product may not go back to ultra-frozen storage."),
+        "already_punctured": _("The vial is already opened."),
+        "beyond_use_date_passed": _("The stock is past its beyond-use date."),
+        "clock_incomplete": _(
+            "The stock's thaw or opening time is missing, so its beyond-use date is unknown."
+        ),
+        "open_vial": _("A carton with an open vial cannot be repacked."),
+        "open_vial_expired": _(
+            "The open vial passed its in-use time: record its doses as waste (open vial) first."
+        ),
+        "in_transit": _("The carton is in transit."),
+        "picked": _("The carton is picked for a shipment."),
+        "not_held": _("The carton is not on hold."),
+        "wrong_site": _("The carton is not at this site."),
+        "no_storage_at_destination": _(
+            "The receiving site has no storage unit that keeps this product in this state."
+        ),
+        "shipment_closed": _("The shipment is already closed."),
+        "already_recalled": _("The lot is already recalled."),
+        "already_acknowledged": _("Someone has already acknowledged this alert."),
+        "plan_past": _("The plan covers days that have all passed."),
+        "plan_superseded": _("The plan was replaced by a newer one: make a new plan."),
+        "plan_stale": _("The stock changed since the plan was made: make a new plan."),
+        "gtin_mismatch": _("The GTIN is not one of this product's."),
+        "username_taken": _("The user name is taken."),
+        "exists": _("It exists already."),
     }
 
 

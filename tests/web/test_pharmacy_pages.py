@@ -170,3 +170,19 @@ def test_a_plans_thaw_task_is_done_from_its_thaw_page(client, app, person, admin
         task = session.get(ThawTask, task_id)
         assert task.status == "done"
         assert session.get(Carton, task.carton_id).state == "thawed"
+
+
+def test_a_refusal_is_said_in_the_pages_language(client, app, person, admin):
+    """The services refuse in English for the API; a Danish page says it in Danish."""
+    thawed_tray(client, admin, lot="RC002")
+    pharmacist, _ = person("pharmacist", site=PHARMACY)
+    browser = app.test_client()
+    signed_in_client(browser, pharmacist)
+    lot_page = browser.get("/recall?q=rc002").headers["Location"]
+    data = {**_form(browser, lot_page), "reason": "supplier notice"}
+    assert browser.post(lot_page, data=data).status_code == 303
+    again = browser.post(lot_page, data=data)
+    assert again.status_code == 422
+    assert "Batchen er allerede tilbagekaldt." in again.get_data(as_text=True)
+    english = browser.post(lot_page + "?lang=en", data=data).get_data(as_text=True)
+    assert "The lot is already recalled." in english
