@@ -80,6 +80,7 @@ from devices.codec import (
     shared_subscription,
 )
 from devices.receiver import tune_collector
+from inventory import metrics
 from inventory.clock import Clock
 from inventory.config import Settings
 from inventory.db import ConcurrentUpdate, make_engine, make_session_factory, unit_of_work
@@ -92,6 +93,7 @@ log = logging.getLogger("devices.ingest")
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CLIENT_ID = "ingest-1"
 DEFAULT_GROUP = ""  # a plain subscription: see "Broker restarts" above
+SHARED_GROUP = "ingest"  # the group the shipped deploy/ units use for several workers
 DEFAULT_BATCH_SIZE = 500
 DEFAULT_MAX_DELAY_MS = 200
 # Unpublished alerts are looked for after every batch that raised one, and this often
@@ -224,6 +226,11 @@ class IngestWorker:
         # No group: plain subscriptions, for a single worker (see the module's docstring).
         topics = [READINGS_TOPIC, STATUS_TOPIC]
         self.filters = [shared_subscription(group, t) for t in topics] if group else topics
+        # A persistent session keeps the subscriptions of the worker's earlier runs: one that
+        # ran alone (plain) and now joins a group would go on receiving the whole stream
+        # beside its share, and one that leaves the group would receive everything twice.
+        earlier = [shared_subscription(SHARED_GROUP, t) for t in topics] if not group else topics
+        self.stale_filters = [f for f in earlier if f not in self.filters]
         self.stats: dict[str, Any] = {
             "received": 0,
             "stored": 0,
@@ -287,6 +294,7 @@ class IngestWorker:
                 "url": self.url,
                 "client_id": self.client_id,
                 "filters": self.filters,
+                "stale_filters": self.stale_filters,
                 "receive_maximum": self.receive_maximum,
                 "epoch": self._epoch,
                 # the receiver judges readings from the future by the system clock, set as ours
@@ -552,10 +560,18 @@ class IngestWorker:
             delay = min(delay * 2, RETRY_MAX_S)
 
     def _commit(self, batch: IngestBatch) -> IngestResult:
+        started = time.perf_counter()
         with unit_of_work(self.session_factory) as session:
             now = self.clock.now()
             result = self._ingest(session, now, batch)
             self._renew(session, now)
+        metrics.batch_committed(
+            self.client_id,
+            time.perf_counter() - started,
+            result.stored,
+            result.duplicates,
+            result.rejected,
+        )
         if self._on_commit is not None:
             try:
                 self._on_commit(batch, result)

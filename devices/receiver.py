@@ -71,6 +71,7 @@ class Receiver:
     def __init__(self, conn: Connection, settings: dict[str, Any]) -> None:
         self.conn = conn
         self.filters: list[str] = settings["filters"]
+        self.stale_filters: list[str] = settings.get("stale_filters", [])
         self._connection = settings["epoch"] * CONNECTIONS_PER_EPOCH
         self._connected = False
         self._send_lock = threading.Lock()
@@ -111,6 +112,10 @@ class Receiver:
             self._send(
                 "connected", self._connection, bool(getattr(flags, "session_present", False))
             )
+            if self.stale_filters and getattr(flags, "session_present", False):
+                # an earlier run's subscriptions (plain, or another group's share), kept by
+                # the session: gone before the new ones, or the stream would not be split
+                client.unsubscribe(self.stale_filters)
             # Subscribing on every connect renews the subscriptions even if the broker lost
             # the session. Retained status messages are old news: never sent to us.
             options = SubscribeOptions(

@@ -22,12 +22,13 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault("CLOCK", Clock())
 
     from devices import commands
-    from inventory import cli, scheduler, web, web_db
+    from inventory import cli, metrics, scheduler, web, web_db
     from inventory.api import api, errors
     from inventory.web import public
 
     web_db.init_app(app)
     errors.init_app(app)
+    metrics.init_app(app)
     app.register_blueprint(api)
     app.register_blueprint(public.bp)
     web.init_app(app)

@@ -38,6 +38,11 @@ class Settings:
     # this long (hourly min/max roll-ups are kept for good)
     reading_partitions_ahead: int = 3
     readings_retention_months: int = 60
+    # GET /metrics answers only `Authorization: Bearer <this>`; empty: /metrics is not served
+    metrics_token: str = ""
+    # /metrics adds up the figures of every process whose PROMETHEUS_MULTIPROC_DIR is a
+    # folder under this one (the API's workers, the ingest workers, the scheduler)
+    metrics_dir: str = ""
 
     @classmethod
     def from_environment(

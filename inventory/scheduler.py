@@ -20,11 +20,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import click
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask, current_app
 from sqlalchemy.orm import Session, sessionmaker
 
-from inventory import jobs
+from inventory import jobs, metrics
 from inventory.clock import UTC, Clock
 from inventory.config import Settings
 from inventory.services import leases
@@ -269,6 +270,7 @@ class SchedulerProcess:
                 max_instances=1,
                 next_run_time=first,
             )
+        scheduler.add_listener(_count_run, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         scheduler.start()
         self.scheduler = scheduler
 
@@ -279,6 +281,10 @@ class SchedulerProcess:
         publisher, self.publisher = self.publisher, None
         if publisher is not None:
             publisher.close()
+
+
+def _count_run(event: JobExecutionEvent) -> None:
+    metrics.job_ran(event.job_id, failed=event.exception is not None)
 
 
 def run_scheduler(app: Flask, *, blocking: bool = True, **options) -> SchedulerProcess:

@@ -231,3 +231,15 @@ def _as_hour(value, like: datetime) -> datetime:
     return (
         value.replace(tzinfo=like.tzinfo) if value.tzinfo is None else value.astimezone(like.tzinfo)
     )
+
+
+def open_excursion_count(session: Session) -> int:
+    """Excursions still going on everywhere (for monitoring, not for any actor)."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Excursion)
+            .where(Excursion.ended_at.is_(None), Excursion.closed_reason.is_(None))
+        )
+        or 0
+    )

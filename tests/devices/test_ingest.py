@@ -18,6 +18,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
@@ -463,6 +464,44 @@ def test_workers_in_one_group_split_the_stream_and_store_it_once(
     assert all(w.stats["received"] > 0 for w in workers), "one worker took the whole stream"
     assert sum(w.stats["received"] for w in workers) == N_STREAM
     assert_stream_stored_once(loggers, base)
+
+
+@pytest.mark.mqtt
+def test_a_worker_that_ran_alone_then_joins_a_group_takes_only_its_share(
+    loggers, mosquitto, start_worker, now
+):
+    # ingest-1 ran alone (a plain subscription, kept by its persistent session); then a
+    # second worker is added and both run in the group, as deploy/'s ingest@1 and ingest@2
+    alone = start_worker(mosquitto.url, loggers, client_id="ingest-1")
+    assert alone.filters[0] == READINGS_TOPIC
+    alone.stop(timeout=5)
+    counted_before = {k: stored_figure(f"ingest-{k}") for k in (1, 2)}
+    workers = [
+        start_worker(mosquitto.url, loggers, group="ingest", client_id=f"ingest-{k}")
+        for k in (1, 2)
+    ]
+    base = now - timedelta(hours=2)
+    sent: list[int] = []
+    with Device_(mosquitto.url, "fr-1", persistent=True) as device:
+        stream(device, base, sent).join(20)
+        device.wait_acked(sent)
+        assert wait_until(lambda: sum(w.stats["stored"] for w in workers) >= N_STREAM, timeout=12)
+
+    assert all(w.stats["received"] > 0 for w in workers), "one worker took the whole stream"
+    # nothing twice: the first worker no longer receives the whole stream beside its share
+    assert sum(w.stats["received"] for w in workers) == N_STREAM
+    assert sum(w.stats["duplicates"] for w in workers) == 0
+    assert_stream_stored_once(loggers, base)
+    # /metrics counts each worker's share
+    for k, worker in zip((1, 2), workers, strict=True):
+        assert stored_figure(f"ingest-{k}") - counted_before[k] == worker.stats["stored"]
+
+
+def stored_figure(worker: str) -> float:
+    return (
+        REGISTRY.get_sample_value("inventory_ingest_readings_stored_total", {"worker": worker})
+        or 0.0
+    )
 
 
 @pytest.mark.mqtt

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select, update
 
 from inventory.db import unit_of_work
@@ -119,12 +120,19 @@ def status(factory, carton_id: int) -> str:
         return session.get(Carton, carton_id).status
 
 
+def job_runs(job: str) -> float:
+    labels = {"job": job, "outcome": "ok"}
+    return REGISTRY.get_sample_value("inventory_scheduler_job_runs_total", labels) or 0.0
+
+
 def test_the_scheduler_takes_the_lease_runs_its_jobs_and_gives_the_lease_back_on_stop(app, seeded):
     carton_id = carton_past_its_bud(seeded)
+    sweeps_before = job_runs("beyond_use_sweep")
 
     process = run_scheduler(app, blocking=False, holder="scheduler-test:1", retry_every_s=0.05)
     try:
         eventually(lambda: status(seeded, carton_id) == "expired", "the beyond-use sweep ran")
+        eventually(lambda: job_runs("beyond_use_sweep") > sweeps_before, "/metrics counted it")
         assert lease_holder(seeded, "scheduler")[0] == "scheduler-test:1"
         jobs = {job.id: job for job in process.scheduler.get_jobs()}
         assert {
