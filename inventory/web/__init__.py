@@ -73,6 +73,7 @@ def init_app(app: Flask) -> None:
 
     from inventory.web import (
         auth,
+        centre,
         coordination,
         core,
         filters,
@@ -103,6 +104,7 @@ def init_app(app: Flask) -> None:
         recall,
         coordination,
         sites,
+        centre,
     ):
         app.register_blueprint(module.bp)
 
