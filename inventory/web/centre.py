@@ -350,16 +350,11 @@ def _choices(cartons) -> list[tuple[str, str]]:
 
 
 def _carton_choice(c) -> str:
-    text = _(
-        "#%(id)s · %(product)s · lot %(lot)s · %(doses)s doses",
-        id=c.id,
-        product=c.product.name,
-        lot=c.lot.number,
-        doses=c.doses,
-    )
+    # what tells cartons apart comes first: the product's long name may be cut off
+    text = _("#%(id)s · lot %(lot)s · %(doses)s doses", id=c.id, lot=c.lot.number, doses=c.doses)
     if c.open_vial_doses:
         text += " · " + _("open vial: %(n)s doses", n=c.open_vial_doses)
-    return text
+    return f"{text} · {c.product.name}"
 
 
 def _dose_forms(site, cartons, *, given=None, wasted=None) -> tuple[GivenForm, WasteForm]:
@@ -554,7 +549,7 @@ def _requests_page(site, form: RequestForm, status: int = 200):
     )
 
 
-@bp.get("/stock-requests")
+@bp.get("/centre/requests")
 def stock_requests():
     site = _site()
     if site is None:
@@ -565,7 +560,7 @@ def stock_requests():
     return _requests_page(site, form)
 
 
-@bp.post("/stock-requests")
+@bp.post("/centre/requests")
 def create_request():
     site = _posted_site()
     form = _products(RequestForm())

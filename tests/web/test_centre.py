@@ -193,7 +193,7 @@ def _doses(client, db, carton_id: int) -> int:
 def test_doses_given_change_the_ledger_once(client, manager, pharmacy, manager_token, db):
     (carton,) = cartons_at_centre(client, pharmacy, manager_token, [2])
     page = manager.get("/doses?lang=en").get_data(as_text=True)
-    assert 'autofocus' in page and "Doses given" in page
+    assert "autofocus" in page and "Doses given" in page
     data = {
         **_form(manager, "/doses", "given-"),
         "given-doses": "2",
@@ -259,15 +259,15 @@ def test_waste_needs_a_reason(client, manager, pharmacy, manager_token, db):
 
 def test_request_stock_and_see_its_state(client, manager, pharmacy, db):
     data = {
-        **_form(manager, "/stock-requests?lang=en"),
+        **_form(manager, "/centre/requests?lang=en"),
         "product": FLU,
         "doses": "40",
         "needed_on": "2026-11-25",
         "note": "flu clinic Saturday",
     }
-    made = manager.post("/stock-requests", data=data)
+    made = manager.post("/centre/requests", data=data)
     assert made.status_code == 303
-    assert manager.post("/stock-requests", data=data).status_code == 303  # once
+    assert manager.post("/centre/requests", data=data).status_code == 303  # once
     with db() as session:
         (request,) = session.scalars(select(StockRequest)).all()
         assert (request.site.code, request.doses, request.note) == (
@@ -276,11 +276,15 @@ def test_request_stock_and_see_its_state(client, manager, pharmacy, db):
             "flu clinic Saturday",
         )
     ok(post(client, f"/stock-requests/{request.id}/approve", pharmacy, {"doses": 30}))
-    listed = manager.get("/stock-requests?lang=en").get_data(as_text=True)
+    listed = manager.get("/centre/requests?lang=en").get_data(as_text=True)
     assert "Approved" in listed and "30 doses" in listed
     past = manager.post(
-        "/stock-requests?lang=en",
-        data={**_form(manager, "/stock-requests"), "product": FLU, "doses": "5",
-              "needed_on": "2020-01-01"},
+        "/centre/requests?lang=en",
+        data={
+            **_form(manager, "/centre/requests"),
+            "product": FLU,
+            "doses": "5",
+            "needed_on": "2020-01-01",
+        },
     )
     assert past.status_code == 422 and 'id="needed_on-error"' in past.get_data(as_text=True)
