@@ -81,11 +81,13 @@ def init_app(app: Flask) -> None:
         plans,
         recall,
         receiving,
+        region,
         repack,
         requests,
         shipments,
         sites,
         stock,
+        units,
         users,
     )
 
@@ -105,6 +107,8 @@ def init_app(app: Flask) -> None:
         coordination,
         sites,
         centre,
+        units,
+        region,
     ):
         app.register_blueprint(module.bp)
 

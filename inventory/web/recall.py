@@ -26,7 +26,7 @@ def index():
     found, error = [], None
     if query:
         try:
-            found = _lots_for(session, query, request.args.get("separator") or None)
+            found = lots_for(session, query, request.args.get("separator") or None)
         except DomainError as exc:
             error = message_of(exc)
     if len(found) == 1 and not error:
@@ -34,7 +34,8 @@ def index():
     return render_template("recall/index.html", query=query, found=found, error=error)
 
 
-def _lots_for(session, query: str, separator: str | None):
+def lots_for(session, query: str, separator: str | None):
+    """The lots a scan (its product and lot) or a typed lot number names."""
     if query.startswith(("(", "]", "01", gs1.GS)) and any(ch.isdigit() for ch in query[:4]):
         scanned = custody.read_scan(session, now(), gs1.with_separators(query, separator))
         return lots.find_lots(session, product=scanned.product.code, number=scanned.lot)
