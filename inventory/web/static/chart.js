@@ -7,14 +7,15 @@
 
   function axisValues(lang) {
     var dm = lang === "da" ? "{D}.{M}." : "{D}/{M}";
+    var dmy = lang === "da" ? "{D}.{M}.{YYYY}" : "{D}/{M}/{YYYY}";
     // [tick step (s), format, on a new year, new month, new day, ...] as uPlot reads it
     return [
       [3600 * 24 * 365, "{YYYY}", null, null, null, null, null, null, 1],
       [3600 * 24 * 28, "{MMM}", "\n{YYYY}", null, null, null, null, null, 1],
       [3600 * 24, dm, "\n{YYYY}", null, null, null, null, null, 1],
-      [3600, "{HH}:{mm}", "\n" + dm + "{YY}", null, "\n" + dm, null, null, null, 1],
-      [60, "{HH}:{mm}", "\n" + dm + "{YY}", null, "\n" + dm, null, null, null, 1],
-      [1, "{HH}:{mm}:{ss}", "\n" + dm + "{YY}", null, "\n" + dm, null, null, null, 1]
+      [3600, "{HH}:{mm}", "\n" + dmy, null, "\n" + dm, null, null, null, 1],
+      [60, "{HH}:{mm}", "\n" + dmy, null, "\n" + dm, null, null, null, 1],
+      [1, "{HH}:{mm}:{ss}", "\n" + dmy, null, "\n" + dm, null, null, null, 1]
     ];
   }
 
