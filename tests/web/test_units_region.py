@@ -23,6 +23,7 @@ from tests.api.helpers import (
     administer,
     deliver,
     dispatched_shipment,
+    hold,
     lot_id,
     ok,
     repacked_cartons,
@@ -147,9 +148,9 @@ def test_an_alert_is_acknowledged_only_with_a_comment(app, person, hot_fridge, d
     token = csrf_token(page)
     refused = browser.post(action + "?lang=en", data={"csrf_token": token, "comment": "  "})
     assert refused.status_code == 422
-    assert re.search(
-        rf'id="comment-{alarm}-error">Say what was done.</p>', text(refused)
-    ), "the refusal is shown beside the comment field"
+    assert re.search(rf'id="comment-{alarm}-error">Say what was done.</p>', text(refused)), (
+        "the refusal is shown beside the comment field"
+    )
     with db() as session:
         assert session.get(Alert, alarm).state == "open"
     done = browser.post(action, data={"csrf_token": token, "comment": "door closed"})
@@ -189,7 +190,7 @@ def region_scenario(client, seeded, token, admin, hot_fridge):
     ok(administer(client, manager, at_centre["id"], 2))
     ok(waste(client, manager, at_centre["id"], 1, "broken"))
     dispatched_shipment(client, staff, [on_road["id"]], to_site=OTHER_CENTRE)
-    ok(client.post(f"/api/v1/cartons/{at_pharmacy['id']}/hold", headers=staff, json={"reason": "x"}))
+    ok(hold(client, staff, at_pharmacy["id"]))
     return {
         "lot": lot_id(client, staff, GREY, "GK500"),
         "cartons": [tray["id"], at_pharmacy["id"], at_centre["id"], on_road["id"]],
