@@ -12,9 +12,10 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, request, session
+from babel.support import Translations
+from flask import Flask, g, request, session
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import Babel
+from flask_babel import Babel, get_translations
 from flask_wtf.csrf import CSRFProtect
 
 from inventory.web_db import settings
@@ -70,6 +71,7 @@ def init_app(app: Flask) -> None:
     app.session_interface = SessionInterface()
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: TIMEZONE)
+    _translate_templates_from_the_requests_catalogue(app)
 
     from inventory.web import (
         auth,
@@ -111,6 +113,25 @@ def init_app(app: Flask) -> None:
         region,
     ):
         app.register_blueprint(module.bp)
+
+
+def _translations() -> Translations:
+    """The page's catalogue, looked up once a request (a page of stock asks for hundreds
+    of strings, and each lookup through Flask-Babel finds its context anew)."""
+    found = g.get("_translations")
+    if found is None:
+        found = g._translations = get_translations()
+    return found
+
+
+def _translate_templates_from_the_requests_catalogue(app: Flask) -> None:
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+    )
 
 
 def _secret_key(app: Flask) -> str:

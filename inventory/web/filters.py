@@ -3,13 +3,19 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import UTC, date, datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
+from babel import Locale
+from babel.dates import get_date_format, get_datetime_format, get_time_format
 from flask import Flask
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
+# the parts of CLDR's short date and time patterns that strftime writes alike
+_STRFTIME = {"dd": "%d", "MM": "%m", "y": "%Y", "yyyy": "%Y", "HH": "%H", "mm": "%M"}
 
 
 def localtime(value: datetime | None, form: str = "short") -> str:
@@ -18,7 +24,34 @@ def localtime(value: datetime | None, form: str = "short") -> str:
         return "–"
     if form == "time":
         return format_datetime(value, "HH:mm")
-    return format_datetime(value, "short")
+    # a page of stock writes hundreds of these: the locale's pattern is read once
+    pattern = _short_datetime(str(get_locale() or "da"))
+    if pattern is None:
+        return format_datetime(value, "short")
+    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return moment.astimezone(COPENHAGEN).strftime(pattern)
+
+
+@cache
+def _short_datetime(locale: str) -> str | None:
+    """The locale's short date-and-time pattern for strftime, or None if it needs Babel."""
+    parsed = Locale.parse(locale)
+    whole = (
+        get_datetime_format("short", locale=parsed)
+        .replace("{1}", get_date_format("short", locale=parsed).pattern)
+        .replace("{0}", get_time_format("short", locale=parsed).pattern)
+    )
+    if "'" in whole or "%" in whole:  # quoted text: leave it to Babel
+        return None
+    out = []
+    for match in re.finditer(r"([A-Za-z])\1*|[^A-Za-z]+", whole):
+        token = match.group(0)
+        if token[0].isalpha():
+            if token not in _STRFTIME:
+                return None
+            token = _STRFTIME[token]
+        out.append(token)
+    return "".join(out)
 
 
 def localiso(value: datetime) -> str:
@@ -47,8 +80,19 @@ def days(value: float | None) -> str:
 def number(value: float | int | None, digits: int = 0) -> str:
     if value is None:
         return "–"
+    if isinstance(value, int) and not isinstance(value, bool):
+        # whole numbers (doses, vials) are most of a page: grouped without Babel's machinery
+        group, minus = _int_symbols(str(get_locale() or "da"))
+        text = f"{abs(value):,}".replace(",", group)
+        return minus + text if value < 0 else text
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
     return format_decimal(value, format=pattern)
+
+
+@cache
+def _int_symbols(locale: str) -> tuple[str, str]:
+    symbols = Locale.parse(locale).number_symbols["latn"]
+    return symbols["group"], symbols["minusSign"]
 
 
 def init_app(app: Flask) -> None:
