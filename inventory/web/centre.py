@@ -30,6 +30,7 @@ from inventory.web.core import (
     remember_submission,
     render_block,
     staff_blueprint,
+    target_group_names,
 )
 from inventory.web.messages import field_errors, message_of
 from inventory.web_db import get_session, now, settings
@@ -39,20 +40,6 @@ bp = staff_blueprint("centre", __name__)
 DAYS_AHEAD = 7  # today and the six days after it
 BUD_SHOWN = 12  # cartons in the countdown on the start page
 ADMINISTRABLE = ("thawed", "punctured")
-
-
-def group_names() -> dict[str, str]:
-    return {
-        "nursing_home": _("Nursing home"),
-        "85+": _("85 and over"),
-        "65+": _("65–84"),
-        "50-64": _("50–64"),
-        "risk": _("Risk group"),
-        "staff": _("Staff"),
-        "pregnant": _("Pregnant"),
-        "child_2_6": _("Child 2–6"),
-        "other": _("Other"),
-    }
 
 
 def waste_reason_names() -> dict[str, str]:
@@ -363,7 +350,7 @@ def _dose_forms(site, cartons, *, given=None, wasted=None) -> tuple[GivenForm, W
     usable = [c for c in cartons if c.status == "available" and c.state in ADMINISTRABLE]
     given.carton.choices = _choices(usable)
     wasted.carton.choices = _choices(cartons)
-    given.group.choices = [(code, group_names()[code]) for code in TARGET_GROUPS]
+    given.group.choices = [(code, target_group_names()[code]) for code in TARGET_GROUPS]
     wasted.reason.choices = [("", _("Choose a reason"))] + [
         (code, waste_reason_names()[code]) for code in WASTE_REASONS
     ]
@@ -391,7 +378,7 @@ def _doses_page(site, status: int = 200, *, given=None, wasted=None, focus="give
         done=_done(),
         focus=focus,
         at=at,
-        group_names=group_names(),
+        group_names=target_group_names(),
         reason_names=waste_reason_names(),
     )
 

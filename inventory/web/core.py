@@ -89,6 +89,22 @@ def unit_kind(kind: str) -> str:
     }.get(kind, kind)
 
 
+def target_group_names() -> dict[str, str]:
+    """The programme's target groups as people say them (85+ is its own group, so
+    65+ is 65-84)."""
+    return {
+        "nursing_home": _("Nursing home"),
+        "85+": _("85 and over"),
+        "65+": _("65–84"),
+        "50-64": _("50–64"),
+        "risk": _("Risk group"),
+        "staff": _("Staff"),
+        "pregnant": _("Pregnant"),
+        "child_2_6": _("Child 2–6"),
+        "other": _("Other"),
+    }
+
+
 def site_kind(kind: str) -> str:
     return {
         "supplier": _("Supplier"),

@@ -31,7 +31,7 @@ from inventory.services import catalogue
 from inventory.services.access import require
 from inventory.services.appointments import VACCINATION_SITE_KINDS
 from inventory.services.common import site_by_code
-from inventory.web.core import staff_blueprint
+from inventory.web.core import staff_blueprint, target_group_names
 from inventory.web.messages import field_errors
 from inventory.web_db import get_session, now
 
@@ -52,20 +52,6 @@ def weekday_names() -> dict[str, str]:
         "fri": _("Friday"),
         "sat": _("Saturday"),
         "sun": _("Sunday"),
-    }
-
-
-def group_names() -> dict[str, str]:
-    return {
-        "nursing_home": _("Nursing home"),
-        "85+": _("85 and over"),
-        "65+": _("65 and over"),
-        "50-64": _("50-64"),
-        "risk": _("At risk"),
-        "staff": _("Staff"),
-        "pregnant": _("Pregnant"),
-        "child_2_6": _("Child 2-6"),
-        "other": _("Other"),
     }
 
 
@@ -160,7 +146,7 @@ def _choices(form: SiteForm) -> SiteForm:
     form.municipality.choices = [SelectChoice("", _("(none)"))] + [
         SelectChoice(m.code, f"{m.name} ({m.code})") for m in towns
     ]
-    names = group_names()
+    names = target_group_names()
     form.default_target_group.choices = [SelectChoice("", _("(none)"))] + [
         SelectChoice(group, names[group]) for group in TARGET_GROUPS
     ]
