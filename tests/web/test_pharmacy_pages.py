@@ -186,3 +186,17 @@ def test_a_refusal_is_said_in_the_pages_language(client, app, person, admin):
     assert "Batchen er allerede tilbagekaldt." in again.get_data(as_text=True)
     english = browser.post(lot_page + "?lang=en", data=data).get_data(as_text=True)
     assert "The lot is already recalled." in english
+
+
+def test_recall_and_trace_share_one_lot_search_each_leading_to_its_page(client, app, person, admin):
+    tray = thawed_tray(client, admin, lot="RC003")
+    pharmacist, _ = person("pharmacist", site=PHARMACY)
+    browser = app.test_client()
+    signed_in_client(browser, pharmacist)
+    for search, page in (("/recall", "/lots/{}/recall"), ("/lots", "/lots/{}/trace")):
+        form = browser.get(f"{search}?lang=en").get_data(as_text=True)
+        assert f'action="{search}"' in form and 'name="q"' in form
+        found = browser.get(f"{search}?q=RC003")
+        assert found.headers["Location"].endswith(page.format(tray["lot_id"]))
+        missing = browser.get(f"{search}?q=NOPE&lang=en").get_data(as_text=True)
+        assert "No lot matches." in missing
