@@ -12,7 +12,15 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from inventory.db.models import Carton, CustodyEvent, Shipment, ShipmentItem, Site, StorageUnit
+from inventory.db.models import (
+    Carton,
+    CustodyEvent,
+    Product,
+    Shipment,
+    ShipmentItem,
+    Site,
+    StorageUnit,
+)
 from inventory.db.telemetry import Alert, Device, Excursion, Reading
 from inventory.domain.errors import InvalidInput
 from inventory.domain.stability import LOCAL_TIME
@@ -221,7 +229,16 @@ def region_sites(session: Session, actor: Actor, now: datetime, region: str | No
     for site_id, window, doses in _waste(session, ids, since):
         rows[site_id].wasted[window] = doses
     products = sorted({p for row in rows.values() for p in row.doses})
-    return {"region": region, "rows": list(rows.values()), "products": products, "since": since}
+    names = dict(
+        session.execute(select(Product.code, Product.name).where(Product.code.in_(products))).all()
+    )
+    return {
+        "region": region,
+        "rows": list(rows.values()),
+        "products": products,
+        "product_names": names,
+        "since": since,
+    }
 
 
 def waste_since(now: datetime) -> dict[int, date]:
