@@ -29,6 +29,7 @@ from sqlalchemy import select
 from inventory.db.people import FormSubmission, User
 from inventory.db.session import ConcurrentUpdate
 from inventory.domain.errors import DomainError, Forbidden, NotFound
+from inventory.services.alerts import SILENT_AFTER_INTERVALS
 from inventory.services.users import actor_of, user_for_session
 from inventory.web import csrf
 from inventory.web.messages import message_of
@@ -113,6 +114,35 @@ def site_kind(kind: str) -> str:
         "gp_practice": _("GP practice"),
         "mobile_unit": _("Mobile unit"),
     }.get(kind, kind)
+
+
+def alert_text(alert) -> str:
+    """What an alert says, in the page's language, from its kind and details (the stored
+    message is the English one the API and the webhooks carry)."""
+    details = alert.details or {}
+    unit = alert.storage_unit.code if alert.storage_unit else ""
+    if alert.kind == "excursion_started":
+        hot = details.get("direction") == "hot"
+        return _("%(unit)s: too warm", unit=unit) if hot else _("%(unit)s: too cold", unit=unit)
+    if alert.kind == "excursion_alarm":
+        rule = (details.get("rule") or {}).get("name", "")
+        return _(
+            "%(unit)s: the rule “%(rule)s” fired; the unit's stock is on hold", unit=unit, rule=rule
+        )
+    if alert.kind == "excursion_ended" and "out_of_range_s" in details:
+        minutes = round(details["out_of_range_s"] / 60)
+        return _("%(unit)s: back in range after %(min)s min out of range", unit=unit, min=minutes)
+    if alert.kind == "battery_low" and "battery" in details:
+        level = round(details["battery"] * 100)
+        return _("Logger %(device)s: battery at %(level)s %%", device=alert.device_id, level=level)
+    if alert.kind == "device_silent":
+        return _(
+            "Logger %(device)s in %(unit)s has sent nothing for %(n)s of its intervals",
+            device=alert.device_id,
+            unit=unit,
+            n=SILENT_AFTER_INTERVALS,
+        )
+    return alert.message
 
 
 def event_name(kind: str) -> str:
@@ -311,5 +341,6 @@ def init_app(app: Flask) -> None:
             "role_name": role_name,
             "unit_kind": unit_kind,
             "site_kind": site_kind,
+            "alert_text": alert_text,
             "event_name": event_name,
         }

@@ -131,6 +131,18 @@ def test_the_unit_page_has_the_chart_the_summary_and_the_range_in_its_links(
     assert browser.get(f"/units/{FRIDGE}?from=yesterday").status_code == 422
 
 
+def test_alerts_are_told_in_the_pages_language(app, person, hot_fridge):
+    """The stored message is the API's English; the page says it from the alert's details."""
+    browser = signed_in(app, person, "centre_manager", site=CENTRE)
+    danish = text(browser.get(f"/units/{FRIDGE}?{PERIOD}"))
+    assert f"{FRIDGE}: for varm" in danish
+    assert f"{FRIDGE}: tilbage i intervallet efter 80 min. uden for" in danish
+    assert "enhedens lager er spærret" in danish
+    assert "back in range" not in danish and "on hold" not in danish
+    english = text(browser.get(f"/units/{FRIDGE}?{PERIOD}&lang=en"))
+    assert f"{FRIDGE}: back in range after 80 min out of range" in english
+
+
 # ---------------------------------------------------------------- alerts
 
 
