@@ -12,6 +12,7 @@ from tests.web.test_units_region import FRIDGE, admin, hot_fridge, region_scenar
 __all__ = ["admin", "hot_fridge", "region_scenario"]  # fixtures
 
 PUBLIC_BLUEPRINTS = {"public", "api", "static", None}
+ELSEWHERE = "RH-VC-BALL"  # a centre the scenario's lot never reached
 ROLES = [
     ("admin", {}),
     ("pharmacist", {"site": PHARMACY}),
@@ -58,3 +59,32 @@ def test_no_staff_page_fails_for_any_role(app, person, region_scenario, role, sc
         expected = {"/units": 200, "/region": 200, f"/units/{FRIDGE}": 200 if mine else 404}
     for path, status in expected.items():
         assert answers[path] == status, path
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "fragment"])
+def test_no_page_or_fragment_shows_another_sites_stock(app, person, region_scenario, htmx):
+    """A centre manager of a site the lot never reached walks every staff page, as a page and
+    as an htmx fragment, with the ids of the lot's cartons, unit and lot filled in: none
+    shows a carton, the lot or the fridge of another site."""
+    ids = {
+        "code": FRIDGE,
+        "lot_id": region_scenario["lot"],
+        "carton_id": region_scenario["cartons"][2],  # at the Bella Center
+    }
+    paths = _staff_get_paths(app, ids)
+    paths += [f"/cartons/{c}" for c in region_scenario["cartons"]]
+    paths += [f"/stock?site={s}" for s in (CENTRE, PHARMACY, "all")]
+    paths += [f"/units?site={s}" for s in (CENTRE, "all")]
+    name, _ = person("centre_manager", site=ELSEWHERE)
+    browser = signed_in_client(app.test_client(), name)
+    headers = {"HX-Request": "true"} if htmx else {}
+    secrets = ["GK500", FRIDGE] + [f"/cartons/{c}" for c in region_scenario["cartons"]]
+    shown = {}
+    for path in paths:
+        answer = browser.get(path, headers=headers)
+        assert answer.status_code < 500, path
+        body = answer.get_data(as_text=True)
+        leaked = [s for s in secrets if s in body]
+        if answer.status_code == 200 and leaked:
+            shown[path] = leaked
+    assert shown == {}
