@@ -255,6 +255,9 @@ class Shipment(Base):
     expected: Mapped[list | None]
     note: Mapped[str | None] = mapped_column(Text)
     cool_box: Mapped[StorageUnit | None] = relationship(foreign_keys=[cool_box_id])
+    receiving_storage_unit: Mapped[StorageUnit | None] = relationship(
+        foreign_keys=[receiving_storage_unit_id]
+    )
     from_site: Mapped[Site] = relationship(foreign_keys=[from_site_id])
     to_site: Mapped[Site] = relationship(foreign_keys=[to_site_id])
     request: Mapped[StockRequest | None] = relationship()

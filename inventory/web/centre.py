@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from flask import current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
@@ -340,7 +341,9 @@ def _carton_choice(c) -> str:
     # what tells cartons apart comes first: the product's long name may be cut off
     text = _("#%(id)s · lot %(lot)s · %(doses)s doses", id=c.id, lot=c.lot.number, doses=c.doses)
     if c.open_vial_doses:
-        text += " · " + _("open vial: %(n)s doses", n=c.open_vial_doses)
+        text += " · " + ngettext(
+            "open vial: %(num)s dose", "open vial: %(num)s doses", c.open_vial_doses
+        )
     return f"{text} · {c.product.name}"
 
 
