@@ -12,8 +12,7 @@ from inventory.domain import geo
 from inventory.services import availability, dashboards, uptake
 from inventory.services.appointments import local_today
 from inventory.web import public, svgmap
-from inventory.web.centre import group_names
-from inventory.web.core import staff_blueprint
+from inventory.web.core import staff_blueprint, target_group_names
 from inventory.web_db import get_session, now
 
 bp = staff_blueprint("coordination", __name__)
@@ -67,7 +66,7 @@ def uptake_page():
         regions=sorted(geo.regions()),
         region=report["region"],
         groups=uptake.TARGET_GROUPS,
-        group_names=group_names(),
+        group_names=target_group_names(),
     )
 
 
