@@ -37,16 +37,16 @@ def min_max_buckets(
 
 def merge_buckets(buckets: Sequence[Bucket], origin: datetime, width: timedelta) -> list[Bucket]:
     """Coarser buckets from finer ones, keeping extremes."""
-    merged: dict[int, Bucket] = {}
+    # running [min, max, count] per bucket: one Bucket made per output, not per input
+    merged: dict[int, list] = {}
     for b in buckets:
         index = int((b.start - origin) // width)
         m = merged.get(index)
-        merged[index] = (
-            Bucket(origin + index * width, b.min_c, b.max_c, b.count)
-            if m is None
-            else Bucket(m.start, min(m.min_c, b.min_c), max(m.max_c, b.max_c), m.count + b.count)
-        )
-    return [merged[i] for i in sorted(merged)]
+        if m is None:
+            merged[index] = [b.min_c, b.max_c, b.count]
+        else:
+            m[0], m[1], m[2] = min(m[0], b.min_c), max(m[1], b.max_c), m[2] + b.count
+    return [Bucket(origin + i * width, lo, hi, n) for i, (lo, hi, n) in sorted(merged.items())]
 
 
 @dataclass(frozen=True)
