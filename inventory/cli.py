@@ -16,6 +16,7 @@ from inventory.web_db import session_factory
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed)
     app.cli.add_command(create_token)
+    app.cli.add_command(revoke_token)
     app.cli.add_command(create_user)
     app.cli.add_command(import_appointments)
     app.cli.add_command(import_population)
@@ -71,6 +72,27 @@ def create_token(role: str, name: str, site: str | None, region: str | None) -> 
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(raw)
+
+
+@click.command("revoke-token")
+@click.option("--id", "token_id", type=int, default=None, help="The token's id.")
+@click.option("--name", default=None, help="Every token with this name.")
+def revoke_token(token_id: int | None, name: str | None) -> None:
+    """Revoke API tokens: refused from now on (by other API processes within
+    INVENTORY_TOKEN_CACHE_S seconds)."""
+    from inventory.domain.errors import DomainError
+    from inventory.services.tokens import revoke_tokens
+
+    try:
+        with unit_of_work(session_factory()) as session:
+            revoked = revoke_tokens(
+                session, current_app.config["CLOCK"].now(), token_id=token_id, name=name
+            )
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    if not revoked:
+        raise click.ClickException("no such token (or already revoked)")
+    click.echo(f"revoked: {', '.join(map(str, revoked))}")
 
 
 @click.command("create-user")

@@ -38,6 +38,9 @@ class Settings:
     # this long (hourly min/max roll-ups are kept for good)
     reading_partitions_ahead: int = 3
     readings_retention_months: int = 60
+    # an API token's rights are looked up again after this many seconds (0: every request);
+    # a token revoked in another process is refused within this time, in the same at once
+    token_cache_s: float = 10.0
     # GET /metrics answers only `Authorization: Bearer <this>`; empty: /metrics is not served
     metrics_token: str = ""
     # /metrics adds up the figures of every process whose PROMETHEUS_MULTIPROC_DIR is a

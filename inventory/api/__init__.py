@@ -13,7 +13,7 @@ from werkzeug.routing import IntegerConverter
 from inventory.api.errors import error_response
 from inventory.db.models import IdempotencyRecord
 from inventory.domain.errors import InvalidInput
-from inventory.web_db import get_session, now, transactional
+from inventory.web_db import get_session, now, settings, transactional
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -92,7 +92,7 @@ def authenticate():
     header = request.headers.get("Authorization", "")
     scheme, _, raw = header.partition(" ")
     actor = (
-        actor_for(get_session(), raw.strip())
+        actor_for(get_session(), raw.strip(), cache_s=settings().token_cache_s)
         if scheme.lower() == "bearer" and raw.strip()
         else None
     )

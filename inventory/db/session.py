@@ -8,11 +8,13 @@ domain error (`ConcurrentUpdate` or `Conflict`), and runs the side effects regis
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import cast
 
 from sqlalchemy import CursorResult, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,14 +43,38 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     # Sessions in UTC: timestamps come back with the plain UTC tzinfo, the cheap one.
-    return create_engine(
+    engine = create_engine(
         url,
         echo=echo,
-        pool_pre_ping=True,
         pool_size=10,
         max_overflow=20,
         connect_args={"options": "-c timezone=UTC"},
     )
+    event.listen(engine, "checkin", _note_idle_since)
+    event.listen(engine, "checkout", _ping_if_idle)
+    return engine
+
+
+# A connection back from the pool is tried first (a server restart or a proxy's idle
+# timeout may have closed it) only when it lay there a while: a busy worker's connections
+# go straight back to work, without a round trip per request for the ping.
+PING_AFTER_IDLE_S = 10.0
+
+
+def _note_idle_since(_dbapi_connection, record) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+        return
+    try:
+        dbapi_connection.execute("SELECT 1")
+        dbapi_connection.rollback()
+    except Exception as exc:
+        # the pool throws this connection away and checks out another
+        raise sa_exc.DisconnectionError(str(exc)) from exc
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

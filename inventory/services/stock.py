@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from inventory.db.models import Carton, CustodyEvent, Product, Shipment, Site, StorageUnit
 from inventory.domain.custody import ON_HAND_STATUSES, PRESENT_STATUSES, CartonStatus
@@ -22,7 +22,19 @@ STATES = ("ultra_frozen", "frozen", "thawed", "punctured")
 
 
 def get_carton(session: Session, actor: Actor, carton_id: int) -> Carton:
-    carton = session.get(Carton, carton_id)
+    carton = session.scalar(
+        select(Carton)
+        .where(Carton.id == carton_id)
+        .options(
+            joinedload(Carton.lot),
+            joinedload(Carton.product),
+            joinedload(Carton.site),
+            joinedload(Carton.storage_unit),
+            selectinload(Carton.holds),
+            # the whole lineage below it, level by level, with each carton's site
+            selectinload(Carton.children, recursion_depth=-1).joinedload(Carton.site),
+        )
+    )
     if carton is None or not actor.sees(carton.site):
         raise NotFound(f"no carton {carton_id}")
     return carton
@@ -41,11 +53,13 @@ def list_cartons(
 ) -> Page[Carton]:
     """Stock on hand, expiring soonest first. Without a status filter, only stock that is
     still there (available, held, expired, in transit) is listed."""
+    # each carton's lot, product, site and unit in the same row (one to one: the page
+    # keeps its size); holds and children in one query each
     query = select(Carton).options(
-        selectinload(Carton.lot),
-        selectinload(Carton.product),
-        selectinload(Carton.site),
-        selectinload(Carton.storage_unit),
+        joinedload(Carton.lot),
+        joinedload(Carton.product),
+        joinedload(Carton.site),
+        joinedload(Carton.storage_unit),
         selectinload(Carton.holds),
         selectinload(Carton.children),
     )

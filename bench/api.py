@@ -1,0 +1,298 @@
+"""Authenticated reads against the framework's own cost, under gunicorn on PostgreSQL.
+Prints figures, asserts nothing.
+
+    python bench/api.py [--pg-url postgresql://postgres@127.0.0.1:5432/postgres]
+        [--database inventory_bench] [--seconds 5] [--connections 32] [--token-cache-s 10]
+        [--profile]
+
+A database of its own (`--database`, made again each run): the catalogue, the network and
+the demo season's stock (bin/demo's), a logger with a day of readings every 2 minutes in a
+fridge of the hospital pharmacy and one of the centre. Two servers under gunicorn, 2 sync
+workers each: the real app (wsgi:app, INVENTORY_TOKEN_CACHE_S=--token-cache-s) and a bare
+Flask app answering one indexed SELECT (a carton by id) as JSON on the same database. Each
+endpoint is driven by wrk (or, without wrk, a threaded Python client) with --connections
+for --seconds, as a centre manager (RH-VC-BELLA) and as a hospital pharmacy (RH-APO); the
+baseline is driven before and after them and its mean is the 100%. Target: 60% each.
+--profile: each endpoint's requests made in this process under cProfile, top entries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from inventory.clock import Clock  # noqa: E402
+from inventory.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
+from inventory.db.models import Carton, Site, StorageUnit  # noqa: E402
+from inventory.services import seed  # noqa: E402
+from inventory.services.tokens import create_token  # noqa: E402
+from tests.support.database import migrate  # noqa: E402
+
+TARGET = 0.60
+BARE_APP = """
+import os
+from flask import Flask, jsonify
+from sqlalchemy import create_engine, text
+
+engine = create_engine(os.environ["BARE_DATABASE_URL"], pool_size=5)
+app = Flask(__name__)
+
+
+@app.get("/carton/<int:carton_id>")
+def carton(carton_id):
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT id, status, doses FROM cartons WHERE id = :id"), {"id": carton_id}
+        ).first()
+    return jsonify(id=row.id, status=row.status, doses=row.doses)
+"""
+
+
+def admin(pg_url: str, statement: str) -> None:
+    engine = create_engine(
+        make_url(pg_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
+    )
+    with engine.connect() as conn:
+        conn.execute(text(statement))
+    engine.dispose()
+
+
+def prepare(url: str) -> dict:
+    """The demo's network and stock, tokens, and a day of readings in two fridges."""
+    migrate(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    now = Clock().now()
+    with unit_of_work(factory) as session:
+        seed.load_catalogue(session)
+        seed.load_network(session)
+        seed.load_booking_url(session, now)
+        seed.load_demo_stock(session, now)
+        tokens = {
+            who: create_token(session, now, role=role, name=f"bench {who}", site=site)[1]
+            for who, role, site in (
+                ("centre", "centre_manager", "RH-VC-BELLA"),
+                ("pharmacy", "pharmacist", "RH-APO"),
+            )
+        }
+        units, cartons = {}, {}
+        for who, site in (("centre", "RH-VC-BELLA"), ("pharmacy", "RH-APO")):
+            site_id = session.scalar(select(Site.id).where(Site.code == site))
+            units[who] = session.scalars(
+                select(StorageUnit).where(StorageUnit.site_id == site_id).order_by(StorageUnit.id)
+            ).first()
+            cartons[who] = session.scalar(
+                select(Carton.id).where(Carton.site_id == site_id).order_by(Carton.id)
+            )
+        for who, unit in units.items():
+            session.execute(
+                text(
+                    "INSERT INTO devices (id, secret_hash, storage_unit_id, interval_s, status, "
+                    "created_at) VALUES (:d, 'x', :u, 120, 'active', :t)"
+                ),
+                {"d": f"bench-{who}", "u": unit.id, "t": now - timedelta(days=2)},
+            )
+            session.execute(
+                text(
+                    "INSERT INTO readings (device_id, storage_unit_id, ts, c, received_at) "
+                    "SELECT :d, :u, t, 5 + random(), t FROM generate_series("
+                    "CAST(:lo AS timestamptz), CAST(:hi AS timestamptz), interval '2 minutes') t"
+                ),
+                {"d": f"bench-{who}", "u": unit.id, "lo": now - timedelta(hours=24), "hi": now},
+            )
+        units = {who: unit.code for who, unit in units.items()}
+    engine.dispose()
+    return {"tokens": tokens, "units": units, "cartons": cartons}
+
+
+def endpoints(shape: dict) -> list[tuple[str, str, str]]:
+    """(who, label, path) for each read."""
+    sites = {"centre": "RH-VC-BELLA", "pharmacy": "RH-APO"}
+    reads = []
+    for who, site in sites.items():
+        reads += [
+            (who, "stock?site=", f"/api/v1/stock?site={site}"),
+            (who, "cartons?site=", f"/api/v1/cartons?site={site}"),
+            (who, "alerts", "/api/v1/alerts"),
+            (who, "readings of a unit", f"/api/v1/storage-units/{shape['units'][who]}/readings"),
+        ]
+        if shape["cartons"][who]:
+            reads.append((who, "carton detail", f"/api/v1/cartons/{shape['cartons'][who]}"))
+    return reads
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(app: str, env: dict, pythonpath: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+            "--pythonpath", pythonpath, app,
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )  # fmt: skip
+    return server, f"http://127.0.0.1:{port}"
+
+
+def wait_up(url: str, headers: dict) -> None:
+    for _ in range(240):
+        try:
+            urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=2).read()
+            return
+        except OSError:
+            time.sleep(0.25)
+    raise SystemExit(f"{url} did not come up")
+
+
+def load(url: str, seconds: int, connections: int, token: str | None = None) -> float:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    for _ in range(20):  # both workers warm: connections, caches
+        urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30).read()
+    wrk = shutil.which("wrk")
+    if wrk:
+        command = [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", url]
+        if token:
+            command[1:1] = ["-H", f"Authorization: Bearer {token}"]
+        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        if errors:
+            print(f"   ({errors.group(1)} error answers from {url})")
+        return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return threaded_load(url, seconds, connections, headers)
+
+
+def threaded_load(url: str, seconds: int, connections: int, headers: dict) -> float:
+    done = [0] * connections
+    stop = time.monotonic() + seconds
+
+    def worker(i: int) -> None:
+        while time.monotonic() < stop:
+            urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30).read()
+            done[i] += 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(done) / seconds
+
+
+def profile(url: str, shape: dict, reads, cache_s: float, requests: int = 300) -> None:
+    os.environ["INVENTORY_DATABASE_URL"] = url
+    os.environ["INVENTORY_TOKEN_CACHE_S"] = str(cache_s)
+    from inventory import create_app
+
+    client = create_app().test_client()
+    for who, label, path in reads:
+        headers = {"Authorization": f"Bearer {shape['tokens'][who]}"}
+        client.get(path, headers=headers)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(requests):
+            client.get(path, headers=headers)
+        profiler.disable()
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(8)
+        top = [line for line in out.getvalue().splitlines() if re.match(r"\s+\d", line)]
+        print(f"\n   profile, {who} {label} ({requests} requests, by own time):")
+        print("\n".join(f"     {line.strip()[:150]}" for line in top[:8]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--database", default="inventory_bench")
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--token-cache-s", type=float, default=10.0)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args(argv)
+    if not args.database.replace("_", "").isalnum():
+        raise SystemExit(f"refusing database name {args.database!r}")
+    admin(args.pg_url, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+    admin(args.pg_url, f'CREATE DATABASE "{args.database}"')
+    url = (
+        make_url(args.pg_url)
+        .set(drivername="postgresql+psycopg", database=args.database)
+        .render_as_string(hide_password=False)
+    )
+    shape = prepare(url)
+    reads = endpoints(shape)
+    app_dir = tempfile.mkdtemp()
+    Path(app_dir, "bench_bare_app.py").write_text(BARE_APP)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INVENTORY_", "PROMETHEUS"))}
+    env |= {
+        "INVENTORY_DATABASE_URL": url,
+        "INVENTORY_SECRET_KEY": "bench",
+        "INVENTORY_TOKEN_CACHE_S": str(args.token_cache_s),
+        "BARE_DATABASE_URL": url,
+    }
+    real, real_url = start_gunicorn("wsgi:app", env, str(ROOT))
+    bare, bare_url = start_gunicorn("bench_bare_app:app", env, app_dir)
+    results = []
+    try:
+        bare_path = f"{bare_url}/carton/{shape['cartons']['pharmacy']}"
+        wait_up(bare_path, {})
+        wait_up(f"{real_url}/api/v1/health", {})
+        baseline = [load(bare_path, args.seconds, args.connections)]
+        for who, label, path in reads:
+            rate = load(real_url + path, args.seconds, args.connections, shape["tokens"][who])
+            results.append((who, label, rate))
+            print(f"   {who:<9} {label:<20} {rate:8,.0f} req/s", flush=True)
+        baseline.append(load(bare_path, args.seconds, args.connections))
+    finally:
+        for server in (real, bare):
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+        shutil.rmtree(app_dir, ignore_errors=True)
+    base = sum(baseline) / len(baseline)
+    print(
+        f"\nbaseline (bare Flask, one indexed SELECT): {base:,.0f} req/s "
+        f"(before {baseline[0]:,.0f}, after {baseline[1]:,.0f}); token cache {args.token_cache_s:g} s; "
+        f"{os.cpu_count()} CPUs, gunicorn 2 sync workers each, {args.connections} connections, "
+        f"{args.seconds} s per endpoint, {'wrk' if shutil.which('wrk') else 'a threaded client'}"
+    )
+    print("who       endpoint               req/s   of baseline  target 60%")
+    for who, label, rate in results:
+        ratio = rate / base
+        print(
+            f"{who:<9} {label:<20} {rate:7,.0f} {ratio:>12.0%}  {'met' if ratio >= TARGET else 'MISSED'}"
+        )
+    if args.profile:
+        profile(url, shape, reads, args.token_cache_s)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
