@@ -73,6 +73,13 @@ class ReadingRollup(Base):
     __tablename__ = "reading_rollups"
     __table_args__ = (
         UniqueConstraint("storage_unit_id", "hour", name="uq_reading_rollups_unit_hour"),
+        # a long chart's hours from the index alone (migration 0011)
+        Index(
+            "ix_reading_rollups_unit_hour_chart",
+            "storage_unit_id",
+            "hour",
+            postgresql_include=["min_c", "max_c", "count"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
