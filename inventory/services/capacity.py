@@ -22,18 +22,23 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from inventory.db.models import Product, Site
-from inventory.db.planning import Plan
+from inventory.db.planning import Appointment, Plan
 from inventory.domain import custody as rules
 from inventory.domain.capacity import CountedDoses, Served, left_after, serve
 from inventory.domain.errors import InvalidInput
 from inventory.services.access import Actor
-from inventory.services.appointments import VACCINATION_SITE_KINDS, booked_counts, local_today
+from inventory.services.appointments import VACCINATION_SITE_KINDS, local_today
 from inventory.services.custody import profile_of
-from inventory.services.site_stock import CountedCarton, Whereabouts, stock_sites_count_on
+from inventory.services.site_stock import (
+    CountedCarton,
+    Whereabouts,
+    chunks,
+    stock_sites_count_on,
+)
 
 MAX_RANGE_DAYS = 92
 # bookings this far beyond the asked range still claim their doses
@@ -219,12 +224,19 @@ def _product_id(products: dict[int, Product], code: str | None) -> int | None:
 def _bookings(
     session: Session, site_ids: list[int], today: date, until: date, product_id: int | None
 ) -> dict[tuple[int, int], dict[date, int]]:
-    """Booked appointments per (site id, product id) and day, all groups together."""
-    bookings: dict[tuple[int, int], dict[date, int]] = defaultdict(lambda: defaultdict(int))
-    for (site_id, day, pid, _group), n in booked_counts(
-        session, site_ids, today, until, product_id
-    ).items():
-        bookings[(site_id, pid)][day] += n
+    """Booked (not cancelled) appointments per (site id, product id) and day, all groups
+    together: counted by the database, one row per site, day and product."""
+    query = (
+        select(Appointment.site_id, Appointment.product_id, Appointment.day, func.count())
+        .where(Appointment.status == "booked", Appointment.day >= today, Appointment.day <= until)
+        .group_by(Appointment.site_id, Appointment.product_id, Appointment.day)
+    )
+    if product_id is not None:
+        query = query.where(Appointment.product_id == product_id)
+    bookings: dict[tuple[int, int], dict[date, int]] = defaultdict(dict)
+    for chunk in chunks(site_ids):
+        for site_id, pid, day, n in session.execute(query.where(Appointment.site_id.in_(chunk))):
+            bookings[(site_id, pid)][day] = n
     return bookings
 
 
@@ -236,10 +248,12 @@ def _counted_doses(
     product_id: int | None,
 ) -> dict[tuple[int, int], list[CountedDoses]]:
     """Doses each site can count on, per (site id, product id), with the days they are usable."""
+    # a product's fridge window and thaw lead, worked out once rather than for every carton
+    keeping = {pid: (thawed_window_days(p), thaw_lead_days(p)) for pid, p in products.items()}
     counted: dict[tuple[int, int], list[CountedDoses]] = defaultdict(list)
     for c in stock_sites_count_on(session, site_ids, product_id):
         doses = c.doses - c.open_vial_doses
-        days = _usable_days(c, products[c.product_id], today)
+        days = _usable_days(c, today, *keeping[c.product_id])
         if doses > 0 and days is not None:
             counted[(c.site_id, c.product_id)].append(
                 CountedDoses(c.id, days.first, days.last, doses)
@@ -247,7 +261,9 @@ def _counted_doses(
     return counted
 
 
-def _usable_days(c: CountedCarton, product: Product, today: date) -> rules.UsableDays | None:
+def _usable_days(
+    c: CountedCarton, today: date, window_days: int | None, lead_days: int
+) -> rules.UsableDays | None:
     if c.whereabouts is Whereabouts.ON_DRAFT:
         if c.delivery_day is None:
             return None  # a draft no approved plan delivers is not counted on
@@ -260,8 +276,8 @@ def _usable_days(c: CountedCarton, product: Product, today: date) -> rules.Usabl
         bud=c.bud,
         arrives=arrives,
         today=today,
-        window_days=thawed_window_days(product),
-        lead_days=thaw_lead_days(product),
+        window_days=window_days,
+        lead_days=lead_days,
         thaw_day=c.thaw_day,
     )
 

@@ -73,14 +73,15 @@ def stock_sites_count_on(
 ) -> list[CountedCarton]:
     """Every carton the sites count on (see the module), in carton id order per kind."""
     found: list[CountedCarton] = []
-    for chunk in _chunks(site_ids):
+    for chunk in chunks(site_ids):
         found += _on_hand(session, chunk, product_id)
         found += _in_transit(session, chunk, product_id)
         found += _on_drafts(session, chunk, product_id)
     return found
 
 
-def _chunks(ids: list[int]) -> Iterator[list[int]]:
+def chunks(ids: list[int]) -> Iterator[list[int]]:
+    """The ids in slices of at most ``CHUNK`` (one query each)."""
     for i in range(0, len(ids), CHUNK):
         yield ids[i : i + CHUNK]
 
