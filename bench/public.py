@@ -73,14 +73,32 @@ def time_computation(factory) -> None:
         print(f"  {label:40s} median {median:7.1f} ms   p95 {p95:7.1f} ms")
 
 
+PATHS = ("/public/availability.json", "/public/availability")
+
+# A WSGI app that answers every request with bytes kept in files beside it: the same sizes
+# and headers as the app's cached answers, with none of the app's per-request work. Its rate
+# under the same gunicorn settings, in the same run, is the most the machine gives.
+BARE_APP = """\
+from pathlib import Path
+HERE = Path(__file__).parent
+ANSWERS = {}
+for path, name in %r:
+    ANSWERS[path] = ((HERE / name).read_bytes(), (HERE / (name + ".type")).read_text())
+def app(environ, start_response):
+    body, mimetype = ANSWERS[environ["PATH_INFO"]]
+    start_response("200 OK", [("Content-Type", mimetype), ("Content-Length", str(len(body))),
+                              ("ETag", '"bare"'), ("Cache-Control", "public, max-age=60")])
+    return [body]
+"""
+
+
 def serve(url: str, seconds: int, connections: int) -> None:
     gunicorn = Path(sys.executable).with_name("gunicorn")
     if not gunicorn.exists():
         print("  gunicorn is not installed (bin/setup installs it): serving not measured")
         return
-    port = free_port()
-    # the app at the load's own moment (the bookings start on 1 October)
     app_dir = tempfile.mkdtemp()
+    # the app at the load's own moment (the bookings start on 1 October)
     Path(app_dir, "bench_public_app.py").write_text(
         "from datetime import datetime\n"
         "from inventory import create_app\n"
@@ -88,6 +106,28 @@ def serve(url: str, seconds: int, connections: int) -> None:
         f"app = create_app({{'DATABASE_URL': {url!r},"
         f" 'CLOCK': FixedClock(datetime.fromisoformat({AT.isoformat()!r}))}})\n"
     )
+    names = [(path, f"answer{i}") for i, path in enumerate(PATHS)]
+    Path(app_dir, "bench_bare_app.py").write_text(BARE_APP % (names,))
+    try:
+        print(f"  {_uptime()}")
+        rates = _serve_app(gunicorn, app_dir, "bench_public_app:app", seconds, connections, names)
+        bare = _serve_app(gunicorn, app_dir, "bench_bare_app:app", seconds, connections, None)
+        print(f"  {_uptime()}")
+    finally:
+        shutil.rmtree(app_dir, ignore_errors=True)
+    for path in PATHS:
+        size, rate = rates[path]
+        ratio = rate / bare[path][1]
+        print(
+            f"  GET {path:28s} {size / 1024:6.0f} KB   {rate:8,.0f} requests/s"
+            f"   (bare WSGI, same bytes: {bare[path][1]:8,.0f}; ratio {ratio:.2f})"
+        )
+
+
+def _serve_app(gunicorn, app_dir, app, seconds, connections, keep) -> dict:
+    """Requests/s of each path's cached answer, served by 2 gunicorn workers; with ``keep``,
+    each answer is also written to ``app_dir`` for the bare app."""
+    port = free_port()
     server = subprocess.Popen(
         [
             str(gunicorn),
@@ -99,31 +139,39 @@ def serve(url: str, seconds: int, connections: int) -> None:
             "warning",
             "--pythonpath",
             f"{app_dir},{Path(__file__).resolve().parents[1]}",
-            "bench_public_app:app",
+            app,
         ],
         cwd=Path(__file__).resolve().parents[1],
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
+    rates = {}
     try:
-        _wait_until_up(base + "/api/v1/health")
-        for path in ("/public/availability.json", "/public/availability"):
+        _wait_until_up(base + PATHS[0])
+        for i, path in enumerate(PATHS):
             # fill both workers' caches before measuring
             for _ in range(8):
                 urllib.request.urlopen(base + path, timeout=60).read()
-            size = len(urllib.request.urlopen(base + path, timeout=60).read())
-            rate = _load(base + path, seconds, connections)
-            print(f"  GET {path:28s} {size / 1024:6.0f} KB   {rate:8,.0f} requests/s")
+            with urllib.request.urlopen(base + path, timeout=60) as answer:
+                body, mimetype = answer.read(), answer.headers.get_content_type()
+            if keep:
+                Path(app_dir, keep[i][1]).write_bytes(body)
+                Path(app_dir, keep[i][1] + ".type").write_text(mimetype)
+            rates[path] = (len(body), _load(base + path, seconds, connections))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-        shutil.rmtree(app_dir, ignore_errors=True)
+    return rates
+
+
+def _uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
 def _wait_until_up(url: str) -> None:
     for _ in range(120):
         try:
-            urllib.request.urlopen(url, timeout=2).read()
+            urllib.request.urlopen(url, timeout=30).read()
             return
         except OSError:
             time.sleep(0.5)
@@ -169,6 +217,7 @@ def run(name: str, url: str, events: int, seconds: int, connections: int) -> Non
         seed.load_booking_url(session, T0)
     shape = populate_bookings(factory)
     print(f"\n{name}: {shape['sites']} vaccination sites, {shape['appointments']:,} appointments")
+    print(f"  {_uptime()}")
     time_computation(factory)
     engine.dispose()
     serve(url, seconds, connections)

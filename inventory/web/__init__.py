@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from datetime import timedelta
+from functools import lru_cache
 from pathlib import Path
 
 from babel.support import Translations
@@ -17,6 +18,8 @@ from flask import Flask, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel, get_translations
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from inventory.web_db import settings
 
@@ -30,22 +33,42 @@ csrf = CSRFProtect()
 babel = Babel()
 
 
+# Answers anyone may keep (the public pages): they neither read nor set the session cookie.
+COOKIELESS_BLUEPRINTS = ("public",)
+
+
 class SessionInterface(SecureCookieSessionInterface):
     """The signed cookie session, marked Secure whenever the request came over HTTPS."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
 
+    def save_session(self, app: Flask, session, response) -> None:
+        # a signed-in person's session would be refreshed on every answer, public ones too
+        if request.blueprint not in COOKIELESS_BLUEPRINTS:
+            super().save_session(app, session, response)
+
 
 def select_language() -> str:
-    """`?lang=` (remembered in the session), else the session's, else the browser's."""
+    """`?lang=` (remembered in the session), else the session's, else the browser's. The
+    public pages go by `?lang=` and the browser only: their answers are the same for all."""
     chosen = request.args.get("lang")
+    cookieless = request.blueprint in COOKIELESS_BLUEPRINTS
     if chosen in LANGUAGES:
-        session["lang"] = chosen
+        if not cookieless:
+            session["lang"] = chosen
         return chosen
-    if session.get("lang") in LANGUAGES:
+    if not cookieless and session.get("lang") in LANGUAGES:
         return session["lang"]
-    return request.accept_languages.best_match(LANGUAGES) or LANGUAGES[0]
+    return browser_language(request.headers.get("Accept-Language", ""))
+
+
+@lru_cache(maxsize=256)
+def browser_language(accept_language: str) -> str:
+    """The language a browser asks for first among ours (few browsers, few headers: each
+    header is read once)."""
+    accepted = parse_accept_header(accept_language, LanguageAccept)
+    return accepted.best_match(LANGUAGES) or LANGUAGES[0]
 
 
 def select_locale() -> str:

@@ -31,7 +31,7 @@ from inventory.db.session import ConcurrentUpdate
 from inventory.domain.errors import DomainError, Forbidden, NotFound
 from inventory.services.alerts import SILENT_AFTER_INTERVALS
 from inventory.services.users import actor_of, user_for_session
-from inventory.web import csrf
+from inventory.web import COOKIELESS_BLUEPRINTS, csrf
 from inventory.web.messages import message_of
 from inventory.web_db import get_session, now, transactional
 
@@ -194,7 +194,11 @@ def _load_person() -> None:
     """Before every request outside the API: the person behind the cookie, if the session
     is still alive (30 minutes idle, 12 hours at most, same password and rights)."""
     g.user = None
-    if request.blueprint == "api" or request.endpoint == "static" or "uid" not in session:
+    if (
+        request.blueprint in ("api", *COOKIELESS_BLUEPRINTS)
+        or request.endpoint == "static"
+        or "uid" not in session
+    ):
         return
     at = now().timestamp()
     since, seen = session.get("since", 0), session.get("seen", 0)

@@ -27,7 +27,7 @@ from inventory.api.schemas import PublicPageQuery, RegionQuery
 from inventory.domain import geo
 from inventory.domain.sites import WEEKDAYS
 from inventory.services import availability, uptake
-from inventory.web import svgmap
+from inventory.web import select_language, svgmap
 from inventory.web_db import get_session, now, transactional
 
 bp = Blueprint("public", __name__, url_prefix="/public")
@@ -103,16 +103,20 @@ def _json(payload: dict, region: str | None) -> dict:
     return data
 
 
-def _send(body: bytes, etag: str, mimetype: str) -> Response:
-    response = Response(body, mimetype=mimetype)
-    response.set_etag(etag)
-    response.headers["Cache-Control"] = CACHE_CONTROL
-    return response.make_conditional(request)
+def _send(body: bytes, etag: str, mimetype: str, language: str | None = None) -> Response:
+    """A kept answer, or 304 when the browser has it: no more work than that."""
+    headers = {"ETag": f'"{etag}"', "Cache-Control": CACHE_CONTROL}
+    if language is not None:
+        headers["Content-Language"] = language
+        headers["Vary"] = "Accept-Language"
+    if request.if_none_match.contains_weak(etag):
+        return Response(status=304, headers=headers)
+    return Response(body, mimetype=mimetype, headers=headers)
 
 
 def _dumped(schema, payload: dict) -> bytes:
     """The answer as its declared schema serialises it, once per computation."""
-    return json.dumps(schema().dump(payload), ensure_ascii=False).encode()
+    return json.dumps(schema().dump(payload), ensure_ascii=False, separators=(",", ":")).encode()
 
 
 @bp.get("/availability.json")
@@ -160,13 +164,11 @@ def _query(args: dict) -> dict:
 
 def _page(template: str, args: dict) -> Response:
     query = _query(args)
-    language = str(get_locale() or "da")
+    language = select_language()  # as Flask-Babel will, without making its locale here
     found = overview()
     key = (template, language, query["q"], query["vaccine"], query["kind"], query["all"])
     body, etag = found.answer(key, lambda: _render(template, found.payload, query).encode())
-    response = _send(body, etag, "text/html")
-    response.headers["Content-Language"] = language
-    return response
+    return _send(body, etag, "text/html", language)
 
 
 def _render(template: str, payload: dict, query: dict) -> str:
