@@ -24,6 +24,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -92,7 +93,7 @@ def app(environ, start_response):
 """
 
 
-def serve(url: str, seconds: int, connections: int) -> None:
+def serve(url: str, seconds: int, connections: int, rounds: int = 3) -> None:
     gunicorn = Path(sys.executable).with_name("gunicorn")
     if not gunicorn.exists():
         print("  gunicorn is not installed (bin/setup installs it): serving not measured")
@@ -108,60 +109,67 @@ def serve(url: str, seconds: int, connections: int) -> None:
     )
     names = [(path, f"answer{i}") for i, path in enumerate(PATHS)]
     Path(app_dir, "bench_bare_app.py").write_text(BARE_APP % (names,))
+    servers = []
     try:
+        app = _start(gunicorn, app_dir, "bench_public_app:app", servers)
+        sizes = {}
+        for path, name in names:
+            # fill both workers' caches, and keep the answer for the bare app
+            for _ in range(8):
+                urllib.request.urlopen(app + path, timeout=60).read()
+            with urllib.request.urlopen(app + path, timeout=60) as answer:
+                body, mimetype = answer.read(), answer.headers.get_content_type()
+            Path(app_dir, name).write_bytes(body)
+            Path(app_dir, name + ".type").write_text(mimetype)
+            sizes[path] = len(body)
+        bare = _start(gunicorn, app_dir, "bench_bare_app:app", servers)
         print(f"  {_uptime()}")
-        rates = _serve_app(gunicorn, app_dir, "bench_public_app:app", seconds, connections, names)
-        bare = _serve_app(gunicorn, app_dir, "bench_bare_app:app", seconds, connections, None)
+        # the two servers take turns, so both see the same neighbours on the machine
+        rates: dict[tuple[str, str], list[float]] = {}
+        for _ in range(rounds):
+            for path in PATHS:
+                for base in (app, bare):
+                    rates.setdefault((base, path), []).append(
+                        _load(base + path, seconds, connections)
+                    )
         print(f"  {_uptime()}")
     finally:
+        for server in servers:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
         shutil.rmtree(app_dir, ignore_errors=True)
     for path in PATHS:
-        size, rate = rates[path]
-        ratio = rate / bare[path][1]
+        ours, theirs = statistics.median(rates[(app, path)]), statistics.median(rates[(bare, path)])
         print(
-            f"  GET {path:28s} {size / 1024:6.0f} KB   {rate:8,.0f} requests/s"
-            f"   (bare WSGI, same bytes: {bare[path][1]:8,.0f}; ratio {ratio:.2f})"
+            f"  GET {path:28s} {sizes[path] / 1024:6.0f} KB   {ours:8,.0f} requests/s"
+            f"   (bare WSGI, same bytes: {theirs:8,.0f}; ratio {ours / theirs:.2f})"
         )
 
 
-def _serve_app(gunicorn, app_dir, app, seconds, connections, keep) -> dict:
-    """Requests/s of each path's cached answer, served by 2 gunicorn workers; with ``keep``,
-    each answer is also written to ``app_dir`` for the bare app."""
+def _start(gunicorn: Path, app_dir: str, app: str, servers: list) -> str:
+    """2 gunicorn workers (sync, as deploy/gunicorn.conf.py) serving ``app``; its address."""
     port = free_port()
-    server = subprocess.Popen(
-        [
-            str(gunicorn),
-            "-w",
-            "2",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "--pythonpath",
-            f"{app_dir},{Path(__file__).resolve().parents[1]}",
-            app,
-        ],
-        cwd=Path(__file__).resolve().parents[1],
-        start_new_session=True,
+    servers.append(
+        subprocess.Popen(
+            [
+                str(gunicorn),
+                "-w",
+                "2",
+                "-b",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                "--pythonpath",
+                f"{app_dir},{Path(__file__).resolve().parents[1]}",
+                app,
+            ],
+            cwd=Path(__file__).resolve().parents[1],
+            start_new_session=True,
+        )
     )
     base = f"http://127.0.0.1:{port}"
-    rates = {}
-    try:
-        _wait_until_up(base + PATHS[0])
-        for i, path in enumerate(PATHS):
-            # fill both workers' caches before measuring
-            for _ in range(8):
-                urllib.request.urlopen(base + path, timeout=60).read()
-            with urllib.request.urlopen(base + path, timeout=60) as answer:
-                body, mimetype = answer.read(), answer.headers.get_content_type()
-            if keep:
-                Path(app_dir, keep[i][1]).write_bytes(body)
-                Path(app_dir, keep[i][1] + ".type").write_text(mimetype)
-            rates[path] = (len(body), _load(base + path, seconds, connections))
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-    return rates
+    _wait_until_up(base + PATHS[0])
+    return base
 
 
 def _uptime() -> str:

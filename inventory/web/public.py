@@ -15,19 +15,23 @@ import hashlib
 import json
 import threading
 import time
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from babel.dates import format_date, get_day_names
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
 from flask_babel import get_locale, lazy_gettext
+from werkzeug.http import parse_etags
+from werkzeug.utils import get_content_type
 
+from inventory import metrics
 from inventory.api import responses
 from inventory.api.contract import operation
 from inventory.api.schemas import PublicPageQuery, RegionQuery
 from inventory.domain import geo
 from inventory.domain.sites import WEEKDAYS
 from inventory.services import availability, uptake
-from inventory.web import select_language, svgmap
+from inventory.web import browser_language, select_language, svgmap
 from inventory.web_db import get_session, now, transactional
 
 bp = Blueprint("public", __name__, url_prefix="/public")
@@ -54,10 +58,17 @@ class _Overview:
         self.at = time.monotonic()
         self.payload = payload
         self.rendered: dict[tuple, tuple[bytes, str]] = {}
+        # the same answers by the request that asked (see KeptAnswers)
+        self.sent: dict[tuple[str, str, str], _Sent] = {}
         self.lock = threading.Lock()
 
     def fresh(self) -> bool:
         return time.monotonic() - self.at < CACHE_SECONDS
+
+    def remember(self, environ: dict, sent: _Sent) -> None:
+        with self.lock:
+            if len(self.sent) < 2 * _RENDERED_MAX:
+                self.sent[_asked(environ)] = sent
 
     def answer(self, key: tuple, make) -> tuple[bytes, str]:
         found = self.rendered.get(key)
@@ -103,15 +114,99 @@ def _json(payload: dict, region: str | None) -> dict:
     return data
 
 
-def _send(body: bytes, etag: str, mimetype: str, language: str | None = None) -> Response:
-    """A kept answer, or 304 when the browser has it: no more work than that."""
-    headers = {"ETag": f'"{etag}"', "Cache-Control": CACHE_CONTROL}
-    if language is not None:
-        headers["Content-Language"] = language
-        headers["Vary"] = "Accept-Language"
-    if request.if_none_match.contains_weak(etag):
-        return Response(status=304, headers=headers)
-    return Response(body, mimetype=mimetype, headers=headers)
+@dataclass(frozen=True)
+class _Sent:
+    """An answer as it went out, for the next request that asks the same."""
+
+    body: bytes
+    etag: str
+    content_type: str
+    headers: tuple[tuple[str, str], ...]  # those a 304 repeats
+    rule: str  # the URL rule, as the request figures count it
+
+    @classmethod
+    def of(cls, body: bytes, etag: str, mimetype: str, language: str | None) -> _Sent:
+        headers = [("ETag", f'"{etag}"'), ("Cache-Control", CACHE_CONTROL)]
+        if language is not None:
+            headers += [("Content-Language", language), ("Vary", "Accept-Language")]
+        rule = request.url_rule.rule if request.url_rule is not None else request.path
+        return cls(body, etag, get_content_type(mimetype, "utf-8"), tuple(headers), rule)
+
+    def unchanged_for(self, if_none_match: str | None) -> bool:
+        return bool(if_none_match) and parse_etags(if_none_match).contains_weak(self.etag)
+
+    def response(self) -> Response:
+        if self.unchanged_for(request.headers.get("If-None-Match")):
+            return Response(status=304, headers=self.headers)
+        return Response(self.body, content_type=self.content_type, headers=self.headers)
+
+
+def _asked(environ: dict) -> tuple[str, str, str]:
+    """What a public answer depends on besides the computation: the path, the query and
+    the browser's language (``?lang=`` is in the query)."""
+    return (
+        environ.get("PATH_INFO", ""),
+        environ.get("QUERY_STRING", ""),
+        browser_language(environ.get("HTTP_ACCEPT_LANGUAGE", "")),
+    )
+
+
+def _send(
+    body: bytes, etag: str, mimetype: str, language: str | None = None, found=None
+) -> Response:
+    """The answer, or 304 when the browser has it; kept with ``found``'s computation for
+    the next request that asks the same."""
+    sent = _Sent.of(body, etag, mimetype, language)
+    if found is not None:
+        found.remember(request.environ, sent)
+    return sent.response()
+
+
+class KeptAnswers:
+    """WSGI, in front of the app: a GET that the current computation has already answered
+    is answered from the bytes it got, before the app is entered (no request context,
+    session, hooks or database); anything else goes to the app."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.wsgi_app = app.wsgi_app
+
+    def __call__(self, environ: dict, start_response):
+        started = time.perf_counter()
+        sent = self._kept(environ)
+        if sent is None:
+            return self.wsgi_app(environ, start_response)
+        if sent.unchanged_for(environ.get("HTTP_IF_NONE_MATCH")):
+            status, body = "304 NOT MODIFIED", b""
+            start_response(status, list(sent.headers))
+        else:
+            status, body = "200 OK", sent.body
+            start_response(
+                status,
+                [
+                    ("Content-Type", sent.content_type),
+                    ("Content-Length", str(len(body))),
+                    *sent.headers,
+                ],
+            )
+        metrics.REQUESTS.labels(sent.rule, "GET", status[:3]).inc()
+        metrics.REQUEST_SECONDS.labels(sent.rule).observe(time.perf_counter() - started)
+        return [body]
+
+    def _kept(self, environ: dict) -> _Sent | None:
+        if environ.get("REQUEST_METHOD") != "GET":
+            return None
+        if not environ.get("PATH_INFO", "").startswith(bp.url_prefix or "/"):
+            return None
+        found = self.app.extensions.get(_CACHE_KEY)
+        if found is None or not found.fresh():
+            return None
+        return found.sent.get(_asked(environ))
+
+
+@bp.record_once
+def _answer_kept_requests_first(state) -> None:
+    state.app.wsgi_app = KeptAnswers(state.app)
 
 
 def _dumped(schema, payload: dict) -> bytes:
@@ -134,7 +229,7 @@ def availability_json(args):
     body, etag = found.answer(
         ("json", region), lambda: _dumped(responses.Availability, _json(found.payload, region))
     )
-    return _send(body, etag, "application/json")
+    return _send(body, etag, "application/json", found=found)
 
 
 @bp.get("/uptake.json")
@@ -168,7 +263,7 @@ def _page(template: str, args: dict) -> Response:
     found = overview()
     key = (template, language, query["q"], query["vaccine"], query["kind"], query["all"])
     body, etag = found.answer(key, lambda: _render(template, found.payload, query).encode())
-    return _send(body, etag, "text/html", language)
+    return _send(body, etag, "text/html", language, found)
 
 
 def _render(template: str, payload: dict, query: dict) -> str:
