@@ -6,9 +6,14 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import event
+
 from tests.api.helpers import CENTRE, FLU, GREY
 from tests.api.test_capacity import stock_at
 from tests.api.test_public import book
+from tests.web.conftest import signed_in_client
+
+PUBLIC_ANSWERS = ("/public/availability?lang=en", "/public/map", "/public/availability.json")
 
 
 def names_in_order(html: str) -> list[str]:
@@ -90,3 +95,37 @@ def test_the_form_works_without_javascript(client, seeded):
     assert '<form class="filters" method="get"' in html and "<script" not in html
     assert 'for="q"' in html and 'for="vaccine"' in html and 'for="kind"' in html
     assert client.get("/public/map").status_code == 200
+
+
+def test_a_kept_answer_opens_no_database_connection_and_sets_no_cookie(
+    client, app, seeded, person, db
+):
+    stock_at(db, vials=25)
+    name, _ = person("pharmacist", site="RH-APO")
+    signed_in_client(client, name)  # a signed-in person's cookie comes along
+    first = {path: client.get(path) for path in PUBLIC_ANSWERS}
+    checkouts = []
+    event.listen(app.extensions["inventory.engine"], "checkout", lambda *a: checkouts.append(1))
+    for path in PUBLIC_ANSWERS:
+        again = client.get(path)
+        unchanged = client.get(path, headers={"If-None-Match": first[path].headers["ETag"]})
+        assert again.status_code == 200 and again.data == first[path].data
+        assert unchanged.status_code == 304
+        for answer in (first[path], again, unchanged):
+            assert "Set-Cookie" not in answer.headers
+            assert "Cookie" not in answer.headers.get("Vary", "")
+            assert answer.headers["Cache-Control"] == "public, max-age=60"
+    assert checkouts == []
+
+
+def test_the_public_pages_go_by_lang_or_the_browser_not_the_session(client, seeded):
+    english = client.get("/public/availability?lang=en")
+    assert "Set-Cookie" not in english.headers and english.headers["Content-Language"] == "en"
+    assert '<html lang="da">' in client.get("/public/availability").get_data(as_text=True)
+    asked = client.get("/public/availability", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert '<html lang="en">' in asked.get_data(as_text=True)
+    assert asked.headers["Vary"] == "Accept-Language"
+    assert (
+        client.get("/public/map", headers={"Accept-Language": "da"}).headers["Content-Language"]
+        == "da"
+    )
