@@ -152,6 +152,7 @@ def populate(factory, events_wanted: int, seed_value: int = 7) -> dict:
     if factory.kw["bind"].dialect.name == "postgresql":
         with factory.kw["bind"].connect() as conn:
             conn.exec_driver_sql("ANALYZE")
+            conn.commit()  # else the statistics are rolled back with the transaction
     return {
         "events": total,
         "cartons": n_cartons,
@@ -242,6 +243,7 @@ def populate_bookings(factory, seed_value: int = 11) -> dict:
     if factory.kw["bind"].dialect.name == "postgresql":
         with factory.kw["bind"].connect() as conn:
             conn.exec_driver_sql("ANALYZE")
+            conn.commit()  # else the statistics are rolled back with the transaction
     return {"sites": len(sites), "appointments": len(rows)}
 
 
