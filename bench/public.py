@@ -5,9 +5,12 @@
    computation behind ``/public/availability.json``: every site, 14 days, each dose promised
    once (target: under 1 s on PostgreSQL). For comparison it times the per-day capacity view
    over the same sites.
-2. Serves the app with gunicorn (2 workers) on a free loopback port and measures cached
+2. Serves the app with gunicorn (2 sync workers) on a free loopback port and measures cached
    responses of ``/public/availability.json`` and ``/public/availability`` with ``wrk`` (or,
-   when wrk is missing, a small threaded client): requests/s (target: over 1,000).
+   when wrk is missing, a small threaded client): requests/s (target: over 1,000). Beside it,
+   under the same gunicorn settings, a bare WSGI app answers the same bytes; the two take
+   turns (3 rounds, medians), so the ratio says whether the app's own work per request or
+   the machine is the limit. The load average is printed with the figures.
 
     python bench/public.py [--events 20000] [--backend postgresql|sqlite]
                            [--pg-url postgresql://postgres@127.0.0.1:5432/postgres]
