@@ -67,6 +67,33 @@ def list_cartons(
     return paged(session, query, (asc(Carton.bud), asc(Carton.id)), page)
 
 
+def at_hand(
+    session: Session,
+    actor: Actor,
+    site: str,
+    *,
+    statuses: tuple[str, ...] = (CartonStatus.AVAILABLE,),
+    opened_only: bool = False,
+    open_first: bool = False,
+    limit: int = paging.MAX_LIMIT,
+) -> list[Carton]:
+    """Cartons on a site's shelves (neither travelling nor picked for a shipment), first
+    expiry first, or with open vials first (the ones to use up): the doses a centre takes
+    from, and the beyond-use dates it counts down."""
+    query = select(Carton).options(
+        selectinload(Carton.lot), selectinload(Carton.product), selectinload(Carton.holds)
+    )
+    query = _filtered(session, actor, query, site, None, None, None, None)
+    query = query.where(
+        Carton.status.in_(statuses), Carton.in_transit.is_(False), Carton.shipment_id.is_(None)
+    )
+    if opened_only:
+        query = query.where(Carton.open_vial_doses > 0)
+    if open_first:
+        query = query.order_by(Carton.open_vial_doses == 0)
+    return list(session.scalars(query.order_by(Carton.bud, Carton.id).limit(limit)))
+
+
 @dataclass(frozen=True)
 class UnitTotal:
     storage_unit: str | None  # None: in transit or otherwise not in a unit

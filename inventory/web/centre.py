@@ -40,6 +40,9 @@ bp = staff_blueprint("centre", __name__)
 
 DAYS_AHEAD = 7  # today and the six days after it
 BUD_SHOWN = 12  # cartons in the countdown on the start page
+# doses are recorded from these (an expired carton's, as waste), chosen among so many
+DOSES_FROM = ("available", "expired")
+DOSE_CHOICES = 200
 ADMINISTRABLE = ("thawed", "punctured")
 
 
@@ -105,7 +108,8 @@ def today():
     first = local_today(at)
     sites = capacity.sites_in_scope(session, g.actor, site=site.code)
     ahead = capacity.capacity(session, at, sites, first, first + timedelta(days=DAYS_AHEAD - 1))
-    cartons = [c for c in stock.list_cartons(session, g.actor, site=site.code) if _on_hand(c)]
+    countdown = stock.at_hand(session, g.actor, site.code, limit=BUD_SHOWN)
+    opened = stock.at_hand(session, g.actor, site.code, opened_only=True)
     return _render(
         "centre/today.html",
         site,
@@ -114,8 +118,8 @@ def today():
         ahead=_by_product(ahead.lines),
         names=_product_names(),
         on_hand=stock.stock_on_hand(session, g.actor, site.code)["lines"],
-        countdown=[(c, custody.stock_marks(c, at, _soon())) for c in cartons][:BUD_SHOWN],
-        open_vials=_open_vials(cartons, at),
+        countdown=[(c, custody.stock_marks(c, at, _soon())) for c in countdown],
+        open_vials=_open_vials(opened, at),
         alerts=list(alerts.list_alerts(session, g.actor, site=site.code, state="open")),
         unit_page="units.unit" in current_app.view_functions,
         at=at,
@@ -124,10 +128,6 @@ def today():
 
 def _soon() -> int:
     return settings().expiring_soon_days
-
-
-def _on_hand(carton) -> bool:
-    return carton.status == "available" and not carton.in_transit and carton.shipment_id is None
 
 
 def _incoming(site) -> list:
@@ -325,12 +325,9 @@ class WasteForm(FlaskForm):
 
 def _dose_cartons(site) -> list:
     """Cartons doses may be taken from: open vials first, then first expiry first."""
-    listed = [
-        c
-        for c in stock.list_cartons(get_session(), g.actor, site=site.code)
-        if c.status in ("available", "expired") and not c.in_transit and c.shipment_id is None
-    ]
-    return sorted(listed, key=lambda c: (not c.open_vial_doses, c.bud, c.id))
+    return stock.at_hand(
+        get_session(), g.actor, site.code, statuses=DOSES_FROM, open_first=True, limit=DOSE_CHOICES
+    )
 
 
 def _choices(cartons) -> list[tuple[str, str]]:

@@ -25,7 +25,7 @@ def localtime(value: datetime | None, form: str = "short") -> str:
     if form == "time":
         return format_datetime(value, "HH:mm")
     # a page of stock writes hundreds of these: the locale's pattern is read once
-    pattern = _short_datetime(str(get_locale() or "da"))
+    pattern = _strftime_pattern(str(get_locale() or "da"), "datetime")
     if pattern is None:
         return format_datetime(value, "short")
     moment = value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -33,14 +33,17 @@ def localtime(value: datetime | None, form: str = "short") -> str:
 
 
 @cache
-def _short_datetime(locale: str) -> str | None:
-    """The locale's short date-and-time pattern for strftime, or None if it needs Babel."""
+def _strftime_pattern(locale: str, what: str) -> str | None:
+    """The locale's short date ('date') or date-and-time ('datetime') pattern for strftime,
+    or None where it needs Babel."""
     parsed = Locale.parse(locale)
-    whole = (
-        get_datetime_format("short", locale=parsed)
-        .replace("{1}", get_date_format("short", locale=parsed).pattern)
-        .replace("{0}", get_time_format("short", locale=parsed).pattern)
-    )
+    whole = get_date_format("short", locale=parsed).pattern
+    if what == "datetime":
+        whole = (
+            get_datetime_format("short", locale=parsed)
+            .replace("{1}", whole)
+            .replace("{0}", get_time_format("short", locale=parsed).pattern)
+        )
     if "'" in whole or "%" in whole:  # quoted text: leave it to Babel
         return None
     out = []
@@ -62,7 +65,10 @@ def localiso(value: datetime) -> str:
 def day(value: date | datetime | None) -> str:
     if value is None:
         return "–"
-    return format_date(value, "short")
+    pattern = _strftime_pattern(str(get_locale() or "da"), "date")
+    if pattern is None or isinstance(value, datetime):
+        return format_date(value, "short")
+    return value.strftime(pattern)
 
 
 def isodate(value: date | None) -> str:

@@ -10,11 +10,14 @@ from sqlalchemy import select
 
 from inventory.db.models import Carton, CustodyEvent, Shipment, StockRequest
 from inventory.db.uptake import Administration
+from inventory.services import stock
+from inventory.services.access import SYSTEM
 from tests.api.helpers import (
     CENTRE,
     FLU,
     OTHER_CENTRE,
     PHARMACY,
+    administer,
     cartons_at_centre,
     dispatched_shipment,
     ok,
@@ -62,6 +65,29 @@ def _on_the_way(client, pharmacy, sizes=(2, 3)) -> tuple[int, list[int]]:
 
 
 # ---------------------------------------------------------------- today
+
+
+def test_open_vials_come_first_wherever_they_stand_in_expiry_order(
+    client, db, manager, pharmacy, manager_token
+):
+    """The doses form offers the open vial first, and Today names it, however many cartons
+    expire before it (pages take the first so many: the open ones must be among them)."""
+    cartons_at_centre(client, pharmacy, manager_token, [1, 1, 1], lot="EARLY")
+    late = cartons_at_centre(client, pharmacy, manager_token, [1], lot="LATE")[0]
+    ok(administer(client, manager_token, late["id"], 1))
+    with db() as session:
+        fefo = stock.at_hand(session, SYSTEM, CENTRE, limit=1)
+        opened_first = stock.at_hand(session, SYSTEM, CENTRE, open_first=True, limit=1)
+        opened = stock.at_hand(session, SYSTEM, CENTRE, opened_only=True)
+    assert fefo[0].lot.number == "EARLY"
+    assert [c.id for c in opened_first] == [c.id for c in opened] == [late["id"]]
+    doses = manager.get("/doses?lang=en").get_data(as_text=True)
+    first_option = re.search(
+        r'<select[^>]*name="given-carton"[^>]*>\s*<option[^>]*value="(\d+)"', doses
+    )
+    assert first_option and int(first_option.group(1)) == late["id"]
+    today = manager.get("/today?lang=en").get_data(as_text=True)
+    assert f'href="/cartons/{late["id"]}"' in today
 
 
 def test_today_shows_the_incoming_shipment_stock_and_countdown(
