@@ -106,6 +106,31 @@ def target_group_names() -> dict[str, str]:
     }
 
 
+# a page of stock names a state or status per carton: each name is translated alone
+STATE_LABELS = {
+    "ultra_frozen": _l("Ultra-frozen"),
+    "frozen": _l("Frozen"),
+    "thawed": _l("Thawed"),
+    "punctured": _l("Open vial"),
+}
+STATUS_LABELS = {
+    "available": _l("Available"),
+    "in_transit": _l("In transit"),
+    "held": _l("Held"),
+    "expired": _l("Expired"),
+    "consumed": _l("Used up"),
+    "discarded": _l("Discarded"),
+}
+
+
+def state_label(state: str) -> str:
+    return str(STATE_LABELS.get(state, state))
+
+
+def status_label(status: str) -> str:
+    return str(STATUS_LABELS.get(status, status))
+
+
 def site_kind(kind: str) -> str:
     return {
         "supplier": _("Supplier"),
@@ -329,6 +354,9 @@ def is_htmx() -> bool:
 
 def init_app(app: Flask) -> None:
     app.before_request(_load_person)
+    # globals, not context: the macros that name states are imported without a context
+    app.add_template_global(state_label)
+    app.add_template_global(status_label)
 
     @app.errorhandler(CSRFError)
     def csrf_refused(exc):

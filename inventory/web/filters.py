@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
 from functools import cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import get_date_format, get_datetime_format, get_time_format
-from flask import Flask
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask import Flask, g
+from flask_babel import format_date, format_datetime, get_locale
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 # the parts of CLDR's short date and time patterns that strftime writes alike
@@ -25,7 +26,7 @@ def localtime(value: datetime | None, form: str = "short") -> str:
     if form == "time":
         return format_datetime(value, "HH:mm")
     # a page of stock writes hundreds of these: the locale's pattern is read once
-    pattern = _strftime_pattern(str(get_locale() or "da"), "datetime")
+    pattern = _strftime_pattern(_locale(), "datetime")
     if pattern is None:
         return format_datetime(value, "short")
     moment = value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -65,7 +66,7 @@ def localiso(value: datetime) -> str:
 def day(value: date | datetime | None) -> str:
     if value is None:
         return "–"
-    pattern = _strftime_pattern(str(get_locale() or "da"), "date")
+    pattern = _strftime_pattern(_locale(), "date")
     if pattern is None or isinstance(value, datetime):
         return format_date(value, "short")
     return value.strftime(pattern)
@@ -84,21 +85,29 @@ def days(value: float | None) -> str:
 
 
 def number(value: float | int | None, digits: int = 0) -> str:
+    """Grouped the page's way (1.234,5 or 1,234.5), rounded half to even as Babel does; a
+    page of stock writes hundreds, so without Babel's per-call machinery."""
     if value is None:
         return "–"
-    if isinstance(value, int) and not isinstance(value, bool):
-        # whole numbers (doses, vials) are most of a page: grouped without Babel's machinery
-        group, minus = _int_symbols(str(get_locale() or "da"))
-        text = f"{abs(value):,}".replace(",", group)
-        return minus + text if value < 0 else text
-    pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(value, format=pattern)
+    exact = Decimal(value) if isinstance(value, int) else Decimal(str(value))
+    rounded = exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_EVEN)
+    group, decimal, minus = _symbols(_locale())
+    text = f"{abs(rounded):,.{digits}f}".translate({44: group, 46: decimal})
+    return minus + text if exact.is_signed() else text  # Babel writes -0 too
+
+
+def _locale() -> str:
+    """The page's locale, asked of Flask-Babel once a request."""
+    name = g.get("_locale_name")
+    if name is None:
+        name = g._locale_name = str(get_locale() or "da")
+    return name
 
 
 @cache
-def _int_symbols(locale: str) -> tuple[str, str]:
+def _symbols(locale: str) -> tuple[str, str, str]:
     symbols = Locale.parse(locale).number_symbols["latn"]
-    return symbols["group"], symbols["minusSign"]
+    return symbols["group"], symbols["decimal"], symbols["minusSign"]
 
 
 def init_app(app: Flask) -> None:

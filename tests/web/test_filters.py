@@ -17,6 +17,8 @@ MOMENTS = [
 MOMENTS += [datetime(2026, 3, 29, 0, 59, tzinfo=UTC), datetime(2026, 3, 29, 1, 0, tzinfo=UTC)]
 MOMENTS += [datetime(2026, 10, 25, 0, 59, tzinfo=UTC), datetime(2026, 10, 25, 1, 0, tzinfo=UTC)]
 NUMBERS = [0, 7, -7, 999, 1000, -1234, 1234567, -98765432]
+# halves (rounded to even), tenths near zero on both sides, and float noise
+FRACTIONS = [0.05, 0.15, 0.25, 2.5, 3.5, -2.5, -0.04, -0.0, 2.675, 1.005, 12345.65, 1e-9, 2.999]
 
 
 @pytest.mark.parametrize("lang", ["da", "en"])
@@ -28,6 +30,9 @@ def test_times_dates_and_numbers_as_babel_writes_them(app, lang):
             assert filters.day(day) == format_date(day, "short")
         for n in NUMBERS:
             assert filters.number(n) == format_decimal(n, format="#,##0")
+        for x in FRACTIONS + NUMBERS:
+            for digits, pattern in ((0, "#,##0"), (1, "#,##0.0"), (2, "#,##0.00")):
+                assert filters.number(x, digits) == format_decimal(x, format=pattern), (x, digits)
 
 
 def test_danish_and_english_forms(app):
