@@ -62,7 +62,7 @@ def uptake_page():
         goal=goal,
         goals=goals,
         map_svg=svg,
-        attribution=geo.ATTRIBUTION,
+        attribution=public.attribution(),
         regions=sorted(geo.regions()),
         region=report["region"],
         groups=uptake.TARGET_GROUPS,

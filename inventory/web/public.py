@@ -20,7 +20,7 @@ from datetime import date, datetime
 
 from babel.dates import format_date, get_day_names
 from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
-from flask_babel import get_locale, lazy_gettext
+from flask_babel import get_locale, gettext, lazy_gettext
 from werkzeug.http import parse_etags
 from werkzeug.utils import get_content_type
 
@@ -290,7 +290,7 @@ def _render(template: str, payload: dict, query: dict) -> str:
     if template == "public/map.html":
         context["map_svg"] = _map(sites, query["vaccine"])
         context["sites"] = sites  # every marker has its entry in the list
-        context["attribution"] = geo.ATTRIBUTION
+        context["attribution"] = attribution()
     return render_template(template, **context)
 
 
@@ -315,6 +315,12 @@ def _map(sites: list[dict], product: str | None) -> str:
         [marker(s, product) for s in sites if s["lat"] is not None],
         map_text(),
     )
+
+
+def attribution() -> str:
+    """The map data's credit in the page's language (the map itself carries the wording its
+    source asks for)."""
+    return gettext("Contains data from the Danish Agency for Data Supply and Infrastructure (DAGI)")
 
 
 def map_text() -> svgmap.MapText:
