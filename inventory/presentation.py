@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import request
-from sqlalchemy import select
 
 from inventory.db.models import (
     Carton,
@@ -23,7 +22,7 @@ from inventory.db.models import (
 )
 from inventory.domain import geo
 from inventory.domain.custody import GONE_STATUSES, CartonStatus
-from inventory.services import catalogue, paging
+from inventory.services import catalogue, paging, stock
 from inventory.services.custody import days_left, open_vial_bud
 from inventory.services.paging import Page, PageRequest
 
@@ -127,7 +126,14 @@ def carton_json(c: Carton, now: datetime) -> dict:
     }
 
 
-def event_json(e: CustodyEvent, sites: dict[int, str], units: dict[int, str]) -> dict:
+def event_json(
+    e: CustodyEvent,
+    from_site: str | None,
+    to_site: str | None,
+    from_unit: str | None,
+    to_unit: str | None,
+) -> dict:
+    """A ledger event with the codes of the places it moved stock between."""
     return {
         "id": e.id,
         "at": iso(e.at),
@@ -137,49 +143,47 @@ def event_json(e: CustodyEvent, sites: dict[int, str], units: dict[int, str]) ->
         "doses": e.doses,
         "change": e.change,
         "bucket": e.bucket,
-        "from_site": sites.get(e.from_site_id),
-        "to_site": sites.get(e.to_site_id),
-        "from_storage_unit": units.get(e.from_storage_unit_id),
-        "to_storage_unit": units.get(e.to_storage_unit_id),
+        "from_site": from_site,
+        "to_site": to_site,
+        "from_storage_unit": from_unit,
+        "to_storage_unit": to_unit,
         "reason": e.reason,
         "details": e.details,
     }
 
 
-def carton_detail_json(session, c: Carton, now: datetime) -> dict:
+def carton_detail_json(detail: stock.CartonDetail, now: datetime) -> dict:
     """One carton with its history and lineage both ways (ancestors up to the SSI tray,
     every descendant down to the last small carton)."""
-    events = session.scalars(
-        select(CustodyEvent).where(CustodyEvent.carton_id == c.id).order_by(CustodyEvent.id)
-    ).all()
-    sites = dict(session.execute(select(Site.id, Site.code)).all())
-    units = dict(session.execute(select(StorageUnit.id, StorageUnit.code)).all())
-    ancestors = []
-    node = c.parent
-    while node is not None:
-        ancestors.append(
-            {"id": node.id, "site": node.site.code, "vials": node.vials, "status": node.status}
-        )
-        node = node.parent
+    c = detail.carton
+    below: dict[int, list] = {}
+    for kin in detail.lineage.descendants:  # by id, so each level keeps the children's order
+        below.setdefault(kin.parent_id, []).append(kin)
 
-    def descendants(carton: Carton) -> list[dict]:
+    def descendants(carton_id: int) -> list[dict]:
         return [
             {
                 "id": ch.id,
-                "site": ch.site.code,
+                "site": ch.site,
                 "vials": ch.vials,
                 "doses": ch.doses,
                 "status": ch.status,
-                "children": descendants(ch),
+                "children": descendants(ch.id),
             }
-            for ch in carton.children
+            for ch in below.get(carton_id, ())
         ]
 
     return {
         **carton_json(c, now),
         "holds": [hold_json(h) for h in c.holds],
-        "history": [event_json(e, sites, units) for e in events],
-        "lineage": {"ancestors": ancestors, "descendants": descendants(c)},
+        "history": [event_json(*row) for row in detail.history],
+        "lineage": {
+            "ancestors": [
+                {"id": a.id, "site": a.site, "vials": a.vials, "status": a.status}
+                for a in detail.lineage.ancestors
+            ],
+            "descendants": descendants(c.id),
+        },
     }
 
 

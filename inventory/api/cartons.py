@@ -70,8 +70,7 @@ def list_cartons(args):
 @operation(responses.CartonDetail)
 def get_carton(carton_id):
     """One carton with its history and lineage."""
-    session = get_session()
-    return carton_detail_json(session, stock.get_carton(session, g.actor, carton_id), now())
+    return carton_detail_json(stock.carton_detail(get_session(), g.actor, carton_id), now())
 
 
 @api.get("/cartons/<id:carton_id>/label")

@@ -14,7 +14,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, missing
 
 from inventory.api.responses import Day, Timestamp
 
@@ -35,20 +35,29 @@ _PLAIN: dict[type, type] = {
 def dumper(schema_class: type[Schema]) -> Dump:
     schema = schema_class()
     steps = [
-        (field.data_key or name, field.attribute or name, _converter(schema, field))
+        (
+            field.data_key or name,
+            field.attribute or name,
+            _converter(schema, field),
+            field.dump_default is missing,
+        )
         for name, field in schema.dump_fields.items()
     ]
-    if any("." in attr for _, attr, _ in steps):
+    if any("." in attr for _, attr, _, _ in steps):
         return schema.dump
 
     def dump(obj: Any) -> Any:
         if not isinstance(obj, dict):
             return schema.dump(obj)
         out = {}
-        for key, attr, convert in steps:
+        for key, attr, convert, omitted in steps:
             value = obj.get(attr, _MISSING)
             if value is _MISSING:
-                return schema.dump(obj)  # defaults and omissions: marshmallow's own rules
+                # a key left out without a default is left out of the answer (one of
+                # "readings" and "buckets"); defaults follow marshmallow's own rules
+                if omitted:
+                    continue
+                return schema.dump(obj)
             out[key] = convert(value, attr, obj)
         return out
 

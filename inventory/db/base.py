@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime, MetaData
+from sqlalchemy import JSON, DateTime, MetaData, String
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 # Named constraints: Alembic's batch mode on SQLite can only alter what has a name.
@@ -39,6 +41,35 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class IsoText(FunctionElement):
+    """A UTC time column as the text an answer sends (inventory.presentation.iso): ISO 8601
+    with a Z, the fraction only when there is one. Written by the database, it spares a
+    long list of readings a datetime per row and its formatting in Python."""
+
+    type = String()
+    name = "iso_text"
+    inherit_cache = True
+
+
+@compiles(IsoText, "postgresql")
+def _iso_text_postgresql(element, compiler, **kw):
+    ts = f"({compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC')"
+    return (
+        f"to_char({ts}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
+        f"CASE WHEN to_char({ts}, 'US') = '000000' THEN '' ELSE to_char({ts}, '.US') END || 'Z'"
+    )
+
+
+@compiles(IsoText, "sqlite")
+def _iso_text_sqlite(element, compiler, **kw):
+    # stored as naive UTC text, 'YYYY-MM-DD HH:MM:SS.ffffff'
+    ts = compiler.process(element.clauses, **kw)
+    return (
+        f"substr({ts}, 1, 10) || 'T' || CASE WHEN substr({ts}, 20) IN ('', '.000000') "
+        f"THEN substr({ts}, 12, 8) ELSE substr({ts}, 12) END || 'Z'"
+    )
 
 
 # JSONB on PostgreSQL (indexable, compact), plain JSON text elsewhere.

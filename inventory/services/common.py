@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from inventory.db.models import (
     AuditEntry,
@@ -32,7 +32,10 @@ def site_by_code(session: Session, code: str, *, field: str = "site") -> Site:
 def storage_unit_by_code(
     session: Session, code: str, *, field: str = "storage_unit"
 ) -> StorageUnit:
-    unit = session.scalar(select(StorageUnit).where(StorageUnit.code == code))
+    # its site in the same row: callers check that the actor sees it
+    unit = session.scalar(
+        select(StorageUnit).where(StorageUnit.code == code).options(joinedload(StorageUnit.site))
+    )
     if unit is None:
         raise NotFound(
             f"no storage unit with code {code!r}", fields={field: ["unknown storage unit"]}

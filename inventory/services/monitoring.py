@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
+from inventory.db.base import IsoText
 from inventory.db.models import StorageUnit
 from inventory.db.telemetry import Excursion, Reading, ReadingRollup
 from inventory.domain.errors import InvalidInput
@@ -44,12 +45,16 @@ def readings(
     start: datetime | None,
     end: datetime | None,
     now: datetime,
+    *,
+    iso_times: bool = False,
 ) -> dict:
+    """Raw readings up to a day (their times as ISO text written by the database with
+    `iso_times`, as an answer sends them), else min/max buckets."""
     unit = _visible_unit(session, actor, code)
     start, end = _period(start, end, now)
     if end - start <= RAW_LIMIT:
         rows = session.execute(
-            select(Reading.ts, Reading.c)
+            select(IsoText(Reading.ts) if iso_times else Reading.ts, Reading.c)
             .where(Reading.storage_unit_id == unit.id, Reading.ts >= start, Reading.ts < end)
             .order_by(Reading.ts)
         ).all()

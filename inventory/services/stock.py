@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import Row, func, literal, select, union_all
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from inventory.db.models import Carton, CustodyEvent, Product, Shipment, Site, StorageUnit
 from inventory.domain.custody import ON_HAND_STATUSES, PRESENT_STATUSES, CartonStatus
@@ -22,6 +22,31 @@ STATES = ("ultra_frozen", "frozen", "thawed", "punctured")
 
 
 def get_carton(session: Session, actor: Actor, carton_id: int) -> Carton:
+    # the whole lineage below it, level by level, with each carton's site
+    return _visible_carton(
+        session,
+        actor,
+        carton_id,
+        selectinload(Carton.children, recursion_depth=-1).joinedload(Carton.site),
+    )
+
+
+@dataclass(frozen=True)
+class CartonDetail:
+    carton: Carton
+    history: list[Row]
+    lineage: Lineage
+
+
+def carton_detail(session: Session, actor: Actor, carton_id: int) -> CartonDetail:
+    """A carton with its history and whole lineage in five queries, however long either is:
+    the carton (its lot, product, site and unit joined), its holds, its children, its
+    history, its lineage."""
+    carton = _visible_carton(session, actor, carton_id, selectinload(Carton.children))
+    return CartonDetail(carton, history_with_places(session, carton), lineage(session, carton))
+
+
+def _visible_carton(session: Session, actor: Actor, carton_id: int, children) -> Carton:
     carton = session.scalar(
         select(Carton)
         .where(Carton.id == carton_id)
@@ -31,8 +56,7 @@ def get_carton(session: Session, actor: Actor, carton_id: int) -> Carton:
             joinedload(Carton.site),
             joinedload(Carton.storage_unit),
             selectinload(Carton.holds),
-            # the whole lineage below it, level by level, with each carton's site
-            selectinload(Carton.children, recursion_depth=-1).joinedload(Carton.site),
+            children,
         )
     )
     if carton is None or not actor.sees(carton.site):
@@ -267,6 +291,72 @@ def place_codes(session: Session) -> tuple[dict[int, str], dict[int, str]]:
     sites = dict(session.execute(select(Site.id, Site.code)).all())
     units = dict(session.execute(select(StorageUnit.id, StorageUnit.code)).all())
     return sites, units
+
+
+def history_with_places(session: Session, carton: Carton) -> list[Row]:
+    """The carton's custody ledger, oldest first: each event with the codes of the sites and
+    storage units it moved stock between, in one query (not every site and unit's code)."""
+    from_site, to_site = aliased(Site), aliased(Site)
+    from_unit, to_unit = aliased(StorageUnit), aliased(StorageUnit)
+    return list(
+        session.execute(
+            select(
+                CustodyEvent,
+                from_site.code.label("from_site"),
+                to_site.code.label("to_site"),
+                from_unit.code.label("from_storage_unit"),
+                to_unit.code.label("to_storage_unit"),
+            )
+            .outerjoin(from_site, from_site.id == CustodyEvent.from_site_id)
+            .outerjoin(to_site, to_site.id == CustodyEvent.to_site_id)
+            .outerjoin(from_unit, from_unit.id == CustodyEvent.from_storage_unit_id)
+            .outerjoin(to_unit, to_unit.id == CustodyEvent.to_storage_unit_id)
+            .where(CustodyEvent.carton_id == carton.id)
+            .order_by(CustodyEvent.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """The cartons a carton was repacked from (nearest first) and those repacked from it."""
+
+    ancestors: list[Row]  # id, parent_id, site, vials, doses, status
+    descendants: list[Row]  # every level, by id
+
+
+def lineage(session: Session, carton: Carton) -> Lineage:
+    """Both ways in one query however deep the repacking went (a recursive query each way)."""
+    up = (
+        select(Carton.id, Carton.parent_id, literal(1).label("depth"))
+        .where(Carton.id == carton.parent_id)
+        .cte("up", recursive=True)
+    )
+    up = up.union_all(
+        select(Carton.id, Carton.parent_id, up.c.depth + 1).where(Carton.id == up.c.parent_id)
+    )
+    down = select(Carton.id).where(Carton.parent_id == carton.id).cte("down", recursive=True)
+    down = down.union_all(select(Carton.id).where(Carton.parent_id == down.c.id))
+    kin = union_all(
+        select(up.c.id, up.c.depth), select(down.c.id, literal(0).label("depth"))
+    ).subquery()
+    rows = session.execute(
+        select(
+            Carton.id,
+            Carton.parent_id,
+            Site.code.label("site"),
+            Carton.vials,
+            Carton.doses,
+            Carton.status,
+            kin.c.depth,
+        )
+        .join(kin, kin.c.id == Carton.id)
+        .join(Site, Site.id == Carton.site_id)
+        .order_by(kin.c.depth, Carton.id)
+    ).all()
+    return Lineage(
+        ancestors=[r for r in rows if r.depth > 0], descendants=[r for r in rows if r.depth == 0]
+    )
 
 
 def ancestors(carton: Carton) -> list[Carton]:

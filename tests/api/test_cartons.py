@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from sqlalchemy import event
 
 from tests.api.helpers import (
     CENTRE,
@@ -120,6 +121,40 @@ def test_lineage_is_queryable_both_ways(client, staff):
     assert [a["id"] for a in grandchild_view["lineage"]["ancestors"]] == [first["id"], tray["id"]]
     assert grandchild_view["parent"] == first["id"]
     assert child_view["children"] == [grandchild["id"]]
+
+
+def statements_of(app, call) -> int:
+    """How many SQL statements the app's database saw while `call` ran."""
+    seen = []
+
+    def count(*_):
+        seen.append(1)
+
+    engine = app.extensions["inventory.engine"]
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        call()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_a_cartons_page_takes_the_same_few_queries_however_long_its_lineage(app, client, staff):
+    tray = thawed_tray(client, staff, vials=30)
+    (child,) = repacked_cartons(client, staff, tray["id"], [10])
+    carton(client, staff, tray["id"])  # the token is known from here on
+    short = statements_of(app, lambda: carton(client, staff, child["id"]))
+    middle = child
+    for sizes in ([4, 3, 2], [2, 1]):  # deeper and wider, with history on every carton
+        middle = repacked_cartons(client, staff, middle["id"], sizes)[0]
+    administer(client, staff, middle["id"], doses=2)
+
+    deep = statements_of(app, lambda: carton(client, staff, child["id"]))
+    page = carton(client, staff, middle["id"])
+
+    assert deep == short <= 6
+    assert [a["id"] for a in page["lineage"]["ancestors"]][-2:] == [child["id"], tray["id"]]
+    assert page["history"][0]["to_storage_unit"] == f"{PHARMACY}-F1"
 
 
 def test_repacking_every_vial_leaves_an_empty_consumed_parent(client, staff):

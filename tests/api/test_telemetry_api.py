@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from inventory.db import unit_of_work
+from inventory.presentation import iso
 from inventory.services import telemetry
 from inventory.services.telemetry import IncomingReading, IngestBatch
 from tests.conftest import T0
@@ -139,6 +140,25 @@ def test_short_ranges_give_raw_readings_long_ranges_min_max_buckets(client, seed
     ).json
     assert long["buckets"] and max(b["max_c"] for b in long["buckets"]) == 10.2
     assert min(b["min_c"] for b in long["buckets"]) == 5.0
+
+
+def test_raw_readings_carry_their_times_as_iso_text_like_every_answer(client, seeded, admin):
+    register(client, admin)
+    # whole seconds, a fraction, a thousandth, the last microsecond before midnight
+    step = [timedelta(0), timedelta(microseconds=250_000), timedelta(microseconds=1_000)]
+    times = [T0 + timedelta(minutes=i) + extra for i, extra in enumerate(step)]
+    times.append(T0.replace(hour=23, minute=59, second=59, microsecond=999_999))
+    for at in times:
+        send(seeded, [5.0], start=at)
+
+    raw = client.get(
+        f"/api/v1/storage-units/{FRIDGE}/readings?from=2026-11-21T09:00:00Z&to=2026-11-22T09:00:00Z",
+        headers=admin,
+    ).json
+
+    assert [r["ts"] for r in raw["readings"]] == [iso(at) for at in times]
+    assert raw["readings"][0]["ts"] == "2026-11-21T10:00:00Z"
+    assert raw["readings"][1]["ts"] == "2026-11-21T10:01:00.250000Z"
 
 
 def test_time_in_range_over_a_period(client, seeded, admin):
