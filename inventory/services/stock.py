@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Row, func, literal, select, union_all
+from sqlalchemy import Row, bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from inventory.db.models import Carton, CustodyEvent, Product, Shipment, Site, StorageUnit
@@ -293,54 +293,42 @@ def place_codes(session: Session) -> tuple[dict[int, str], dict[int, str]]:
     return sites, units
 
 
-def history_with_places(session: Session, carton: Carton) -> list[Row]:
-    """The carton's custody ledger, oldest first: each event with the codes of the sites and
-    storage units it moved stock between, in one query (not every site and unit's code)."""
+def _history_with_places():
     from_site, to_site = aliased(Site), aliased(Site)
     from_unit, to_unit = aliased(StorageUnit), aliased(StorageUnit)
-    return list(
-        session.execute(
-            select(
-                CustodyEvent,
-                from_site.code.label("from_site"),
-                to_site.code.label("to_site"),
-                from_unit.code.label("from_storage_unit"),
-                to_unit.code.label("to_storage_unit"),
-            )
-            .outerjoin(from_site, from_site.id == CustodyEvent.from_site_id)
-            .outerjoin(to_site, to_site.id == CustodyEvent.to_site_id)
-            .outerjoin(from_unit, from_unit.id == CustodyEvent.from_storage_unit_id)
-            .outerjoin(to_unit, to_unit.id == CustodyEvent.to_storage_unit_id)
-            .where(CustodyEvent.carton_id == carton.id)
-            .order_by(CustodyEvent.id)
+    return (
+        select(
+            CustodyEvent,
+            from_site.code.label("from_site"),
+            to_site.code.label("to_site"),
+            from_unit.code.label("from_storage_unit"),
+            to_unit.code.label("to_storage_unit"),
         )
+        .outerjoin(from_site, from_site.id == CustodyEvent.from_site_id)
+        .outerjoin(to_site, to_site.id == CustodyEvent.to_site_id)
+        .outerjoin(from_unit, from_unit.id == CustodyEvent.from_storage_unit_id)
+        .outerjoin(to_unit, to_unit.id == CustodyEvent.to_storage_unit_id)
+        .where(CustodyEvent.carton_id == bindparam("carton"))
+        .order_by(CustodyEvent.id)
     )
 
 
-@dataclass(frozen=True)
-class Lineage:
-    """The cartons a carton was repacked from (nearest first) and those repacked from it."""
-
-    ancestors: list[Row]  # id, parent_id, site, vials, doses, status
-    descendants: list[Row]  # every level, by id
-
-
-def lineage(session: Session, carton: Carton) -> Lineage:
-    """Both ways in one query however deep the repacking went (a recursive query each way)."""
+def _lineage():
+    """Both ways, however deep the repacking went: a recursive query each way."""
     up = (
         select(Carton.id, Carton.parent_id, literal(1).label("depth"))
-        .where(Carton.id == carton.parent_id)
+        .where(Carton.id == bindparam("parent"))
         .cte("up", recursive=True)
     )
     up = up.union_all(
         select(Carton.id, Carton.parent_id, up.c.depth + 1).where(Carton.id == up.c.parent_id)
     )
-    down = select(Carton.id).where(Carton.parent_id == carton.id).cte("down", recursive=True)
+    down = (
+        select(Carton.id).where(Carton.parent_id == bindparam("carton")).cte("down", recursive=True)
+    )
     down = down.union_all(select(Carton.id).where(Carton.parent_id == down.c.id))
-    kin = union_all(
-        select(up.c.id, up.c.depth), select(down.c.id, literal(0).label("depth"))
-    ).subquery()
-    rows = session.execute(
+    kin = union_all(select(up.c.id, up.c.depth), select(down.c.id, literal(0))).subquery()
+    return (
         select(
             Carton.id,
             Carton.parent_id,
@@ -353,7 +341,31 @@ def lineage(session: Session, carton: Carton) -> Lineage:
         .join(kin, kin.c.id == Carton.id)
         .join(Site, Site.id == Carton.site_id)
         .order_by(kin.c.depth, Carton.id)
-    ).all()
+    )
+
+
+# made once: building them (aliases, recursive parts) cost more than running them
+HISTORY_WITH_PLACES = _history_with_places()
+LINEAGE = _lineage()
+
+
+def history_with_places(session: Session, carton: Carton) -> list[Row]:
+    """The carton's custody ledger, oldest first: each event with the codes of the sites and
+    storage units it moved stock between, in one query (not every site and unit's code)."""
+    return list(session.execute(HISTORY_WITH_PLACES, {"carton": carton.id}))
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """The cartons a carton was repacked from (nearest first) and those repacked from it."""
+
+    ancestors: list[Row]  # id, parent_id, site, vials, doses, status
+    descendants: list[Row]  # every level, by id
+
+
+def lineage(session: Session, carton: Carton) -> Lineage:
+    """Both ways in one query."""
+    rows = session.execute(LINEAGE, {"carton": carton.id, "parent": carton.parent_id}).all()
     return Lineage(
         ancestors=[r for r in rows if r.depth > 0], descendants=[r for r in rows if r.depth == 0]
     )
