@@ -53,23 +53,19 @@ class IsoText(FunctionElement):
     inherit_cache = True
 
 
+# '.000000' can only be the fraction: the date and time before it hold no dot
 @compiles(IsoText, "postgresql")
 def _iso_text_postgresql(element, compiler, **kw):
-    ts = f"({compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC')"
-    return (
-        f"to_char({ts}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
-        f"CASE WHEN to_char({ts}, 'US') = '000000' THEN '' ELSE to_char({ts}, '.US') END || 'Z'"
-    )
+    ts = compiler.process(element.clauses, **kw)
+    pattern = """'YYYY-MM-DD"T"HH24:MI:SS.US'"""
+    return f"replace(to_char({ts} AT TIME ZONE 'UTC', {pattern}), '.000000', '') || 'Z'"
 
 
 @compiles(IsoText, "sqlite")
 def _iso_text_sqlite(element, compiler, **kw):
     # stored as naive UTC text, 'YYYY-MM-DD HH:MM:SS.ffffff'
     ts = compiler.process(element.clauses, **kw)
-    return (
-        f"substr({ts}, 1, 10) || 'T' || CASE WHEN substr({ts}, 20) IN ('', '.000000') "
-        f"THEN substr({ts}, 12, 8) ELSE substr({ts}, 12) END || 'Z'"
-    )
+    return f"replace(replace({ts}, ' ', 'T'), '.000000', '') || 'Z'"
 
 
 # JSONB on PostgreSQL (indexable, compact), plain JSON text elsewhere.
