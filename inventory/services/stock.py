@@ -104,8 +104,9 @@ def at_hand(
     """Cartons on a site's shelves (neither travelling nor picked for a shipment), first
     expiry first, or with open vials first (the ones to use up): the doses a centre takes
     from, and the beyond-use dates it counts down."""
+    # the lot and product come in the same row: a page asks for these twice a request
     query = select(Carton).options(
-        selectinload(Carton.lot), selectinload(Carton.product), selectinload(Carton.holds)
+        joinedload(Carton.lot, innerjoin=True), joinedload(Carton.product, innerjoin=True)
     )
     query = _filtered(session, actor, query, site, None, None, None, None)
     query = query.where(

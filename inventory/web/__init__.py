@@ -13,14 +13,14 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from babel.support import Translations
-from flask import Flask, g, request, session
+from flask import Flask, request, session
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import Babel, get_translations
+from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
+from inventory.web.i18n import translations
 from inventory.web_db import settings
 
 LANGUAGES = ("da", "en")
@@ -138,22 +138,13 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(module.bp)
 
 
-def _translations() -> Translations:
-    """The page's catalogue, looked up once a request (a page of stock asks for hundreds
-    of strings, and each lookup through Flask-Babel finds its context anew)."""
-    found = g.get("_translations")
-    if found is None:
-        found = g._translations = get_translations()
-    return found
-
-
 def _translate_templates_from_the_requests_catalogue(app: Flask) -> None:
     app.jinja_env.install_gettext_callables(
-        gettext=lambda s: _translations().ugettext(s),
-        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
         newstyle=True,
-        pgettext=lambda c, s: _translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
     )
 
 

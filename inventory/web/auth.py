@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -12,6 +11,7 @@ from wtforms.validators import DataRequired
 from inventory.domain.errors import InvalidInput
 from inventory.services import users
 from inventory.web.core import end_session, home_url, staff_blueprint, start_session
+from inventory.web.i18n import gettext as _
 from inventory.web_db import get_session, now
 
 bp = staff_blueprint("auth", __name__, public=("login", "index", "logout"))

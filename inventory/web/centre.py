@@ -10,9 +10,7 @@ import re
 from datetime import date, datetime, timedelta
 
 from flask import current_app, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
@@ -33,6 +31,8 @@ from inventory.web.core import (
     staff_blueprint,
     target_group_names,
 )
+from inventory.web.i18n import gettext as _
+from inventory.web.i18n import ngettext
 from inventory.web.messages import field_errors, message_of
 from inventory.web_db import get_session, now, settings
 

@@ -21,7 +21,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
@@ -32,6 +31,7 @@ from inventory.domain.errors import DomainError, Forbidden, NotFound
 from inventory.services.alerts import SILENT_AFTER_INTERVALS
 from inventory.services.users import actor_of, user_for_session
 from inventory.web import COOKIELESS_BLUEPRINTS, csrf
+from inventory.web.i18n import gettext as _
 from inventory.web.messages import message_of
 from inventory.web_db import get_session, now, transactional
 
@@ -106,29 +106,34 @@ def target_group_names() -> dict[str, str]:
     }
 
 
+def N_(message: str) -> str:
+    """Marks a text for translation where it is written; it is translated where shown."""
+    return message
+
+
 # a page of stock names a state or status per carton: each name is translated alone
 STATE_LABELS = {
-    "ultra_frozen": _l("Ultra-frozen"),
-    "frozen": _l("Frozen"),
-    "thawed": _l("Thawed"),
-    "punctured": _l("Open vial"),
+    "ultra_frozen": N_("Ultra-frozen"),
+    "frozen": N_("Frozen"),
+    "thawed": N_("Thawed"),
+    "punctured": N_("Open vial"),
 }
 STATUS_LABELS = {
-    "available": _l("Available"),
-    "in_transit": _l("In transit"),
-    "held": _l("Held"),
-    "expired": _l("Expired"),
-    "consumed": _l("Used up"),
-    "discarded": _l("Discarded"),
+    "available": N_("Available"),
+    "in_transit": N_("In transit"),
+    "held": N_("Held"),
+    "expired": N_("Expired"),
+    "consumed": N_("Used up"),
+    "discarded": N_("Discarded"),
 }
 
 
 def state_label(state: str) -> str:
-    return str(STATE_LABELS.get(state, state))
+    return _(STATE_LABELS[state]) if state in STATE_LABELS else state
 
 
 def status_label(status: str) -> str:
-    return str(STATUS_LABELS.get(status, status))
+    return _(STATUS_LABELS[status]) if status in STATUS_LABELS else status
 
 
 def site_kind(kind: str) -> str:

@@ -4,11 +4,11 @@ it), released or discarded with a reason by a pharmacist."""
 from __future__ import annotations
 
 from flask import current_app, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 
 from inventory.domain.errors import DomainError, InvalidInput
 from inventory.services import custody, stock
 from inventory.web.core import staff_blueprint
+from inventory.web.i18n import gettext as _
 from inventory.web.messages import message_of
 from inventory.web_db import get_session, now
 

@@ -3,10 +3,10 @@ where the refusal is a known one."""
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from inventory.domain.errors import DomainError
+from inventory.web.i18n import gettext as _
 
 
 def known_messages() -> dict[str, str]:

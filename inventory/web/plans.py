@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask import g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 
 from inventory.domain.errors import DomainError, InvalidInput
 from inventory.services import planning
@@ -19,6 +18,7 @@ from inventory.web.core import (
     remember_submission,
     staff_blueprint,
 )
+from inventory.web.i18n import gettext as _
 from inventory.web.messages import message_of
 from inventory.web_db import get_session, now
 

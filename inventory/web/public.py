@@ -20,7 +20,7 @@ from datetime import date, datetime
 
 from babel.dates import format_date, get_day_names
 from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
-from flask_babel import get_locale, gettext, lazy_gettext
+from flask_babel import get_locale, lazy_gettext
 from werkzeug.http import parse_etags
 from werkzeug.utils import get_content_type
 
@@ -32,6 +32,7 @@ from inventory.domain import geo
 from inventory.domain.sites import WEEKDAYS
 from inventory.services import availability, uptake
 from inventory.web import browser_language, select_language, svgmap
+from inventory.web.i18n import gettext
 from inventory.web_db import get_session, now, transactional
 
 bp = Blueprint("public", __name__, url_prefix="/public")

@@ -4,11 +4,11 @@ fewer doses), reject with a reason, fulfil with a shipment."""
 from __future__ import annotations
 
 from flask import g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 
 from inventory.domain.errors import DomainError, InvalidInput
 from inventory.services import shipments
 from inventory.web.core import staff_blueprint
+from inventory.web.i18n import gettext as _
 from inventory.web.messages import message_of
 from inventory.web_db import get_session, now
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 
 from flask import flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from marshmallow import ValidationError
@@ -32,6 +31,7 @@ from inventory.services.access import require
 from inventory.services.appointments import VACCINATION_SITE_KINDS
 from inventory.services.common import site_by_code
 from inventory.web.core import staff_blueprint, target_group_names
+from inventory.web.i18n import gettext as _
 from inventory.web.messages import field_errors
 from inventory.web_db import get_session, now
 

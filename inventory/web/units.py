@@ -7,13 +7,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import g, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 
 from inventory.domain.errors import Conflict, InvalidInput
 from inventory.services import alerts, monitoring, overview
 from inventory.services.paging import PageRequest
 from inventory.web.core import staff_blueprint
 from inventory.web.filters import COPENHAGEN
+from inventory.web.i18n import gettext as _
 from inventory.web.messages import message_of
 from inventory.web_db import get_session, now
 

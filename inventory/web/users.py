@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, url_for
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField
@@ -15,6 +14,7 @@ from inventory.domain.errors import DomainError
 from inventory.services import users
 from inventory.services.access import ROLES, require
 from inventory.web.core import role_name, staff_blueprint
+from inventory.web.i18n import gettext as _
 from inventory.web.messages import field_errors
 from inventory.web_db import get_session, now
 
