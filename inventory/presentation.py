@@ -36,15 +36,7 @@ def iso(value: datetime | date | None) -> str | None:
 
 
 def product_json(p: Product) -> dict:
-    return {
-        "code": p.code,
-        "name": p.name,
-        "programme": p.programme,
-        "doses_per_vial": p.doses_per_vial,
-        "gtins": [g.gtin for g in p.gtins],
-        "storage_profile": p.storage_profile,
-        "thaw_lead_hours": p.thaw_lead_hours,
-    }
+    return catalogue.product_snapshot(p)
 
 
 def site_json(s: Site) -> dict:

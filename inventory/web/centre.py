@@ -408,50 +408,24 @@ def doses():
 
 @bp.post("/doses/given")
 def record_given():
-    site = _posted_site()
     form = GivenForm(prefix="given")
-    key = form.key.data  # the rendered form's, before the page is made again
-    done = earlier_submission(key)
-    if done:
-        return redirect(done, 303)
-    _dose_forms(site, _dose_cartons(site), given=form)
-    if not form.validate():
-        return _doses_page(site, 422, given=form)
-    try:
-        carton = _carton_id(form)
-        custody.administer(
+    return _record_doses(
+        form,
+        "given",
+        lambda carton: custody.administer(
             get_session(), g.actor, now(), carton, form.doses.data, group=form.group.data
-        )
-    except DomainError as exc:
-        get_session().rollback()
-        field_errors(form, exc, default=_field_of(exc))
-        return _doses_page(site, 422, given=form)
-    location = url_for(
-        "centre.doses",
-        done="given",
-        carton=carton,
-        doses=form.doses.data,
+        ),
         group=form.group.data,
-        **_here(site),
     )
-    remember_submission(key, location)
-    return redirect(location, 303)
 
 
 @bp.post("/doses/wasted")
 def record_wasted():
-    site = _posted_site()
     form = WasteForm(prefix="waste")
-    key = form.key.data  # the rendered form's, before the page is made again
-    done = earlier_submission(key)
-    if done:
-        return redirect(done, 303)
-    _dose_forms(site, _dose_cartons(site), wasted=form)
-    if not form.validate():
-        return _doses_page(site, 422, wasted=form, focus="wasted")
-    try:
-        carton = _carton_id(form)
-        custody.waste(
+    return _record_doses(
+        form,
+        "wasted",
+        lambda carton: custody.waste(
             get_session(),
             g.actor,
             now(),
@@ -459,18 +433,32 @@ def record_wasted():
             form.doses.data,
             form.reason.data,
             form.note.data or None,
-        )
+        ),
+        reason=form.reason.data,
+    )
+
+
+def _record_doses(form, done: str, record, **shown):
+    """One submission of the given or the wasted form: once only, checked, recorded by
+    `record(carton_id)`, and back to the page saying what was done (`shown` in its link)."""
+    site = _posted_site()
+    key = form.key.data  # the rendered form's, before the page is made again
+    earlier = earlier_submission(key)
+    if earlier:
+        return redirect(earlier, 303)
+    which = {"given": form} if done == "given" else {"wasted": form}
+    _dose_forms(site, _dose_cartons(site), **which)
+    if not form.validate():
+        return _doses_page(site, 422, focus=done, **which)
+    try:
+        carton = _carton_id(form)
+        record(carton)
     except DomainError as exc:
         get_session().rollback()
         field_errors(form, exc, default=_field_of(exc))
-        return _doses_page(site, 422, wasted=form, focus="wasted")
+        return _doses_page(site, 422, focus=done, **which)
     location = url_for(
-        "centre.doses",
-        done="wasted",
-        carton=carton,
-        doses=form.doses.data,
-        reason=form.reason.data,
-        **_here(site),
+        "centre.doses", done=done, carton=carton, doses=form.doses.data, **shown, **_here(site)
     )
     remember_submission(key, location)
     return redirect(location, 303)
