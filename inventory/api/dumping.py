@@ -17,6 +17,7 @@ from typing import Any
 from marshmallow import Schema, fields, missing
 
 from inventory.api.responses import Day, Timestamp
+from inventory.db.base import JSONText
 
 Dump = Callable[[Any], Any]
 _MISSING = object()
@@ -69,12 +70,15 @@ def _converter(schema: Schema, field: fields.Field) -> Callable[[Any, str, Any],
     if plain is not None and not getattr(field, "as_string", False):
         own = field._serialize
         return lambda v, attr, obj: v if v is None or type(v) is plain else own(v, attr, obj)
+    # JSON text the database wrote (a long list of readings) is sent as it is
     nested = _nested_dumper(field.inner if isinstance(field, fields.List) else None)
     if nested is not None:
-        return lambda v, attr, obj: None if v is None else [nested(x) for x in v]
+        return lambda v, attr, obj: (
+            v if v is None or type(v) is JSONText else [nested(x) for x in v]
+        )
     nested = _nested_dumper(field)
     if nested is not None:
-        return lambda v, attr, obj: nested(v)
+        return lambda v, attr, obj: v if type(v) is JSONText else nested(v)
     accessor = schema.get_attribute
     return lambda v, attr, obj: field.serialize(attr, obj, accessor=accessor)
 

@@ -129,7 +129,7 @@ def lose_device(device_id, data):
 def unit_readings(code, args):
     """A unit's readings; long ranges come as min/max per bucket, never averages."""
     start, end = args.get("from_"), args.get("to")
-    result = monitoring.readings(get_session(), g.actor, code, start, end, now(), iso_times=True)
+    result = monitoring.readings(get_session(), g.actor, code, start, end, now(), as_json=True)
     out = {
         "storage_unit": code,
         "from": iso(result["from"]),
@@ -139,7 +139,7 @@ def unit_readings(code, args):
         "max_c": result["unit"].max_c,
     }
     if result["readings"] is not None:
-        out["readings"] = [{"ts": ts, "c": c} for ts, c in result["readings"]]
+        out["readings"] = result["readings"]
     else:
         out["buckets"] = [
             {"start": iso(b.start), "min_c": b.min_c, "max_c": b.max_c, "count": b.count}

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
-from inventory.db.base import IsoText
+from inventory.db.base import IsoText, JSONText, ReadingsJSON
 from inventory.db.models import StorageUnit
 from inventory.db.telemetry import Excursion, Reading, ReadingRollup
 from inventory.domain.errors import InvalidInput
@@ -32,6 +32,17 @@ def _period(
     return start, end
 
 
+def _readings_json(session: Session, where) -> JSONText:
+    """Readings as the answer's JSON array: PostgreSQL writes it whole; elsewhere it is
+    joined from the rows (SQLite's JSON functions round floats to 15 digits)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return JSONText(session.scalar(select(ReadingsJSON(Reading.ts, Reading.c)).where(*where)))
+    rows = session.execute(
+        select(IsoText(Reading.ts), Reading.c).where(*where).order_by(Reading.ts)
+    )
+    return JSONText("[" + ",".join(f'{{"c":{c!r},"ts":"{ts}"}}' for ts, c in rows) + "]")
+
+
 def _visible_unit(session: Session, actor: Actor, code: str) -> StorageUnit:
     unit = storage_unit_by_code(session, code)
     require_visible(actor, unit.site)
@@ -46,24 +57,27 @@ def readings(
     end: datetime | None,
     now: datetime,
     *,
-    iso_times: bool = False,
+    as_json: bool = False,
 ) -> dict:
-    """Raw readings up to a day (their times as ISO text written by the database with
-    `iso_times`, as an answer sends them), else min/max buckets."""
+    """Raw readings up to a day (with `as_json`, as the JSON text an answer sends), else
+    min/max buckets."""
     unit = _visible_unit(session, actor, code)
     start, end = _period(start, end, now)
     if end - start <= RAW_LIMIT:
-        rows = session.execute(
-            select(IsoText(Reading.ts) if iso_times else Reading.ts, Reading.c)
-            .where(Reading.storage_unit_id == unit.id, Reading.ts >= start, Reading.ts < end)
-            .order_by(Reading.ts)
-        ).all()
+        where = (Reading.storage_unit_id == unit.id, Reading.ts >= start, Reading.ts < end)
+        raw = (
+            _readings_json(session, where)
+            if as_json
+            else session.execute(
+                select(Reading.ts, Reading.c).where(*where).order_by(Reading.ts)
+            ).all()
+        )
         return {
             "unit": unit,
             "from": start,
             "to": end,
             "resolution": "raw",
-            "readings": rows,
+            "readings": raw,
             "buckets": None,
         }
     first_hour = start.replace(minute=0, second=0, microsecond=0)

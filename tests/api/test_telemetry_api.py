@@ -3,6 +3,7 @@ and stock held by an excursion."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -159,6 +160,26 @@ def test_raw_readings_carry_their_times_as_iso_text_like_every_answer(client, se
     assert [r["ts"] for r in raw["readings"]] == [iso(at) for at in times]
     assert raw["readings"][0]["ts"] == "2026-11-21T10:00:00Z"
     assert raw["readings"][1]["ts"] == "2026-11-21T10:01:00.250000Z"
+
+
+def test_raw_readings_are_the_json_the_encoder_would_write(client, seeded, admin):
+    """The database writes the list of readings; its text must be what json writes, floats
+    of every kind included (PostgreSQL writes 5 for 5.0, SQLite 15 digits of 5.837...)."""
+    register(client, admin)
+    temps = [5.0, -0.5, 5.837362849284739, 0.30000000000000004, 1e-07, -12.0, 8.25]
+    send(seeded, temps, step=timedelta(minutes=2))
+    path = f"/api/v1/storage-units/{FRIDGE}/readings"
+
+    answer = client.get(f"{path}?from=2026-11-21T09:00:00Z&to=2026-11-21T11:00:00Z", headers=admin)
+
+    readings = answer.json["readings"]
+    assert [r["c"] for r in readings] == temps
+    assert all(type(r["c"]) is float for r in readings)
+    written = answer.get_data(as_text=True)
+    listed = written[written.index('"readings":') + len('"readings":') : written.rindex("]") + 1]
+    assert listed == json.dumps(readings, separators=(",", ":"), sort_keys=True)
+    empty = client.get(f"{path}?from=2026-11-20T09:00:00Z&to=2026-11-20T11:00:00Z", headers=admin)
+    assert empty.status_code == 200 and empty.json["readings"] == []
 
 
 def test_time_in_range_over_a_period(client, seeded, admin):
