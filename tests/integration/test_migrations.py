@@ -64,3 +64,31 @@ def test_one_line_of_history():
 
     heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
     assert len(heads) == 1, f"several heads: {heads}"
+
+
+@pytest.mark.postgres
+def test_roll_ups_are_vacuumed_after_every_50000_new_rows(scratch_database_url):
+    """Long charts read the roll-ups from the index alone only where a vacuum has marked the
+    pages all-visible; PostgreSQL's default waits for a fifth of the table (migration 0012)."""
+    if not scratch_database_url.startswith("postgresql"):
+        pytest.skip("autovacuum is PostgreSQL's")
+    config = alembic_config(scratch_database_url)
+    command.upgrade(config, "head")
+    assert _reloptions(scratch_database_url, "reading_rollups") == {
+        "autovacuum_vacuum_insert_threshold=50000",
+        "autovacuum_vacuum_insert_scale_factor=0",
+    }
+    command.downgrade(config, "0011")
+    assert _reloptions(scratch_database_url, "reading_rollups") == set()
+
+
+def _reloptions(url: str, table: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            options = conn.scalar(
+                text("SELECT reloptions FROM pg_class WHERE relname = :t"), {"t": table}
+            )
+        return set(options or [])
+    finally:
+        engine.dispose()
