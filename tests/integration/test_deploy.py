@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from devices.ingest import parse_args as ingest_args
 from tests.support.database import migrate
 from tests.support.mosquitto import free_port
 
@@ -141,3 +143,46 @@ def test_gunicorn_from_the_shipped_config_serves_health_and_metrics(gunicorn):
     health = [a for a in access if a["path"] == "/api/v1/health"]
     assert health and health[0]["status"] == 200 and health[0]["method"] == "GET"
     assert {"time", "remote", "duration_ms", "bytes", "agent"} <= set(health[0])
+
+
+def test_the_systemd_units_verify_and_their_commands_exist(tmp_path, monkeypatch):
+    """systemd's own check of each unit as shipped (the install folder /opt/inventory read as
+    this checkout and its virtual environment), and each command line taken by the program
+    it names."""
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("needs systemd-analyze")
+    units = []
+    for shipped in sorted((ROOT / "deploy" / "systemd").glob("*.service")):
+        unit = tmp_path / shipped.name.replace("@.", "@1.")
+        text = shipped.read_text().replace("/opt/inventory/.venv", sys.prefix)
+        unit.write_text(text.replace("/opt/inventory", str(ROOT)))
+        units.append(unit)
+    checked = subprocess.run(
+        ["systemd-analyze", "verify", *map(str, units)], capture_output=True, text=True
+    )
+    assert checked.returncode == 0 and not checked.stdout + checked.stderr, checked.stderr
+
+    # the environment the units read (EnvironmentFile=), from the shipped example
+    example = (ROOT / "deploy" / "inventory.env.example").read_text().splitlines()
+    for key, _, value in (x.partition("=") for x in example if x and not x.startswith("#")):
+        monkeypatch.setenv(key, value)
+    commands = {unit.name: _exec_start(unit) for unit in units}
+    assert commands["inventory-api.service"][1:] == [
+        "--config",
+        f"{ROOT}/deploy/gunicorn.conf.py",
+        "wsgi:app",
+    ]  # fmt: skip  (the config and app test_gunicorn_from_the_shipped_config... starts)
+    ingest = commands["inventory-ingest@1.service"]
+    assert ingest[1:3] == ["-m", "devices.ingest"]
+    options = ingest_args([a.replace("${INVENTORY_INGEST_GROUP}", "") for a in ingest[3:]])
+    assert (options.client_id, options.group) == ("ingest-1", "")
+    scheduler = commands["inventory-scheduler.service"]
+    help_text = subprocess.run(
+        [*scheduler, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert help_text.returncode == 0, help_text.stderr
+
+
+def _exec_start(unit: Path) -> list[str]:
+    (line,) = [x for x in unit.read_text().splitlines() if x.startswith("ExecStart=")]
+    return line.removeprefix("ExecStart=").replace("%i", "1").split()
