@@ -10,10 +10,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import request
+from sqlalchemy import Row
 
 from inventory.db.models import (
     Carton,
-    CustodyEvent,
     Product,
     Shipment,
     Site,
@@ -23,7 +23,7 @@ from inventory.db.models import (
 from inventory.domain import geo
 from inventory.domain.custody import GONE_STATUSES, CartonStatus
 from inventory.services import catalogue, paging, stock
-from inventory.services.custody import days_left, open_vial_bud
+from inventory.services.custody import days_left, open_vial_bud, open_vial_bud_with
 from inventory.services.paging import Page, PageRequest
 
 
@@ -74,22 +74,75 @@ def hold_json(h) -> dict:
 
 
 def carton_json(c: Carton, now: datetime) -> dict:
-    open_holds = [h for h in c.holds if h.decision is None]
-    vial_bud = open_vial_bud(c)
+    return _carton(
+        c,
+        now,
+        c.product.code,
+        c.product.name,
+        c.product.doses_per_vial,
+        c.lot.number,
+        c.lot.expiry,
+        c.site.code,
+        c.storage_unit.code if c.storage_unit else None,
+        [child.id for child in c.children],
+        [h for h in c.holds if h.decision is None],
+        open_vial_bud(c),
+    )
+
+
+def carton_values_json(c: Row, children: list[int], open_holds: list[Row], now: datetime) -> dict:
+    """`carton_json` of a carton read as values (inventory.services.stock.CartonValues)."""
+    return _carton(
+        c,
+        now,
+        c.product,
+        c.product_name,
+        c.doses_per_vial,
+        c.lot,
+        c.expiry,
+        c.site,
+        c.storage_unit,
+        children,
+        open_holds,
+        open_vial_bud_with(c, c.storage_profile),
+    )
+
+
+def cartons_json(found: stock.CartonValues, now: datetime) -> list[dict]:
+    children, holds = found.children, found.holds
+    return [carton_values_json(c, children[c.id], holds.get(c.id, []), now) for c in found]
+
+
+def _carton(
+    c,
+    now: datetime,
+    product: str,
+    product_name: str,
+    doses_per_vial: int,
+    lot: str,
+    expiry: date,
+    site: str,
+    storage_unit: str | None,
+    children: list[int],
+    open_holds: list,
+    vial_bud: datetime | None,
+) -> dict:
+    """A carton (its own columns on `c`: an ORM row or a row of values) as the API shows it,
+    with its lot, product and places."""
     return {
         "id": c.id,
-        "product": c.product.code,
-        "product_name": c.product.name,
-        "lot": c.lot.number,
+        "product": product,
+        "product_name": product_name,
+        "lot": lot,
         "lot_id": c.lot_id,
-        "expiry": iso(c.lot.expiry),
+        "expiry": iso(expiry),
         "state": c.state,
         "status": c.status,
         "vials": c.vials,
         "doses": c.doses,
-        "doses_per_vial": c.product.doses_per_vial,
-        "site": c.site.code,
-        "storage_unit": c.storage_unit.code if c.storage_unit else None,
+        "doses_per_vial": doses_per_vial,
+        "site": site,
+        "storage_unit": storage_unit,
         "in_transit": c.in_transit,
         "shipment": c.shipment_id,
         "thawed_at": iso(c.thawed_at),
@@ -113,19 +166,14 @@ def carton_json(c: Carton, now: datetime) -> dict:
         "hold": hold_json(open_holds[-1]) if open_holds else None,
         "holds": [hold_json(h) for h in open_holds],
         "parent": c.parent_id,
-        "children": [child.id for child in c.children],
+        "children": children,
         "serial": c.serial,
     }
 
 
-def event_json(
-    e: CustodyEvent,
-    from_site: str | None,
-    to_site: str | None,
-    from_unit: str | None,
-    to_unit: str | None,
-) -> dict:
-    """A ledger event with the codes of the places it moved stock between."""
+def event_json(e: Row) -> dict:
+    """A ledger event with the codes of the places it moved stock between
+    (inventory.services.stock.CartonDetail.history)."""
     return {
         "id": e.id,
         "at": iso(e.at),
@@ -135,10 +183,10 @@ def event_json(
         "doses": e.doses,
         "change": e.change,
         "bucket": e.bucket,
-        "from_site": from_site,
-        "to_site": to_site,
-        "from_storage_unit": from_unit,
-        "to_storage_unit": to_unit,
+        "from_site": e.from_site,
+        "to_site": e.to_site,
+        "from_storage_unit": e.from_storage_unit,
+        "to_storage_unit": e.to_storage_unit,
         "reason": e.reason,
         "details": e.details,
     }
@@ -146,7 +194,8 @@ def event_json(
 
 def carton_detail_json(detail: stock.CartonDetail, now: datetime) -> dict:
     """One carton with its history and lineage both ways (ancestors up to the SSI tray,
-    every descendant down to the last small carton)."""
+    every descendant down to the last small carton). `hold` is its open hold, `holds` all
+    it ever had."""
     c = detail.carton
     below: dict[int, list] = {}
     for kin in detail.lineage.descendants:  # by id, so each level keeps the children's order
@@ -165,10 +214,11 @@ def carton_detail_json(detail: stock.CartonDetail, now: datetime) -> dict:
             for ch in below.get(carton_id, ())
         ]
 
+    open_holds = [h for h in detail.holds if h.decision is None]
     return {
-        **carton_json(c, now),
-        "holds": [hold_json(h) for h in c.holds],
-        "history": [event_json(*row) for row in detail.history],
+        **carton_values_json(c, detail.children, open_holds, now),
+        "holds": [hold_json(h) for h in detail.holds],
+        "history": [event_json(row) for row in detail.history],
         "lineage": {
             "ancestors": [
                 {"id": a.id, "site": a.site, "vials": a.vials, "status": a.status}

@@ -19,6 +19,7 @@ from inventory.api.schemas import (
 from inventory.presentation import (
     carton_detail_json,
     carton_json,
+    cartons_json,
     label_html,
     next_page_headers,
     page_of,
@@ -52,7 +53,7 @@ def receive(data):
 @operation(responses.Carton, many=True, query=CartonQuery)
 def list_cartons(args):
     """Stock on hand, expiring soonest first (FEFO)."""
-    found = stock.list_cartons(
+    found = stock.list_carton_values(
         get_session(),
         g.actor,
         site=args.get("site"),
@@ -62,8 +63,7 @@ def list_cartons(args):
         state=args.get("state"),
         page=page_of(args),
     )
-    at = now()
-    return Reply([carton_json(c, at) for c in found], headers=next_page_headers(found))
+    return Reply(cartons_json(found, now()), headers=next_page_headers(found.page))
 
 
 @api.get("/cartons/<id:carton_id>")

@@ -17,9 +17,11 @@ Roles:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, bindparam, false, or_, select, true
 
 from inventory.db.models import Site
 from inventory.domain.errors import Forbidden, NotFound
@@ -77,28 +79,49 @@ class Actor:
 
     def sees(self, site) -> bool:
         """Whether stock at `site` (a Site row) is visible at all."""
+        return self.sees_site(site.id, site.region)
+
+    def sees_site(self, site_id: int, region: str | None) -> bool:
+        """`sees` of the site with this id and region, given as values."""
         if self.role in ("admin", "auditor"):
             return True
         if self.role == "centre_manager":
-            return site.id == self.site_id
+            return site_id == self.site_id
         if self.role == "pharmacist" and self.site_id is not None:
-            return site.id == self.site_id or site.region == self.region
+            return site_id == self.site_id or region == self.region
         if self.role == "coordinator" and self.region:
-            return site.region == self.region
+            return region == self.region
         return self.role in ("pharmacist", "coordinator")
+
+    def own_site_id(self, code: str) -> int | None:
+        """The id of the site `code` when it is the actor's own and `sees` it for that alone
+        (no need to look it up to know): a centre manager's, a pharmacist's, an admin's or
+        an auditor's own site. None otherwise."""
+        if code != self.site_code or self.site_id is None:
+            return None
+        if self.role in ("admin", "auditor", "centre_manager", "pharmacist"):
+            return self.site_id
+        return None
 
     def sees_site_id(self, site_id) -> ColumnElement[bool]:
         """`sees` as one SQL predicate over a site id column, so a list is filtered before
         its limit, never after."""
+        kind, values = self.sight()
+        return sight_clause(kind, site_id, values)
+
+    def sight(self) -> tuple[str, dict[str, Any]]:
+        """`sees` as a kind of sight and its values, for a statement made once per kind
+        (`sight_clause`): everything, nothing, its own site (sight_site), its region's sites
+        (sight_region), or both."""
         if self.role in ("admin", "auditor"):
-            return true()
+            return "everything", {}
         if self.role == "centre_manager":
-            return site_id == self.site_id
+            return "site", {"sight_site": self.site_id}
         if self.role == "pharmacist" and self.site_id is not None:
-            return or_(site_id == self.site_id, site_id.in_(_sites_in(self.region)))
+            return "site_or_region", {"sight_site": self.site_id, "sight_region": self.region}
         if self.role == "coordinator" and self.region:
-            return site_id.in_(_sites_in(self.region))
-        return true() if self.role in ("pharmacist", "coordinator") else false()
+            return "region", {"sight_region": self.region}
+        return ("everything" if self.role in ("pharmacist", "coordinator") else "nothing"), {}
 
     def acts_at(self, site, action: str | None = None) -> bool:
         if self.role == "admin":
@@ -116,8 +139,31 @@ class Actor:
         )
 
 
-def _sites_in(region: str | None):
-    return select(Site.id).where(Site.region == region)
+def sight_clause(
+    kind: str, site_id, values: Mapping[str, Any] | None = None
+) -> ColumnElement[bool]:
+    """The predicate of a kind of sight (`Actor.sight`) over a site id column: with its
+    `values` in it, or without them the parameters sight_site and sight_region, given at
+    each run of a statement made once."""
+
+    def value(name: str):
+        return bindparam(name) if values is None else bindparam(name, values[name], unique=True)
+
+    if kind == "everything":
+        return true()
+    if kind == "nothing":
+        return false()
+    if kind == "site":
+        return site_id == value("sight_site")
+    if kind == "region":
+        return site_id.in_(_sites_in(value("sight_region")))
+    return or_(site_id == value("sight_site"), site_id.in_(_sites_in(value("sight_region"))))
+
+
+def _sites_in(region):
+    # the table's columns: a query of values that embeds this stays a Core query
+    sites = Site.__table__.c
+    return select(sites.id).where(sites.region == region)
 
 
 def require(actor: Actor, action: str, site=None) -> None:

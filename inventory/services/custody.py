@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -80,7 +81,18 @@ def set_clock(carton: Carton, clock: UnitClock, profile: StorageProfile) -> None
 
 
 def open_vial_bud(carton: Carton) -> datetime | None:
+    if not carton.open_vial_doses:  # no open vial: no need of the product's profile
+        return None
     return rules.open_vial_bud(carton, profile_of(carton.product).in_use_hours)
+
+
+def open_vial_bud_with(carton: Any, storage_profile: dict | None) -> datetime | None:
+    """`open_vial_bud` of a carton read as values, with its product's storage profile (which
+    only a carton with an open vial needs)."""
+    if not carton.open_vial_doses:
+        return None
+    profile = _profile_from_json(json.dumps(storage_profile, sort_keys=True))
+    return rules.open_vial_bud(carton, profile.in_use_hours)
 
 
 # ---------------------------------------------------------------- receipt

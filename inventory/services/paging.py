@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import and_, or_
+from sqlalchemy import ColumnElement, Integer, and_, bindparam, or_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql import Select
 
@@ -53,19 +53,23 @@ class Page(Generic[T]):
         return self.items[index]
 
 
+# a mapped attribute (Carton.bud), or a table's column for a query of values
+KeyColumn = InstrumentedAttribute | ColumnElement
+
+
 @dataclass(frozen=True)
 class Key:
     """One part of a list's order: a column, descending or not."""
 
-    column: InstrumentedAttribute
+    column: KeyColumn
     descending: bool = False
 
 
-def asc(column: InstrumentedAttribute) -> Key:
+def asc(column: KeyColumn) -> Key:
     return Key(column)
 
 
-def desc(column: InstrumentedAttribute) -> Key:
+def desc(column: KeyColumn) -> Key:
     return Key(column, descending=True)
 
 
@@ -148,25 +152,52 @@ def after(order: Sequence[Key], values: Sequence[Any]):
     return or_(*clauses)
 
 
+def page_statement(query: Select, order: Sequence[Key], *, after_cursor: bool) -> Select:
+    """`query` (visibility and filters already in it) as the statement of one page in
+    `order`, which can be made once and run with `page_params`: one row more than the page's
+    limit (to know whether more follow), with `after_cursor` those after a cursor's key."""
+    if after_cursor:
+        query = query.where(after(order, [bindparam(f"page_key_{i}") for i in range(len(order))]))
+    return query.order_by(
+        *(k.column.desc() if k.descending else k.column.asc() for k in order)
+    ).limit(bindparam("page_limit", type_=Integer))
+
+
+def page_params(order: Sequence[Key], request: PageRequest) -> dict[str, Any]:
+    """The values a `page_statement` runs with for `request` (a 422 naming `cursor` if it
+    is not one this list gave)."""
+    params: dict[str, Any] = {"page_limit": request.limit + 1}
+    if request.cursor is not None:
+        for i, value in enumerate(decode_cursor(request.cursor, order)):
+            params[f"page_key_{i}"] = value
+    return params
+
+
+def page_of_rows(
+    rows: list, order: Sequence[Key], request: PageRequest, key: Callable | None = None
+) -> Page:
+    """The page in the rows a `page_statement` found, and the cursor of the next one when
+    more follow. `key(row)` gives a row's sort values; by default the ordered columns'
+    attributes of the row."""
+    if len(rows) <= request.limit:
+        return Page(rows, None)
+    rows = rows[: request.limit]
+    last = rows[-1]
+    last_key = key(last) if key else [getattr(last, str(k.column.key)) for k in order]
+    return Page(rows, encode_cursor(last_key))
+
+
 def paged(
     session: Session,
     query: Select,
     order: Sequence[Key],
     request: PageRequest,
     key: Callable[[Any], Sequence[Any]] | None = None,
+    *,
+    params: dict[str, Any] | None = None,
 ) -> Page:
-    """Run `query` (visibility and filters already in it) for one page in `order`, whose last
-    key must be unique (the id). `key(row)` gives a row's sort values; by default the ordered
-    columns' attributes of the row."""
-    if request.cursor is not None:
-        query = query.where(after(order, decode_cursor(request.cursor, order)))
-    query = query.order_by(
-        *(k.column.desc() if k.descending else k.column.asc() for k in order)
-    ).limit(request.limit + 1)
-    rows = list(session.scalars(query))
-    if len(rows) <= request.limit:
-        return Page(rows, None)
-    rows = rows[: request.limit]
-    last = rows[-1]
-    values = key(last) if key else [getattr(last, k.column.key) for k in order]
-    return Page(rows, encode_cursor(values))
+    """Run `query` (visibility and filters already in it, with their `params`) for one page
+    of its first column (an entity) in `order`, whose last key must be unique (the id)."""
+    statement = page_statement(query, order, after_cursor=request.cursor is not None)
+    rows = list(session.scalars(statement, {**(params or {}), **page_params(order, request)}))
+    return page_of_rows(rows, order, request, key)

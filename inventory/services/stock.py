@@ -2,18 +2,42 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Row, bindparam, func, literal, select, union_all
-from sqlalchemy.orm import Session, aliased, joinedload, selectinload
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.orm import Session, joinedload, selectinload
 
-from inventory.db.models import Carton, CustodyEvent, Product, Shipment, Site, StorageUnit
+from inventory.db.base import IdList, constant_in
+from inventory.db.models import (
+    Carton,
+    CustodyEvent,
+    Hold,
+    Lot,
+    Product,
+    Shipment,
+    Site,
+    StorageUnit,
+)
 from inventory.domain.custody import ON_HAND_STATUSES, PRESENT_STATUSES, CartonStatus
 from inventory.domain.errors import InvalidInput, NotFound
 from inventory.services import custody, paging
-from inventory.services.access import SYSTEM, Actor, require_visible
+from inventory.services.access import SYSTEM, Actor, require_visible, sight_clause
 from inventory.services.common import audit, site_by_code, storage_unit_by_code
 from inventory.services.paging import FIRST_PAGE, Page, PageRequest, asc, paged
 
@@ -29,21 +53,6 @@ def get_carton(session: Session, actor: Actor, carton_id: int) -> Carton:
         carton_id,
         selectinload(Carton.children, recursion_depth=-1).joinedload(Carton.site),
     )
-
-
-@dataclass(frozen=True)
-class CartonDetail:
-    carton: Carton
-    history: list[Row]
-    lineage: Lineage
-
-
-def carton_detail(session: Session, actor: Actor, carton_id: int) -> CartonDetail:
-    """A carton with its history and whole lineage in five queries, however long either is:
-    the carton (its lot, product, site and unit joined), its holds, its children, its
-    history, its lineage."""
-    carton = _visible_carton(session, actor, carton_id, selectinload(Carton.children))
-    return CartonDetail(carton, history_with_places(session, carton), lineage(session, carton))
 
 
 def _visible_carton(session: Session, actor: Actor, carton_id: int, children) -> Carton:
@@ -87,8 +96,34 @@ def list_cartons(
         selectinload(Carton.holds),
         selectinload(Carton.children),
     )
-    query = _filtered(session, actor, query, site, storage_unit, product, status, state)
-    return paged(session, query, (asc(Carton.bud), asc(Carton.id)), page)
+    query, params = _filtered(session, actor, query, site, storage_unit, product, status, state)
+    return paged(session, query, (asc(Carton.bud), asc(Carton.id)), page, params=params)
+
+
+def list_carton_values(
+    session: Session,
+    actor: Actor,
+    *,
+    site: str | None = None,
+    storage_unit: str | None = None,
+    product: str | None = None,
+    status: str | None = None,
+    state: str | None = None,
+    page: PageRequest = FIRST_PAGE,
+) -> CartonValues:
+    """`list_cartons` read as values (see "Cartons as values" below), for an answer that
+    only shows them: the page in one query, and a second for the open holds of its cartons
+    when any has one. A person's own site is not looked up."""
+    shape, params = _filters(session, actor, site, storage_unit, product, status, state)
+    statement = _listed_page(shape, after_cursor=page.cursor is not None)
+    params |= paging.page_params(LISTED_ORDER, page)
+    found = paging.page_of_rows(list(session.execute(statement, params)), LISTED_ORDER, page)
+    held = [row.id for row in found if row.has_holds]
+    holds: dict[int, list[Row]] = {}
+    if held:
+        for hold in session.execute(OPEN_HOLDS_OF, {"cartons": held}):
+            holds.setdefault(hold.carton_id, []).append(hold)
+    return CartonValues(found, {row.id: _ids(row.children) for row in found}, holds)
 
 
 def at_hand(
@@ -108,7 +143,7 @@ def at_hand(
     query = select(Carton).options(
         joinedload(Carton.lot, innerjoin=True), joinedload(Carton.product, innerjoin=True)
     )
-    query = _filtered(session, actor, query, site, None, None, None, None)
+    query, params = _filtered(session, actor, query, site, None, None, None, None)
     query = query.where(
         Carton.status.in_(statuses), Carton.in_transit.is_(False), Carton.shipment_id.is_(None)
     )
@@ -116,7 +151,7 @@ def at_hand(
         query = query.where(Carton.open_vial_doses > 0)
     if open_first:
         query = query.order_by(Carton.open_vial_doses == 0)
-    return list(session.scalars(query.order_by(Carton.bud, Carton.id).limit(limit)))
+    return list(session.scalars(query.order_by(Carton.bud, Carton.id).limit(limit), params))
 
 
 @dataclass(frozen=True)
@@ -141,36 +176,79 @@ def stock_totals(
     query = select(
         StorageUnit.code, func.count(Carton.id), func.coalesce(func.sum(Carton.doses), 0)
     ).outerjoin(StorageUnit, StorageUnit.id == Carton.storage_unit_id)
-    query = _filtered(session, actor, query, site, storage_unit, product, status, state)
-    rows = session.execute(query.group_by(StorageUnit.code).order_by(StorageUnit.code))
+    query, params = _filtered(session, actor, query, site, storage_unit, product, status, state)
+    rows = session.execute(query.group_by(StorageUnit.code).order_by(StorageUnit.code), params)
     return [UnitTotal(code, int(n), int(d)) for code, n, d in rows]
 
 
-def _filtered(session, actor, query, site, storage_unit, product, status, state):
-    """`query` of cartons narrowed to what the filters and the actor's sight allow."""
+def _filtered(
+    session, actor, query, site, storage_unit, product, status, state
+) -> tuple[Select, dict[str, Any]]:
+    """`query` of cartons narrowed to what the filters and the actor's sight allow, and the
+    values to run it with."""
+    shape, params = _filters(session, actor, site, storage_unit, product, status, state)
+    return query.where(*_conditions(shape)), params
+
+
+Shape = tuple[str, tuple[str, ...]]
+
+
+def _filters(
+    session, actor, site, storage_unit, product, status, state
+) -> tuple[Shape, dict[str, Any]]:
+    """Which filters apply (the actor's kind of sight and the filters given: a shape the
+    conditions are made once for) and their values. The site and the storage unit are
+    looked up, not found unless the actor sees them (a person's own site is known without);
+    a status or state is one of those known."""
+    params: dict[str, Any] = {}
     if site:
-        at = site_by_code(session, site)
-        require_visible(actor, at)
-        query = query.where(Carton.site_id == at.id)
+        site_id = actor.own_site_id(site)
+        if site_id is None:
+            at = site_by_code(session, site)
+            require_visible(actor, at)
+            site_id = at.id
+        params["of_site"] = site_id
     if storage_unit:
         unit = storage_unit_by_code(session, storage_unit)
         require_visible(actor, unit.site)
-        query = query.where(Carton.storage_unit_id == unit.id)
+        params["of_unit"] = unit.id
     if product:
-        query = query.join(Product, Product.id == Carton.product_id).where(Product.code == product)
+        params["of_product"] = product
     if status:
         if status not in CARTON_STATUSES:
             raise InvalidInput(
                 "unknown status", fields={"status": [f"one of {', '.join(CARTON_STATUSES)}"]}
             )
-        query = query.where(Carton.status == status)
-    else:
-        query = query.where(Carton.status.in_(PRESENT_STATUSES))
+        params["of_status"] = status
     if state:
         if state not in STATES:
             raise InvalidInput("unknown state", fields={"state": [f"one of {', '.join(STATES)}"]})
-        query = query.where(Carton.state == state)
-    return query.where(actor.sees_site_id(Carton.site_id))
+        params["of_state"] = state
+    sight, seen = actor.sight()
+    return (sight, tuple(params)), params | seen
+
+
+@functools.cache
+def _conditions(shape: Shape) -> tuple[ColumnElement[bool], ...]:
+    """The conditions of a shape of filters (`_filters`), in the table's columns (so a
+    query of values stays a Core one), with their values as parameters."""
+    sight, given = shape
+    c = _CARTONS.c
+    conditions = []
+    if "of_site" in given:
+        conditions.append(c.site_id == bindparam("of_site"))
+    if "of_unit" in given:
+        conditions.append(c.storage_unit_id == bindparam("of_unit"))
+    if "of_product" in given:
+        products = _PRODUCTS.c
+        code = products.code == bindparam("of_product")
+        conditions.append(c.product_id == select(products.id).where(code).scalar_subquery())
+    # without a status, what is still there
+    conditions.append(c.status == bindparam("of_status") if "of_status" in given else PRESENT)
+    if "of_state" in given:
+        conditions.append(c.state == bindparam("of_state"))
+    conditions.append(sight_clause(sight, c.site_id))
+    return tuple(conditions)
 
 
 def stock_on_hand(session: Session, actor: Actor, site: str) -> dict:
@@ -294,66 +372,166 @@ def place_codes(session: Session) -> tuple[dict[int, str], dict[int, str]]:
     return sites, units
 
 
+# ---------------------------------------------------------------- cartons as values
+#
+# An answer that only shows cartons reads them as values: columns of the tables themselves
+# (Core queries: no ORM object per carton and per related row, no identity map, no
+# relationship loaders, which took most of a list's and a carton page's time), in
+# statements made once with bound parameters (building them cost more than running them).
+
+_CARTONS = Carton.__table__
+_LOTS = Lot.__table__
+_PRODUCTS = Product.__table__
+_SITES = Site.__table__
+_UNITS = StorageUnit.__table__
+_HOLDS = Hold.__table__
+_EVENTS = CustodyEvent.__table__
+
+# still there: written into the statement, not a parameter list expanded at every run
+PRESENT = constant_in(_CARTONS.c.status, PRESENT_STATUSES)
+
+
+def _carton_values(holds: ColumnElement[bool]) -> Select:
+    """Each carton's columns with its lot, product, site and unit in one row, the ids of its
+    children ("3,4", in any order), and whether it has `holds`."""
+    c = _CARTONS.c
+    kids = _CARTONS.alias("kids")
+    return select(
+        c.id,
+        c.lot_id,
+        c.parent_id,
+        c.site_id,
+        c.state,
+        c.status,
+        c.vials,
+        c.doses,
+        c.in_transit,
+        c.shipment_id,
+        c.thawed_at,
+        c.bud,
+        c.open_vial_doses,
+        c.open_vial_opened_at,
+        c.room_temp_hours,
+        c.exposure_s,
+        c.exposure_min_c,
+        c.exposure_max_c,
+        c.serial,
+        _LOTS.c.number.label("lot"),
+        _LOTS.c.expiry,
+        _PRODUCTS.c.code.label("product"),
+        _PRODUCTS.c.name.label("product_name"),
+        _PRODUCTS.c.doses_per_vial,
+        # only an open vial's beyond-use date needs it: other rows spare decoding it
+        case((c.open_vial_doses != 0, _PRODUCTS.c.storage_profile)).label("storage_profile"),
+        _SITES.c.code.label("site"),
+        _SITES.c.region.label("site_region"),
+        _UNITS.c.code.label("storage_unit"),
+        select(IdList(kids.c.id))
+        .where(kids.c.parent_id == c.id)
+        .scalar_subquery()
+        .label("children"),
+        exists().where(_HOLDS.c.carton_id == c.id, holds).label("has_holds"),
+    ).select_from(
+        _CARTONS.join(_LOTS, _LOTS.c.id == c.lot_id)
+        .join(_PRODUCTS, _PRODUCTS.c.id == c.product_id)
+        .join(_SITES, _SITES.c.id == c.site_id)
+        .outerjoin(_UNITS, _UNITS.c.id == c.storage_unit_id)
+    )
+
+
+def _ids(listed: str | None) -> list[int]:
+    """The ids an aggregate listed, in order."""
+    return sorted(int(i) for i in listed.split(",")) if listed else []
+
+
+@dataclass(frozen=True)
+class CartonValues:
+    """A page of cartons as values: a row each (`_carton_values`), and by carton id the ids
+    of its children and its open holds, oldest first."""
+
+    page: Page[Row]
+    children: dict[int, list[int]]
+    holds: dict[int, list[Row]]
+
+    def __iter__(self):
+        return iter(self.page)
+
+
+# a list shows open holds only
+LISTED_CARTONS = _carton_values(_HOLDS.c.decision.is_(None))
+LISTED_ORDER = (asc(_CARTONS.c.bud), asc(_CARTONS.c.id))
+
+
+@functools.cache
+def _listed_page(shape: Shape, *, after_cursor: bool) -> Select:
+    """A page's statement for a shape of filters, made once (building it and its cache key
+    cost more than running it)."""
+    query = LISTED_CARTONS.where(*_conditions(shape))
+    return paging.page_statement(query, LISTED_ORDER, after_cursor=after_cursor)
+
+
+OPEN_HOLDS_OF = (
+    select(_HOLDS)
+    .where(_HOLDS.c.carton_id.in_(bindparam("cartons", expanding=True)))
+    .where(_HOLDS.c.decision.is_(None))
+    .order_by(_HOLDS.c.id)
+)
+
+
 def _history_with_places():
-    from_site, to_site = aliased(Site), aliased(Site)
-    from_unit, to_unit = aliased(StorageUnit), aliased(StorageUnit)
+    from_site, to_site = _SITES.alias("from_site"), _SITES.alias("to_site")
+    from_unit, to_unit = _UNITS.alias("from_unit"), _UNITS.alias("to_unit")
+    e = _EVENTS.c
     return (
         select(
-            CustodyEvent,
-            from_site.code.label("from_site"),
-            to_site.code.label("to_site"),
-            from_unit.code.label("from_storage_unit"),
-            to_unit.code.label("to_storage_unit"),
+            _EVENTS,
+            from_site.c.code.label("from_site"),
+            to_site.c.code.label("to_site"),
+            from_unit.c.code.label("from_storage_unit"),
+            to_unit.c.code.label("to_storage_unit"),
         )
-        .outerjoin(from_site, from_site.id == CustodyEvent.from_site_id)
-        .outerjoin(to_site, to_site.id == CustodyEvent.to_site_id)
-        .outerjoin(from_unit, from_unit.id == CustodyEvent.from_storage_unit_id)
-        .outerjoin(to_unit, to_unit.id == CustodyEvent.to_storage_unit_id)
-        .where(CustodyEvent.carton_id == bindparam("carton"))
-        .order_by(CustodyEvent.id)
+        .outerjoin(from_site, from_site.c.id == e.from_site_id)
+        .outerjoin(to_site, to_site.c.id == e.to_site_id)
+        .outerjoin(from_unit, from_unit.c.id == e.from_storage_unit_id)
+        .outerjoin(to_unit, to_unit.c.id == e.to_storage_unit_id)
+        .where(e.carton_id == bindparam("carton"))
+        .order_by(e.id)
     )
 
 
 def _lineage():
     """Both ways, however deep the repacking went: a recursive query each way."""
+    c = _CARTONS.c
     up = (
-        select(Carton.id, Carton.parent_id, literal(1).label("depth"))
-        .where(Carton.id == bindparam("parent"))
+        select(c.id, c.parent_id, literal(1).label("depth"))
+        .where(c.id == bindparam("parent"))
         .cte("up", recursive=True)
     )
-    up = up.union_all(
-        select(Carton.id, Carton.parent_id, up.c.depth + 1).where(Carton.id == up.c.parent_id)
-    )
-    down = (
-        select(Carton.id).where(Carton.parent_id == bindparam("carton")).cte("down", recursive=True)
-    )
-    down = down.union_all(select(Carton.id).where(Carton.parent_id == down.c.id))
+    up = up.union_all(select(c.id, c.parent_id, up.c.depth + 1).where(c.id == up.c.parent_id))
+    down = select(c.id).where(c.parent_id == bindparam("carton")).cte("down", recursive=True)
+    down = down.union_all(select(c.id).where(c.parent_id == down.c.id))
     kin = union_all(select(up.c.id, up.c.depth), select(down.c.id, literal(0))).subquery()
     return (
         select(
-            Carton.id,
-            Carton.parent_id,
-            Site.code.label("site"),
-            Carton.vials,
-            Carton.doses,
-            Carton.status,
+            c.id,
+            c.parent_id,
+            _SITES.c.code.label("site"),
+            c.vials,
+            c.doses,
+            c.status,
             kin.c.depth,
         )
-        .join(kin, kin.c.id == Carton.id)
-        .join(Site, Site.id == Carton.site_id)
-        .order_by(kin.c.depth, Carton.id)
+        .join(kin, kin.c.id == c.id)
+        .join(_SITES, _SITES.c.id == c.site_id)
+        .order_by(kin.c.depth, c.id)
     )
 
 
-# made once: building them (aliases, recursive parts) cost more than running them
+# a carton's page shows every hold, decided or not
+CARTON_VALUES = _carton_values(true()).where(_CARTONS.c.id == bindparam("carton"))
+HOLDS_OF = select(_HOLDS).where(_HOLDS.c.carton_id == bindparam("carton")).order_by(_HOLDS.c.id)
 HISTORY_WITH_PLACES = _history_with_places()
 LINEAGE = _lineage()
-
-
-def history_with_places(session: Session, carton: Carton) -> list[Row]:
-    """The carton's custody ledger, oldest first: each event with the codes of the sites and
-    storage units it moved stock between, in one query (not every site and unit's code)."""
-    return list(session.execute(HISTORY_WITH_PLACES, {"carton": carton.id}))
 
 
 @dataclass(frozen=True)
@@ -364,11 +542,38 @@ class Lineage:
     descendants: list[Row]  # every level, by id
 
 
-def lineage(session: Session, carton: Carton) -> Lineage:
-    """Both ways in one query."""
-    rows = session.execute(LINEAGE, {"carton": carton.id, "parent": carton.parent_id}).all()
-    return Lineage(
-        ancestors=[r for r in rows if r.depth > 0], descendants=[r for r in rows if r.depth == 0]
+@dataclass(frozen=True)
+class CartonDetail:
+    """A carton as values (`_carton_values`) with its children's ids, its holds (decided or
+    not, oldest first), its history (each event with the codes of the sites and storage
+    units it moved stock between: from_site, to_site, from_storage_unit, to_storage_unit)
+    and its lineage."""
+
+    carton: Row
+    children: list[int]
+    holds: list[Row]
+    history: list[Row]
+    lineage: Lineage
+
+
+def carton_detail(session: Session, actor: Actor, carton_id: int) -> CartonDetail:
+    """A carton with its history and whole lineage in three queries, however long either
+    is: the carton (its lot, product, site, unit and children), its history with the places
+    named, its lineage both ways; a fourth for its holds when it has any."""
+    carton = session.execute(CARTON_VALUES, {"carton": carton_id}).first()
+    if carton is None or not actor.sees_site(carton.site_id, carton.site_region):
+        raise NotFound(f"no carton {carton_id}")
+    holds = list(session.execute(HOLDS_OF, {"carton": carton_id})) if carton.has_holds else []
+    history = list(session.execute(HISTORY_WITH_PLACES, {"carton": carton_id}))
+    kin = session.execute(LINEAGE, {"carton": carton_id, "parent": carton.parent_id}).all()
+    return CartonDetail(
+        carton,
+        _ids(carton.children),
+        holds,
+        history,
+        Lineage(
+            ancestors=[r for r in kin if r.depth > 0], descendants=[r for r in kin if r.depth == 0]
+        ),
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import event
+
 from inventory import seed_data
 
 API = "/api/v1"
@@ -248,3 +250,19 @@ def lot_id(client, headers, product: str, number: str) -> int:
     found = ok(get(client, f"/lots?product={product}&number={number}", headers))
     assert len(found) == 1, found
     return found[0]["id"]
+
+
+def statements_of(app, call) -> int:
+    """How many SQL statements the app's database saw while `call` ran."""
+    seen = []
+
+    def count(*_):
+        seen.append(1)
+
+    engine = app.extensions["inventory.engine"]
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        call()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(seen)

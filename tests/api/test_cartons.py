@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import event
 
 from tests.api.helpers import (
     CENTRE,
@@ -24,6 +23,7 @@ from tests.api.helpers import (
     release,
     repack,
     repacked_cartons,
+    statements_of,
     thaw,
     thawed_tray,
     waste,
@@ -121,22 +121,6 @@ def test_lineage_is_queryable_both_ways(client, staff):
     assert [a["id"] for a in grandchild_view["lineage"]["ancestors"]] == [first["id"], tray["id"]]
     assert grandchild_view["parent"] == first["id"]
     assert child_view["children"] == [grandchild["id"]]
-
-
-def statements_of(app, call) -> int:
-    """How many SQL statements the app's database saw while `call` ran."""
-    seen = []
-
-    def count(*_):
-        seen.append(1)
-
-    engine = app.extensions["inventory.engine"]
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        call()
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    return len(seen)
 
 
 def test_a_cartons_page_takes_the_same_few_queries_however_long_its_lineage(app, client, staff):
