@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import request
-from sqlalchemy import Row
 
 from inventory.db.models import (
     Carton,
@@ -20,6 +19,7 @@ from inventory.db.models import (
     StockRequest,
     StorageUnit,
 )
+from inventory.db.values import Values
 from inventory.domain import geo
 from inventory.domain.custody import GONE_STATUSES, CartonStatus
 from inventory.services import catalogue, paging, stock
@@ -90,7 +90,9 @@ def carton_json(c: Carton, now: datetime) -> dict:
     )
 
 
-def carton_values_json(c: Row, children: list[int], open_holds: list[Row], now: datetime) -> dict:
+def carton_values_json(
+    c: Values, children: list[int], open_holds: list[Values], now: datetime
+) -> dict:
     """`carton_json` of a carton read as values (inventory.services.stock.CartonValues)."""
     return _carton(
         c,
@@ -171,7 +173,7 @@ def _carton(
     }
 
 
-def event_json(e: Row) -> dict:
+def event_json(e: Values) -> dict:
     """A ledger event with the codes of the places it moved stock between
     (inventory.services.stock.CartonDetail.history)."""
     return {

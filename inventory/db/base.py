@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, ColumnElement, DateTime, MetaData, String, literal_column
+from sqlalchemy import JSON, DateTime, MetaData, String, literal_column
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
@@ -91,38 +90,6 @@ def _readings_json_postgresql(element, compiler, **kw):
     number = f"{c}::text || CASE WHEN {c} = trunc({c}) AND abs({c}) < 1e15 THEN '.0' ELSE '' END"
     row = f"""'{{"c":' || {number} || ',"ts":"' || {iso} || '"}}'"""
     return f"'[' || coalesce(string_agg({row}, ',' ORDER BY {ts}), '') || ']'"
-
-
-def constant_in(column: ColumnElement, values: Iterable[str]) -> ColumnElement[bool]:
-    """`column IN ('a', 'b')` for constants of the code (statuses, kinds) written into the
-    statement: a list given as a parameter is expanded into the SQL again at every run."""
-    written = []
-    for value in values:
-        text = str(value)
-        if not text.replace("_", "").isalnum():
-            raise ValueError(f"not a constant to write into SQL: {text!r}")
-        written.append(literal_column(f"'{text}'", type_=column.type))
-    return column.in_(written)
-
-
-class IdList(FunctionElement):
-    """An aggregate of whole numbers (ids) as one text, "3,1,2", in no given order: the
-    children of each carton in its own row. (`aggregate_strings` would expand its separator
-    into the SQL at every run.)"""
-
-    type = String()
-    name = "id_list"
-    inherit_cache = True
-
-
-@compiles(IdList, "postgresql")
-def _id_list_postgresql(element, compiler, **kw):
-    return f"string_agg(CAST({compiler.process(element.clauses, **kw)} AS TEXT), ',')"
-
-
-@compiles(IdList, "sqlite")
-def _id_list_sqlite(element, compiler, **kw):
-    return f"group_concat({compiler.process(element.clauses, **kw)}, ',')"
 
 
 # JSONB on PostgreSQL (indexable, compact), plain JSON text elsewhere.

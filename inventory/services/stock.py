@@ -10,20 +10,18 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Row,
     Select,
     bindparam,
     case,
     exists,
     func,
-    literal,
+    literal_column,
     select,
     true,
     union_all,
 )
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from inventory.db.base import IdList, constant_in
 from inventory.db.models import (
     Carton,
     CustodyEvent,
@@ -34,6 +32,7 @@ from inventory.db.models import (
     Site,
     StorageUnit,
 )
+from inventory.db.values import IdList, Values, constant_in, named_rows
 from inventory.domain.custody import ON_HAND_STATUSES, PRESENT_STATUSES, CartonStatus
 from inventory.domain.errors import InvalidInput, NotFound
 from inventory.services import custody, paging
@@ -117,11 +116,11 @@ def list_carton_values(
     shape, params = _filters(session, actor, site, storage_unit, product, status, state)
     statement = _listed_page(shape, after_cursor=page.cursor is not None)
     params |= paging.page_params(LISTED_ORDER, page)
-    found = paging.page_of_rows(list(session.execute(statement, params)), LISTED_ORDER, page)
+    found = paging.page_of_rows(named_rows(session.execute(statement, params)), LISTED_ORDER, page)
     held = [row.id for row in found if row.has_holds]
-    holds: dict[int, list[Row]] = {}
+    holds: dict[int, list[Values]] = {}
     if held:
-        for hold in session.execute(OPEN_HOLDS_OF, {"cartons": held}):
+        for hold in named_rows(session.execute(OPEN_HOLDS_OF, {"cartons": held})):
             holds.setdefault(hold.carton_id, []).append(hold)
     return CartonValues(found, {row.id: _ids(row.children) for row in found}, holds)
 
@@ -422,7 +421,9 @@ def _carton_values(holds: ColumnElement[bool]) -> Select:
         _PRODUCTS.c.name.label("product_name"),
         _PRODUCTS.c.doses_per_vial,
         # only an open vial's beyond-use date needs it: other rows spare decoding it
-        case((c.open_vial_doses != 0, _PRODUCTS.c.storage_profile)).label("storage_profile"),
+        case((c.open_vial_doses != literal_column("0"), _PRODUCTS.c.storage_profile)).label(
+            "storage_profile"
+        ),
         _SITES.c.code.label("site"),
         _SITES.c.region.label("site_region"),
         _UNITS.c.code.label("storage_unit"),
@@ -449,9 +450,9 @@ class CartonValues:
     """A page of cartons as values: a row each (`_carton_values`), and by carton id the ids
     of its children and its open holds, oldest first."""
 
-    page: Page[Row]
+    page: Page[Values]
     children: dict[int, list[int]]
-    holds: dict[int, list[Row]]
+    holds: dict[int, list[Values]]
 
     def __iter__(self):
         return iter(self.page)
@@ -499,47 +500,45 @@ def _history_with_places():
     )
 
 
-def _lineage():
-    """Both ways, however deep the repacking went: a recursive query each way."""
+def _carton_and_kin() -> Select:
+    """A carton and its kin as values (`_carton_values`, with every hold), each row with its
+    `depth`: 0 the carton, 1, 2... the cartons it was repacked from (its parent first), -1
+    every carton repacked from it or from those, however deep the repacking went (a
+    recursive query each way)."""
     c = _CARTONS.c
     up = (
-        select(c.id, c.parent_id, literal(1).label("depth"))
-        .where(c.id == bindparam("parent"))
+        select(c.id, c.parent_id, literal_column("0").label("depth"))
+        .where(c.id == bindparam("carton"))
         .cte("up", recursive=True)
     )
-    up = up.union_all(select(c.id, c.parent_id, up.c.depth + 1).where(c.id == up.c.parent_id))
+    up = up.union_all(
+        select(c.id, c.parent_id, up.c.depth + literal_column("1")).where(c.id == up.c.parent_id)
+    )
     down = select(c.id).where(c.parent_id == bindparam("carton")).cte("down", recursive=True)
     down = down.union_all(select(c.id).where(c.parent_id == down.c.id))
-    kin = union_all(select(up.c.id, up.c.depth), select(down.c.id, literal(0))).subquery()
+    kin = union_all(select(up.c.id, up.c.depth), select(down.c.id, literal_column("-1"))).subquery(
+        "kin"
+    )
     return (
-        select(
-            c.id,
-            c.parent_id,
-            _SITES.c.code.label("site"),
-            c.vials,
-            c.doses,
-            c.status,
-            kin.c.depth,
-        )
+        _carton_values(true())
+        .add_columns(kin.c.depth)
         .join(kin, kin.c.id == c.id)
-        .join(_SITES, _SITES.c.id == c.site_id)
         .order_by(kin.c.depth, c.id)
     )
 
 
 # a carton's page shows every hold, decided or not
-CARTON_VALUES = _carton_values(true()).where(_CARTONS.c.id == bindparam("carton"))
+CARTON_AND_KIN = _carton_and_kin()
 HOLDS_OF = select(_HOLDS).where(_HOLDS.c.carton_id == bindparam("carton")).order_by(_HOLDS.c.id)
 HISTORY_WITH_PLACES = _history_with_places()
-LINEAGE = _lineage()
 
 
 @dataclass(frozen=True)
 class Lineage:
     """The cartons a carton was repacked from (nearest first) and those repacked from it."""
 
-    ancestors: list[Row]  # id, parent_id, site, vials, doses, status
-    descendants: list[Row]  # every level, by id
+    ancestors: list[Values]  # nearest first; as values (`_carton_values`)
+    descendants: list[Values]  # every level, by id
 
 
 @dataclass(frozen=True)
@@ -549,30 +548,30 @@ class CartonDetail:
     units it moved stock between: from_site, to_site, from_storage_unit, to_storage_unit)
     and its lineage."""
 
-    carton: Row
+    carton: Values
     children: list[int]
-    holds: list[Row]
-    history: list[Row]
+    holds: list[Values]
+    history: list[Values]
     lineage: Lineage
 
 
 def carton_detail(session: Session, actor: Actor, carton_id: int) -> CartonDetail:
-    """A carton with its history and whole lineage in three queries, however long either
-    is: the carton (its lot, product, site, unit and children), its history with the places
-    named, its lineage both ways; a fourth for its holds when it has any."""
-    carton = session.execute(CARTON_VALUES, {"carton": carton_id}).first()
+    """A carton with its history and whole lineage in two queries, however long either is:
+    the carton and its kin (`_carton_and_kin`), its history with the places named; a third
+    for its holds when it has any."""
+    rows = named_rows(session.execute(CARTON_AND_KIN, {"carton": carton_id}))
+    carton = next((row for row in rows if row.depth == 0), None)
     if carton is None or not actor.sees_site(carton.site_id, carton.site_region):
         raise NotFound(f"no carton {carton_id}")
-    holds = list(session.execute(HOLDS_OF, {"carton": carton_id})) if carton.has_holds else []
-    history = list(session.execute(HISTORY_WITH_PLACES, {"carton": carton_id}))
-    kin = session.execute(LINEAGE, {"carton": carton_id, "parent": carton.parent_id}).all()
+    holds = named_rows(session.execute(HOLDS_OF, {"carton": carton_id})) if carton.has_holds else []
+    history = named_rows(session.execute(HISTORY_WITH_PLACES, {"carton": carton_id}))
     return CartonDetail(
         carton,
         _ids(carton.children),
         holds,
         history,
         Lineage(
-            ancestors=[r for r in kin if r.depth > 0], descendants=[r for r in kin if r.depth == 0]
+            ancestors=[r for r in rows if r.depth > 0], descendants=[r for r in rows if r.depth < 0]
         ),
     )
 
