@@ -10,7 +10,7 @@ from inventory import create_app
 from inventory.clock import FixedClock
 from inventory.db import make_engine, make_session_factory, unit_of_work
 from inventory.services.access import Actor
-from tests.support.database import empty_all_tables, migrate, test_database_url
+from tests.support.database import Snapshot, empty_all_tables, migrate, test_database_url
 
 T0 = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 
@@ -53,9 +53,8 @@ def client(app):
     return app.test_client()
 
 
-@pytest.fixture
-def seeded(db):
-    """The seed catalogue and network, with the national booking link."""
+def load_seed(db) -> None:
+    """The seed catalogue and network, the national booking link, the population and goals."""
     from inventory.services import seed, uptake
     from inventory.services.access import SYSTEM
 
@@ -64,6 +63,23 @@ def seeded(db):
         seed.load_network(session)
         seed.load_booking_url(session, T0)
         uptake.load_seed(session, SYSTEM, T0)
+
+
+@pytest.fixture(scope="session")
+def seed_snapshot() -> dict[str, Snapshot]:
+    """The rows `seeded` gives, taken the first time the seed runs in this session."""
+    return {}
+
+
+@pytest.fixture
+def seeded(db, engine, seed_snapshot):
+    """The seed catalogue and network, with the national booking link (load_seed's rows: made
+    by the seed once per session, then copied back into each test's emptied database)."""
+    if "seed" in seed_snapshot:
+        seed_snapshot["seed"].restore(engine)
+    else:
+        load_seed(db)
+        seed_snapshot["seed"] = Snapshot(engine)
     return db
 
 
