@@ -198,4 +198,4 @@ def stock_view(args):
         payload = {"region": args["region"], "at": now(), "sites": sites}
         return Reply(payload, schema=responses.RegionStock)
     result = stock.stock_on_hand(get_session(), g.actor, args["site"])
-    return {"site": result["site"].code, "at": now(), "lines": result["lines"]}
+    return {"site": result["site"], "at": now(), "lines": result["lines"]}

@@ -21,6 +21,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.sql.elements import BindParameter
 
 from inventory.db.models import (
     Carton,
@@ -201,12 +202,7 @@ def _filters(
     a status or state is one of those known."""
     params: dict[str, Any] = {}
     if site:
-        site_id = actor.own_site_id(site)
-        if site_id is None:
-            at = site_by_code(session, site)
-            require_visible(actor, at)
-            site_id = at.id
-        params["of_site"] = site_id
+        params["of_site"] = _visible_site_id(session, actor, site)
     if storage_unit:
         unit = storage_unit_by_code(session, storage_unit)
         require_visible(actor, unit.site)
@@ -250,11 +246,21 @@ def _conditions(shape: Shape) -> tuple[ColumnElement[bool], ...]:
     return tuple(conditions)
 
 
+def _visible_site_id(session: Session, actor: Actor, code: str) -> int:
+    """The id of a site the actor sees: looked up, unless it is the person's own."""
+    site_id = actor.own_site_id(code)
+    if site_id is None:
+        at = site_by_code(session, code)
+        require_visible(actor, at)
+        site_id = at.id
+    return site_id
+
+
 def stock_on_hand(session: Session, actor: Actor, site: str) -> dict:
-    """Doses per product and state at a site: on hand by status, and in transit both ways."""
-    at = site_by_code(session, site)
-    require_visible(actor, at)
-    return {"site": at, "lines": _stock_lines(session, [at.id])[at.id]}
+    """Doses per product and state at a site (its code): on hand by status, and in transit
+    both ways."""
+    site_id = _visible_site_id(session, actor, site)
+    return {"site": site, "lines": _stock_lines(session, [site_id])[site_id]}
 
 
 def stock_in_region(session: Session, actor: Actor, region: str) -> list[dict]:
@@ -273,43 +279,49 @@ def stock_in_region(session: Session, actor: Actor, region: str) -> list[dict]:
     return [{"site": s, "lines": lines[s.id]} for s in sites]
 
 
+# A stock answer's two statements, made once: they differ only in the sites asked for.
+_SITE_IDS: BindParameter[list[int]] = bindparam("site_ids", expanding=True)
+_ON_HAND = (
+    select(
+        Carton.site_id,
+        Product.code,
+        Carton.state,
+        Carton.status,
+        func.sum(Carton.doses),
+        func.count(Carton.id),
+        func.min(Carton.bud),
+    )
+    .join(Product, Product.id == Carton.product_id)
+    .where(
+        Carton.site_id.in_(_SITE_IDS),
+        Carton.in_transit.is_(False),
+        Carton.status.in_(ON_HAND_STATUSES),
+    )
+    .group_by(Carton.site_id, Product.code, Carton.state, Carton.status)
+)
+# in transit: cartons keep their sender's site until received, so incoming is found through
+# the shipment they ride on
+_IN_TRANSIT = (
+    select(
+        Product.code,
+        Carton.state,
+        Shipment.from_site_id,
+        Shipment.to_site_id,
+        func.sum(Carton.doses),
+    )
+    .join(Product, Product.id == Carton.product_id)
+    .join(Shipment, Shipment.id == Carton.shipment_id)
+    .where(
+        Carton.in_transit.is_(True),
+        Shipment.to_site_id.in_(_SITE_IDS) | Shipment.from_site_id.in_(_SITE_IDS),
+    )
+    .group_by(Product.code, Carton.state, Shipment.from_site_id, Shipment.to_site_id)
+)
+
+
 def _stock_lines(session: Session, site_ids: list[int]) -> dict[int, list[dict]]:
-    on_hand = session.execute(
-        select(
-            Carton.site_id,
-            Product.code,
-            Carton.state,
-            Carton.status,
-            func.sum(Carton.doses),
-            func.count(Carton.id),
-            func.min(Carton.bud),
-        )
-        .join(Product, Product.id == Carton.product_id)
-        .where(
-            Carton.site_id.in_(site_ids),
-            Carton.in_transit.is_(False),
-            Carton.status.in_(ON_HAND_STATUSES),
-        )
-        .group_by(Carton.site_id, Product.code, Carton.state, Carton.status)
-    ).all()
-    # in transit: cartons keep their sender's site until received, so incoming is found
-    # through the shipment they ride on
-    transit = session.execute(
-        select(
-            Product.code,
-            Carton.state,
-            Shipment.from_site_id,
-            Shipment.to_site_id,
-            func.sum(Carton.doses),
-        )
-        .join(Product, Product.id == Carton.product_id)
-        .join(Shipment, Shipment.id == Carton.shipment_id)
-        .where(
-            Carton.in_transit.is_(True),
-            Shipment.to_site_id.in_(site_ids) | Shipment.from_site_id.in_(site_ids),
-        )
-        .group_by(Product.code, Carton.state, Shipment.from_site_id, Shipment.to_site_id)
-    ).all()
+    on_hand = session.execute(_ON_HAND, {"site_ids": site_ids}).all()
+    transit = session.execute(_IN_TRANSIT, {"site_ids": site_ids}).all()
     lines: dict[int, dict[tuple[str, str], dict]] = {site_id: {} for site_id in site_ids}
     for site_id, product, state, status, doses, count, bud in on_hand:
         entry = _line(lines[site_id], product, state)
