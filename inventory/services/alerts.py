@@ -4,11 +4,12 @@ delivered to the site's displays (MQTT) and a webhook until they arrive."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.clock import Clock
@@ -16,9 +17,17 @@ from inventory.db import unit_of_work
 from inventory.db.models import Site
 from inventory.db.telemetry import Alert, Device
 from inventory.domain.errors import Conflict, InvalidInput, NotFound
-from inventory.services.access import Actor, require
+from inventory.services.access import Actor, require, sight_clause
 from inventory.services.common import audit
-from inventory.services.paging import FIRST_PAGE, Page, PageRequest, desc, paged
+from inventory.services.paging import (
+    FIRST_PAGE,
+    Page,
+    PageRequest,
+    desc,
+    page_of_rows,
+    page_params,
+    page_statement,
+)
 
 SEVERITY = {
     "excursion_started": "warning",
@@ -80,6 +89,10 @@ def resolve(session: Session, alert: Alert) -> None:
         alert.state = "resolved"
 
 
+ALERT_STATES = ("open", "acknowledged", "resolved")
+NEWEST_FIRST = (desc(Alert.at), desc(Alert.id))
+
+
 def list_alerts(
     session: Session,
     actor: Actor,
@@ -89,19 +102,32 @@ def list_alerts(
     page: PageRequest = FIRST_PAGE,
 ) -> Page[Alert]:
     """Newest reading first, only at the sites the actor sees."""
-    query = select(Alert).where(actor.sees_site_id(Alert.site_id))
+    sight, params = actor.sight()
     if site:
-        at = session.scalar(select(Site).where(Site.code == site))
-        if at is None:
+        site_id = session.scalar(select(Site.id).where(Site.code == site))
+        if site_id is None:
             raise NotFound(f"no site {site}")
-        query = query.where(Alert.site_id == at.id)
+        params["of_site"] = site_id
     if state:
-        if state not in ("open", "acknowledged", "resolved"):
+        if state not in ALERT_STATES:
             raise InvalidInput(
-                "unknown state", fields={"state": ["one of open, acknowledged, resolved"]}
+                "unknown state", fields={"state": [f"one of {', '.join(ALERT_STATES)}"]}
             )
-        query = query.where(Alert.state == state)
-    return paged(session, query, (desc(Alert.at), desc(Alert.id)), page)
+        params["of_state"] = state
+    statement = _alerts_page(sight, bool(site), bool(state), page.cursor is not None)
+    rows = list(session.scalars(statement, params | page_params(NEWEST_FIRST, page)))
+    return page_of_rows(rows, NEWEST_FIRST, page)
+
+
+@functools.cache
+def _alerts_page(sight: str, of_site: bool, of_state: bool, after_cursor: bool) -> Select:
+    """A page of alerts, made once per kind of sight and filters given (run with their values)."""
+    query = select(Alert).where(sight_clause(sight, Alert.site_id))
+    if of_site:
+        query = query.where(Alert.site_id == bindparam("of_site"))
+    if of_state:
+        query = query.where(Alert.state == bindparam("of_state"))
+    return page_statement(query, NEWEST_FIRST, after_cursor=after_cursor)
 
 
 def acknowledge(
