@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import bindparam, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from inventory.db.base import IsoText, JSONText, ReadingsJSON
@@ -32,14 +32,23 @@ def _period(
     return start, end
 
 
-def _readings_json(session: Session, where) -> JSONText:
+# A unit's raw readings in a period: made once, run with the unit and the period
+_RAW_PERIOD = (
+    Reading.storage_unit_id == bindparam("unit"),
+    Reading.ts >= bindparam("start"),
+    Reading.ts < bindparam("end"),
+)
+_RAW = select(Reading.ts, Reading.c).where(*_RAW_PERIOD).order_by(Reading.ts)
+_RAW_ISO = select(IsoText(Reading.ts), Reading.c).where(*_RAW_PERIOD).order_by(Reading.ts)
+_RAW_JSON = select(ReadingsJSON(Reading.ts, Reading.c)).where(*_RAW_PERIOD)
+
+
+def _readings_json(session: Session, period: dict) -> JSONText:
     """Readings as the answer's JSON array: PostgreSQL writes it whole; elsewhere it is
     joined from the rows (SQLite's JSON functions round floats to 15 digits)."""
     if session.get_bind().dialect.name == "postgresql":
-        return JSONText(session.scalar(select(ReadingsJSON(Reading.ts, Reading.c)).where(*where)))
-    rows = session.execute(
-        select(IsoText(Reading.ts), Reading.c).where(*where).order_by(Reading.ts)
-    )
+        return JSONText(session.scalar(_RAW_JSON, period))
+    rows = session.execute(_RAW_ISO, period)
     return JSONText("[" + ",".join(f'{{"c":{c!r},"ts":"{ts}"}}' for ts, c in rows) + "]")
 
 
@@ -64,14 +73,8 @@ def readings(
     unit = _visible_unit(session, actor, code)
     start, end = _period(start, end, now)
     if end - start <= RAW_LIMIT:
-        where = (Reading.storage_unit_id == unit.id, Reading.ts >= start, Reading.ts < end)
-        raw = (
-            _readings_json(session, where)
-            if as_json
-            else session.execute(
-                select(Reading.ts, Reading.c).where(*where).order_by(Reading.ts)
-            ).all()
-        )
+        period = {"unit": unit.id, "start": start, "end": end}
+        raw = _readings_json(session, period) if as_json else session.execute(_RAW, period).all()
         return {
             "unit": unit,
             "from": start,
