@@ -11,6 +11,9 @@ from inventory.clock import FixedClock
 from inventory.db import make_engine, make_session_factory, unit_of_work
 from inventory.services.access import Actor
 from tests.support.database import Snapshot, empty_all_tables, migrate, test_database_url
+from tests.support.routing import share_url_builders
+
+share_url_builders()
 
 T0 = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 
