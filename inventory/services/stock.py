@@ -10,12 +10,14 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
     Select,
     bindparam,
     case,
     exists,
     func,
     literal_column,
+    null,
     select,
     true,
     union_all,
@@ -512,15 +514,23 @@ def _history_with_places():
     )
 
 
-def _carton_and_kin() -> Select:
-    """A carton and its kin as values (`_carton_values`, with every hold), each row with its
-    `depth`: 0 the carton, 1, 2... the cartons it was repacked from (its parent first), -1
-    every carton repacked from it or from those, however deep the repacking went (a
-    recursive query each way)."""
+def _carton_and_kin() -> CompoundSelect:
+    """A carton as values (`_carton_values`, with every hold) at depth 0, and its kin: at
+    depth 1, 2... the cartons it was repacked from (its parent first), at -1 every carton
+    repacked from it or from those, however deep the repacking went (a recursive query each
+    way). The kin show what a lineage shows (id, parent_id, site, vials, doses, status),
+    their other values left empty: their rows need no lot, product or unit, and the
+    carton's own row is found by its id alone."""
     c = _CARTONS.c
-    up = (
-        select(c.id, c.parent_id, literal_column("0").label("depth"))
+    carton = (
+        _carton_values(true())
+        .add_columns(literal_column("0").label("depth"))
         .where(c.id == bindparam("carton"))
+    )
+    parent = select(c.parent_id).where(c.id == bindparam("carton")).scalar_subquery()
+    up = (
+        select(c.id, c.parent_id, literal_column("1").label("depth"))
+        .where(c.id == parent)
         .cte("up", recursive=True)
     )
     up = up.union_all(
@@ -531,12 +541,20 @@ def _carton_and_kin() -> Select:
     kin = union_all(select(up.c.id, up.c.depth), select(down.c.id, literal_column("-1"))).subquery(
         "kin"
     )
-    return (
-        _carton_values(true())
-        .add_columns(kin.c.depth)
-        .join(kin, kin.c.id == c.id)
-        .order_by(kin.c.depth, c.id)
-    )
+    shown = {
+        "id": c.id,
+        "parent_id": c.parent_id,
+        "site": _SITES.c.code,
+        "vials": c.vials,
+        "doses": c.doses,
+        "status": c.status,
+        "depth": kin.c.depth,
+    }
+    names = [str(column.key) for column in carton.selected_columns]
+    rows = kin.join(_CARTONS, c.id == kin.c.id).join(_SITES, _SITES.c.id == c.site_id)
+    kin_rows = select(*(shown.get(name, null()).label(name) for name in names)).select_from(rows)
+    both = union_all(carton, kin_rows)
+    return both.order_by(both.selected_columns.depth, both.selected_columns.id)
 
 
 # a carton's page shows every hold, decided or not
