@@ -23,6 +23,7 @@ import cProfile
 import io
 import os
 import pstats
+import random
 import re
 import shutil
 import signal
@@ -44,7 +45,8 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from inventory.clock import Clock  # noqa: E402
 from inventory.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
 from inventory.db.models import Carton, Site, StorageUnit  # noqa: E402
-from inventory.services import seed  # noqa: E402
+from inventory.services import seed, telemetry  # noqa: E402
+from inventory.services.telemetry import IncomingReading, IngestBatch  # noqa: E402
 from inventory.services.tokens import create_token  # noqa: E402
 from tests.support.database import migrate  # noqa: E402
 
@@ -112,14 +114,15 @@ def prepare(url: str) -> dict:
                 ),
                 {"d": f"bench-{who}", "u": unit.id, "t": now - timedelta(days=2)},
             )
-            session.execute(
-                text(
-                    "INSERT INTO readings (device_id, storage_unit_id, ts, c, received_at) "
-                    "SELECT :d, :u, t, 5 + random(), t FROM generate_series("
-                    "CAST(:lo AS timestamptz), CAST(:hi AS timestamptz), interval '2 minutes') t"
-                ),
-                {"d": f"bench-{who}", "u": unit.id, "lo": now - timedelta(hours=24), "hi": now},
-            )
+            # within the unit's range, stored as the ingest stores them
+            middle = (unit.min_c + unit.max_c) / 2
+            day = [
+                IncomingReading(
+                    f"bench-{who}", now - timedelta(minutes=2 * i), middle + random.random() - 0.5
+                )
+                for i in range(720, -1, -1)
+            ]
+            telemetry.ingest(session, now, IngestBatch(readings=day))
         units = {who: unit.code for who, unit in units.items()}
     engine.dispose()
     return {"tokens": tokens, "units": units, "cartons": cartons}

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime, MetaData, String, literal_column
+from sqlalchemy import JSON, DateTime, MetaData
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
-from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 # Named constraints: Alembic's batch mode on SQLite can only alter what has a name.
@@ -43,53 +41,8 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
-class IsoText(FunctionElement):
-    """A UTC time column as the text an answer sends (inventory.presentation.iso): ISO 8601
-    with a Z, the fraction only when there is one. Written by the database, it spares a
-    long list of readings a datetime per row and its formatting in Python."""
-
-    type = String()
-    name = "iso_text"
-    inherit_cache = True
-
-
-# '.000000' can only be the fraction: the date and time before it hold no dot
-@compiles(IsoText, "postgresql")
-def _iso_text_postgresql(element, compiler, **kw):
-    ts = compiler.process(element.clauses, **kw)
-    pattern = """'YYYY-MM-DD"T"HH24:MI:SS.US'"""
-    return f"replace(to_char({ts} AT TIME ZONE 'UTC', {pattern}), '.000000', '') || 'Z'"
-
-
-@compiles(IsoText, "sqlite")
-def _iso_text_sqlite(element, compiler, **kw):
-    # stored as naive UTC text, 'YYYY-MM-DD HH:MM:SS.ffffff'
-    ts = compiler.process(element.clauses, **kw)
-    return f"replace(replace({ts}, ' ', 'T'), '.000000', '') || 'Z'"
-
-
 class JSONText(str):
-    """A JSON value already encoded (by the database): an answer sends it as it is."""
-
-
-class ReadingsJSON(FunctionElement):
-    """A time-ordered JSON array of readings, ``[{"c": float, "ts": IsoText}, ...]``, written
-    by PostgreSQL in one row, as json.dumps would write it: a float's shortest text keeps
-    its ".0" (PostgreSQL writes 5 for 5.0). A day of a unit's readings is 720 rows the
-    driver, the ORM and the encoder need not see one by one."""
-
-    type = String()
-    name = "readings_json"
-    inherit_cache = True
-
-
-@compiles(ReadingsJSON, "postgresql")
-def _readings_json_postgresql(element, compiler, **kw):
-    ts, c = (compiler.process(clause, **kw) for clause in element.clauses)
-    iso = _iso_text_postgresql(IsoText(literal_column(ts)), compiler, **kw)
-    number = f"{c}::text || CASE WHEN {c} = trunc({c}) AND abs({c}) < 1e15 THEN '.0' ELSE '' END"
-    row = f"""'{{"c":' || {number} || ',"ts":"' || {iso} || '"}}'"""
-    return f"'[' || coalesce(string_agg({row}, ',' ORDER BY {ts}), '') || ']'"
+    """A JSON value already encoded: an answer sends it as it is."""
 
 
 # JSONB on PostgreSQL (indexable, compact), plain JSON text elsewhere.

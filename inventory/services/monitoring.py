@@ -3,18 +3,20 @@ in range, and its excursions."""
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, func, literal_column, select
 from sqlalchemy.orm import Session
 
-from inventory.db.base import IsoText, JSONText, ReadingsJSON
-from inventory.db.models import StorageUnit
-from inventory.db.telemetry import Excursion, Reading, ReadingRollup
-from inventory.domain.errors import InvalidInput
+from inventory.db.base import JSONText
+from inventory.db.models import Site, StorageUnit
+from inventory.db.telemetry import Excursion, Reading, ReadingRollup, UnitEvaluation
+from inventory.domain.errors import InvalidInput, NotFound
 from inventory.domain.readings import Bucket, merge_buckets, min_max_buckets, time_in_range
 from inventory.services.access import Actor, require_visible
-from inventory.services.common import site_by_code, storage_unit_by_code
+from inventory.services.common import site_by_code
 from inventory.services.paging import FIRST_PAGE, Page, PageRequest, desc, paged
 
 RAW_LIMIT = timedelta(hours=24)  # longer ranges come back as min/max buckets
@@ -32,29 +34,89 @@ def _period(
     return start, end
 
 
-# A unit's raw readings in a period: made once, run with the unit and the period
-_RAW_PERIOD = (
-    Reading.storage_unit_id == bindparam("unit"),
-    Reading.ts >= bindparam("start"),
-    Reading.ts < bindparam("end"),
+# A unit's raw readings from a time on (and before another): made once, run with the unit
+# and the times
+_RAW_SINCE = (
+    select(Reading.ts, Reading.c)
+    .where(Reading.storage_unit_id == bindparam("unit"), Reading.ts >= bindparam("start"))
+    .order_by(Reading.ts)
 )
-_RAW = select(Reading.ts, Reading.c).where(*_RAW_PERIOD).order_by(Reading.ts)
-_RAW_ISO = select(IsoText(Reading.ts), Reading.c).where(*_RAW_PERIOD).order_by(Reading.ts)
-_RAW_JSON = select(ReadingsJSON(Reading.ts, Reading.c)).where(*_RAW_PERIOD)
+_RAW = _RAW_SINCE.where(Reading.ts < bindparam("end"))
+
+# The unit, its site's place for `sees`, and the version of its readings, in one row
+_units, _sites, _evaluations = StorageUnit.__table__, Site.__table__, UnitEvaluation.__table__
+_UNIT = (
+    select(
+        _units.c.id,
+        _units.c.min_c,
+        _units.c.max_c,
+        _units.c.site_id,
+        _sites.c.region,
+        _evaluations.c.version,
+    )
+    .join_from(_units, _sites, _sites.c.id == _units.c.site_id)
+    .outerjoin(_evaluations, _evaluations.c.storage_unit_id == _units.c.id)
+    .where(_units.c.code == bindparam("code"))
+)
 
 
-def _readings_json(session: Session, period: dict) -> JSONText:
-    """Readings as the answer's JSON array: PostgreSQL writes it whole; elsewhere it is
-    joined from the rows (SQLite's JSON functions round floats to 15 digits)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return JSONText(session.scalar(_RAW_JSON, period))
-    rows = session.execute(_RAW_ISO, period)
-    return JSONText("[" + ",".join(f'{{"c":{c!r},"ts":"{ts}"}}' for ts, c in rows) + "]")
+class _Recent(NamedTuple):
+    """A unit's readings from `start` on, as they were at `version` of its readings: their
+    times and each one as its JSON object."""
+
+    version: int
+    start: datetime
+    times: list[datetime]
+    encoded: list[str]
 
 
-def _visible_unit(session: Session, actor: Actor, code: str) -> StorageUnit:
-    unit = storage_unit_by_code(session, code)
-    require_visible(actor, unit.site)
+# The live chart (the last day) is most of what is read: each unit's last day is kept here
+# encoded, and read again only when the unit's readings changed. Storing readings changes
+# the unit's version in the same transaction (telemetry.evaluate_units), and every read
+# looks the version up with the unit, so nothing older than the database is ever sent.
+RECENT = RAW_LIMIT + HOUR
+_RECENT_UNITS = 500
+_recent: dict[int, _Recent] = {}
+
+
+def forget_recent_readings() -> None:
+    _recent.clear()
+
+
+def _encoded(rows) -> tuple[list[datetime], list[str]]:
+    """The rows' times, and each reading as json.dumps writes it (sorted keys, no spaces)."""
+    times, encoded = [], []
+    for ts, c in rows:
+        times.append(ts)
+        encoded.append(f'{{"c":{c!r},"ts":"{ts.isoformat().replace("+00:00", "Z")}"}}')
+    return times, encoded
+
+
+def _readings_json(session: Session, unit, start: datetime, end: datetime, now: datetime):
+    """The unit's readings in [start, end) as the answer's JSON array."""
+    if unit.version is None or start < now - RECENT:
+        period = {"unit": unit.id, "start": start, "end": end}
+        times, encoded = _encoded(session.execute(_RAW, period))
+    else:
+        recent = _recent.get(unit.id)
+        if recent is None or recent.version != unit.version or start < recent.start:
+            since = now - RECENT
+            rows = session.execute(_RAW_SINCE, {"unit": unit.id, "start": since})
+            if len(_recent) >= _RECENT_UNITS:
+                _recent.clear()
+            recent = _recent[unit.id] = _Recent(unit.version, since, *_encoded(rows))
+        times, encoded = recent.times, recent.encoded
+    first, last = bisect_left(times, start), bisect_left(times, end)
+    return JSONText("[" + ",".join(encoded[first:last]) + "]")
+
+
+def _visible_unit(session: Session, actor: Actor, code: str):
+    """The unit's values (`_UNIT`) if the actor sees its site."""
+    unit = session.execute(_UNIT, {"code": code}).first()
+    if unit is None or not actor.sees_site(unit.site_id, unit.region):
+        raise NotFound(
+            f"no storage unit with code {code!r}", fields={"storage_unit": ["unknown storage unit"]}
+        )
     return unit
 
 
@@ -73,8 +135,11 @@ def readings(
     unit = _visible_unit(session, actor, code)
     start, end = _period(start, end, now)
     if end - start <= RAW_LIMIT:
-        period = {"unit": unit.id, "start": start, "end": end}
-        raw = _readings_json(session, period) if as_json else session.execute(_RAW, period).all()
+        raw = (
+            _readings_json(session, unit, start, end, now)
+            if as_json
+            else session.execute(_RAW, {"unit": unit.id, "start": start, "end": end}).all()
+        )
         return {
             "unit": unit,
             "from": start,

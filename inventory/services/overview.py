@@ -141,8 +141,8 @@ def unit_chart(
     end: datetime | None,
     now: datetime,
 ) -> Chart:
-    found = monitoring.readings(session, actor, code, start, end, now)
-    unit = found["unit"]
+    found = monitoring.readings(session, actor, code, start, end, now)  # `sees` checked there
+    unit = storage_unit_by_code(session, code)
     chart = Chart(unit, found["from"], found["to"], found["resolution"])
     if found["readings"] is not None:
         chart.points = [(ts, c) for ts, c in found["readings"]]

@@ -286,6 +286,16 @@ _versions = random.Random()
 _EVALUATORS_MAX = 50_000
 
 
+def _next_version(saved) -> int:
+    """A version unlike the saved one. A unit's version changes with every batch of readings
+    stored for it: what a process keeps of the unit (its evaluator here, its last day of
+    readings in monitoring) is known stale by it."""
+    version = _versions.getrandbits(31)
+    while saved is not None and version == saved.version:
+        version = _versions.getrandbits(31)
+    return version
+
+
 def forget_evaluators() -> None:
     """Drop this process's copies, as a restart would: the next batch restores snapshots."""
     _evaluators.clear()
@@ -374,7 +384,7 @@ def evaluate_units(
                 _reconcile(session, unit, events, evaluator.open_excursions, replayed_from)
             if events or evaluator.open_excursions:
                 _apply(session, now, unit, events, evaluator.open_excursions, result)
-        version = _versions.getrandbits(31)
+        version = _next_version(saved)
         row = {
             "uid": unit_id,
             "snapshot": evaluator.snapshot(),

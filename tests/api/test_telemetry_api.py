@@ -7,10 +7,13 @@ import json
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from inventory.db import unit_of_work
+from inventory.db.models import StorageUnit
+from inventory.db.telemetry import UnitEvaluation
 from inventory.presentation import iso
-from inventory.services import telemetry
+from inventory.services import monitoring, telemetry
 from inventory.services.telemetry import IncomingReading, IngestBatch
 from tests.conftest import T0
 
@@ -246,3 +249,61 @@ def test_a_swapped_sensor_keeps_the_units_timeline(client, seeded, admin):
         devices["logger-1"]["storage_unit"] is None
         and devices["logger-2"]["storage_unit"] == FRIDGE
     )
+
+
+def test_the_live_chart_shows_readings_stored_after_it_was_read(client, seeded, admin, clock):
+    """The last day of a unit's readings is kept encoded in the process between reads; a
+    batch stored since, late readings in the middle of the day included, is shown at once."""
+    register(client, admin)
+    send(seeded, [5.0, 5.5, 6.0], start=T0, step=timedelta(minutes=20))
+    clock.set(T0 + timedelta(hours=1))
+    path = f"/api/v1/storage-units/{FRIDGE}/readings"
+    first = client.get(path, headers=admin).json
+    assert [r["c"] for r in first["readings"]] == [5.0, 5.5, 6.0]
+
+    # a new reading at the end, and two that arrive late, between the ones already shown
+    send(seeded, [6.5], start=T0 + timedelta(minutes=50))
+    send(seeded, [4.0, 4.5], start=T0 + timedelta(minutes=10), step=timedelta(minutes=20))
+    clock.set(T0 + timedelta(hours=1, minutes=5))
+    again = client.get(path, headers=admin).json
+
+    assert [r["c"] for r in again["readings"]] == [5.0, 4.0, 5.5, 4.5, 6.0, 6.5]
+    assert again["from"] == iso(T0 + timedelta(hours=1, minutes=5) - timedelta(days=1))
+    # what a process that never read the unit answers
+    monitoring.forget_recent_readings()
+    assert client.get(path, headers=admin).json == again
+
+
+def test_a_chart_ends_and_starts_where_asked_among_kept_readings(client, seeded, admin, clock):
+    register(client, admin)
+    send(seeded, [5.0, 5.1, 5.2, 5.3, 5.4], start=T0, step=timedelta(minutes=10))
+    clock.set(T0 + timedelta(hours=2))
+    path = f"/api/v1/storage-units/{FRIDGE}/readings"
+    assert len(client.get(path, headers=admin).json["readings"]) == 5
+
+    # the start is inclusive, the end exclusive, as read from the database
+    part = client.get(
+        f"{path}?from=2026-11-21T10:10:00Z&to=2026-11-21T10:30:00Z", headers=admin
+    ).json
+    assert [r["c"] for r in part["readings"]] == [5.1, 5.2]
+    # a day long ago is read from the database, not from what is kept
+    old = client.get(
+        f"{path}?from=2026-11-19T10:00:00Z&to=2026-11-20T10:00:00Z", headers=admin
+    ).json
+    assert old["readings"] == []
+
+
+def test_storing_readings_changes_the_units_version(seeded, admin, client):
+    register(client, admin)
+    versions = []
+    for minute in (0, 10, 5):  # the last one late
+        send(seeded, [5.0], start=T0 + timedelta(minutes=minute))
+        with unit_of_work(seeded) as session:
+            versions.append(
+                session.scalar(
+                    select(UnitEvaluation.version)
+                    .join(StorageUnit, StorageUnit.id == UnitEvaluation.storage_unit_id)
+                    .where(StorageUnit.code == FRIDGE)
+                )
+            )
+    assert len(set(versions)) == 3
