@@ -9,8 +9,7 @@ import json
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from sqlalchemy import any_, bindparam, func, literal_column, select, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from inventory.db.telemetry import UnitEvaluation
@@ -18,20 +17,6 @@ from inventory.db.telemetry import UnitEvaluation
 
 def _postgres(session: Session) -> bool:
     return session.bind.dialect.name == "postgresql"
-
-
-def any_of(session: Session, column, values):
-    """``column IN (values)`` with one parameter whatever the number of values: an array on
-    PostgreSQL, a JSON array on SQLite. The statement's text never changes, so it is compiled
-    once (an expanding IN list is re-rendered for every batch) and psycopg keeps it prepared."""
-    values = list(values)
-    if _postgres(session):
-        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
-    return column.in_(
-        select(literal_column("value")).select_from(
-            func.json_each(bindparam(None, json.dumps(values)))
-        )
-    )
 
 
 def _sqlite_cursor(session: Session):

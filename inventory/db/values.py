@@ -4,13 +4,25 @@ only show them (no identity map, no loaders), and their rows read fast."""
 from __future__ import annotations
 
 import functools
+import json
 from collections import namedtuple
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Result, String, literal_column
+from sqlalchemy import (
+    BindParameter,
+    Boolean,
+    ColumnElement,
+    Result,
+    String,
+    TypeDecorator,
+    bindparam,
+    literal_column,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import TypeEngine
 
 # a row read by `named_rows`: its values by name (row.id, row.site)
 Values = Any
@@ -59,3 +71,52 @@ def _id_list_postgresql(element, compiler, **kw):
 @compiles(IdList, "sqlite")
 def _id_list_sqlite(element, compiler, **kw):
     return f"group_concat({compiler.process(element.clauses, **kw)}, ',')"
+
+
+class _ListOf(TypeDecorator):
+    """A list bound as one parameter: an array on PostgreSQL, a JSON array elsewhere."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, item_type: TypeEngine):
+        super().__init__()
+        self.item_type = item_type
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(ARRAY(self.item_type))
+        return dialect.type_descriptor(String())
+
+    def process_bind_param(self, value, dialect):
+        return list(value) if dialect.name == "postgresql" else json.dumps(list(value))
+
+
+class _InList(FunctionElement):
+    type = Boolean()
+    name = "in_list"
+    inherit_cache = True
+
+
+@compiles(_InList, "postgresql")
+def _in_list_postgresql(element, compiler, **kw):
+    column, values = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"{column} = ANY({values})"
+
+
+@compiles(_InList)
+def _in_list_json(element, compiler, **kw):
+    column, values = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"{column} IN (SELECT value FROM json_each({values}))"
+
+
+def in_list(column: Any, values: BindParameter | Iterable) -> ColumnElement[bool]:
+    """`column IN (values)` with the list as one parameter, whatever its length: `values` is
+    a bindparam's name's parameter (`in_list(c, bindparam("ids"))`) or the list itself. The
+    statement's text never changes, so it is compiled once and psycopg keeps it prepared
+    (an expanding IN list is written into the SQL again at every run)."""
+    if isinstance(values, BindParameter):
+        param = bindparam(values.key, type_=_ListOf(column.type))
+    else:
+        param = bindparam(None, list(values), type_=_ListOf(column.type))
+    return cast(ColumnElement[bool], _InList(column, param))

@@ -9,9 +9,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     CompoundSelect,
+    Integer,
     Select,
+    String,
     bindparam,
     case,
     exists,
@@ -23,7 +26,6 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.orm import Session, joinedload, selectinload
-from sqlalchemy.sql.elements import BindParameter
 
 from inventory.db.models import (
     Carton,
@@ -35,7 +37,7 @@ from inventory.db.models import (
     Site,
     StorageUnit,
 )
-from inventory.db.values import IdList, Values, constant_in, named_rows
+from inventory.db.values import IdList, Values, constant_in, in_list, named_rows
 from inventory.domain.custody import ON_HAND_STATUSES, PRESENT_STATUSES, CartonStatus
 from inventory.domain.errors import InvalidInput, NotFound
 from inventory.services import custody, paging
@@ -281,51 +283,65 @@ def stock_in_region(session: Session, actor: Actor, region: str) -> list[dict]:
     return [{"site": s, "lines": lines[s.id]} for s in sites]
 
 
-# A stock answer's two statements, made once: they differ only in the sites asked for.
-_SITE_IDS: BindParameter[list[int]] = bindparam("site_ids", expanding=True)
-_ON_HAND = (
+# A stock answer in one statement, made once: the sites asked for are its one parameter.
+# Each row is on hand (a site, a status, a count of cartons and the earliest beyond-use
+# date) or in transit (the shipment's two sites).
+_SITE_IDS: BindParameter[list[int]] = bindparam("site_ids")
+_NO_ID, _NO_TEXT, _NO_TIME = (null().cast(t) for t in (Integer, String, Carton.bud.type))
+_STOCK_LINES = union_all(
     select(
+        literal_column("'on_hand'", String).label("kind"),
         Carton.site_id,
         Product.code,
         Carton.state,
         Carton.status,
-        func.sum(Carton.doses),
-        func.count(Carton.id),
-        func.min(Carton.bud),
+        func.sum(Carton.doses).label("doses"),
+        func.count(Carton.id).label("cartons"),
+        func.min(Carton.bud).label("earliest_bud"),
+        _NO_ID.label("from_site_id"),
+        _NO_ID.label("to_site_id"),
     )
     .join(Product, Product.id == Carton.product_id)
     .where(
-        Carton.site_id.in_(_SITE_IDS),
+        in_list(Carton.site_id, _SITE_IDS),
         Carton.in_transit.is_(False),
         Carton.status.in_(ON_HAND_STATUSES),
     )
-    .group_by(Carton.site_id, Product.code, Carton.state, Carton.status)
-)
-# in transit: cartons keep their sender's site until received, so incoming is found through
-# the shipment they ride on
-_IN_TRANSIT = (
+    .group_by(Carton.site_id, Product.code, Carton.state, Carton.status),
+    # in transit: cartons keep their sender's site until received, so incoming is found
+    # through the shipment they ride on
     select(
+        literal_column("'in_transit'", String),
+        _NO_ID,
         Product.code,
         Carton.state,
+        _NO_TEXT,
+        func.sum(Carton.doses),
+        _NO_ID,
+        _NO_TIME,
         Shipment.from_site_id,
         Shipment.to_site_id,
-        func.sum(Carton.doses),
     )
     .join(Product, Product.id == Carton.product_id)
     .join(Shipment, Shipment.id == Carton.shipment_id)
     .where(
         Carton.in_transit.is_(True),
-        Shipment.to_site_id.in_(_SITE_IDS) | Shipment.from_site_id.in_(_SITE_IDS),
+        in_list(Shipment.to_site_id, _SITE_IDS) | in_list(Shipment.from_site_id, _SITE_IDS),
     )
-    .group_by(Product.code, Carton.state, Shipment.from_site_id, Shipment.to_site_id)
+    .group_by(Product.code, Carton.state, Shipment.from_site_id, Shipment.to_site_id),
 )
 
 
 def _stock_lines(session: Session, site_ids: list[int]) -> dict[int, list[dict]]:
-    on_hand = session.execute(_ON_HAND, {"site_ids": site_ids}).all()
-    transit = session.execute(_IN_TRANSIT, {"site_ids": site_ids}).all()
     lines: dict[int, dict[tuple[str, str], dict]] = {site_id: {} for site_id in site_ids}
-    for site_id, product, state, status, doses, count, bud in on_hand:
+    for row in session.execute(_STOCK_LINES, {"site_ids": site_ids}):
+        kind, site_id, product, state, status, doses, count, bud, from_site_id, to_site_id = row
+        if kind == "in_transit":
+            if to_site_id in lines:
+                _line(lines[to_site_id], product, state)["in_transit_incoming"] += int(doses)
+            if from_site_id in lines:
+                _line(lines[from_site_id], product, state)["in_transit_outgoing"] += int(doses)
+            continue
         entry = _line(lines[site_id], product, state)
         entry[status] += int(doses)
         entry["on_hand"] += int(doses)
@@ -333,11 +349,6 @@ def _stock_lines(session: Session, site_ids: list[int]) -> dict[int, list[dict]]
         if status == CartonStatus.AVAILABLE and bud is not None:
             earliest = entry["earliest_bud"]
             entry["earliest_bud"] = bud if earliest is None or bud < earliest else earliest
-    for product, state, from_site_id, to_site_id, doses in transit:
-        if to_site_id in lines:
-            _line(lines[to_site_id], product, state)["in_transit_incoming"] += int(doses)
-        if from_site_id in lines:
-            _line(lines[from_site_id], product, state)["in_transit_outgoing"] += int(doses)
     return {site_id: [found[k] for k in sorted(found)] for site_id, found in lines.items()}
 
 

@@ -31,6 +31,7 @@ from inventory.db.telemetry import (
     Reading,
     UnitEvaluation,
 )
+from inventory.db.values import in_list
 from inventory.domain import excursions as engine
 from inventory.domain import stability
 from inventory.domain.custody import PRESENT_STATUSES, CartonStatus, status_after_change
@@ -153,7 +154,7 @@ def _devices(session: Session, ids: set[str]) -> dict:
         row.id: row
         for row in session.execute(
             select(table.c.id, table.c.status, table.c.storage_unit_id).where(
-                bulk.any_of(session, table.c.id, ids)
+                in_list(table.c.id, ids)
             )
         )
     }
@@ -206,7 +207,7 @@ def _heard(session: Session, now: datetime, newest: dict[str, datetime]) -> None
         .where(
             Alert.kind == "device_silent",
             Alert.state == "open",
-            bulk.any_of(session, Alert.device_id, newest),
+            in_list(Alert.device_id, newest),
         )
         .values(state="resolved")
     )
@@ -310,7 +311,7 @@ def evaluate_units(
         u.id: u
         for u in session.execute(
             select(columns.id, columns.kind, columns.min_c, columns.max_c).where(
-                bulk.any_of(session, columns.id, unit_ids)
+                in_list(columns.id, unit_ids)
             )
         )
     }
@@ -320,7 +321,7 @@ def evaluate_units(
         row.storage_unit_id: row
         for row in session.execute(
             select(table.c.storage_unit_id, table.c.version, table.c.last_ts)
-            .where(bulk.any_of(session, table.c.storage_unit_id, unit_ids))
+            .where(in_list(table.c.storage_unit_id, unit_ids))
             .order_by(table.c.storage_unit_id)
             .with_for_update()
         )
@@ -329,7 +330,7 @@ def evaluate_units(
     for unit_id, product_id, state in session.execute(
         select(Carton.storage_unit_id, Carton.product_id, Carton.state)
         .where(
-            bulk.any_of(session, Carton.storage_unit_id, unit_ids),
+            in_list(Carton.storage_unit_id, unit_ids),
             Carton.status.in_(STOCK_STATUSES),
         )
         .distinct()
@@ -347,7 +348,7 @@ def evaluate_units(
         dict(
             session.execute(
                 select(table.c.storage_unit_id, table.c.snapshot).where(
-                    bulk.any_of(session, table.c.storage_unit_id, uncached)
+                    in_list(table.c.storage_unit_id, uncached)
                 )
             ).all()
         )

@@ -35,10 +35,18 @@ babel = Babel()
 
 # Answers anyone may keep (the public pages): they neither read nor set the session cookie.
 COOKIELESS_BLUEPRINTS = ("public",)
+API_PREFIX = "/api/"
 
 
 class SessionInterface(SecureCookieSessionInterface):
     """The signed cookie session, marked Secure whenever the request came over HTTPS."""
+
+    def open_session(self, app: Flask, request):
+        # the API goes by tokens alone: its requests never read the cookie (nor check its
+        # signature), and a view that wrote to the session would fail loudly
+        if request.path.startswith(API_PREFIX):
+            return None
+        return super().open_session(app, request)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
