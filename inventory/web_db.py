@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, Flask, Response, current_app, g
+from flask import Blueprint, Flask, Response, current_app, g, has_request_context, request
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from inventory.config import SETTINGS_KEY, Settings
@@ -27,6 +28,13 @@ def init_app(app: Flask) -> None:
     engine = make_engine(config.database_url, echo=config.sql_echo)
     app.extensions["inventory.engine"] = engine
     app.extensions["inventory.sessions"] = make_session_factory(engine)
+    reads = engine
+    if engine.dialect.name == "postgresql":
+        reads = make_engine(config.database_url, echo=config.sql_echo, read_only=True)
+        # disposed with the app's engine, as everything that disposes of one expects
+        event.listen(engine, "engine_disposed", lambda _engine: reads.dispose())
+    app.extensions["inventory.engines"] = (engine, reads)
+    app.extensions["inventory.read_sessions"] = make_session_factory(reads)
     app.teardown_appcontext(_close_session)
 
 
@@ -41,8 +49,14 @@ def session_factory(app: Flask | None = None):
 
 def get_session() -> Session:
     if "session" not in g:
-        g.session = session_factory()()
+        factory = "inventory.read_sessions" if _reads_only() else "inventory.sessions"
+        g.session = current_app.extensions[factory]()
     return g.session
+
+
+def _reads_only() -> bool:
+    """An API GET only reads (the HTTP contract): it runs on a read-only engine."""
+    return has_request_context() and request.method == "GET" and request.blueprint == "api"
 
 
 def now():

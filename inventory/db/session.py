@@ -33,7 +33,10 @@ class ConcurrentUpdate(Conflict):
     code = "concurrent_update"
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def make_engine(url: str, *, echo: bool = False, read_only: bool = False) -> Engine:
+    """An engine for `url`. `read_only` (PostgreSQL): connections outside any transaction
+    that refuse every write: a read pays no BEGIN and COMMIT round trips, and a read that
+    tried to write would fail at once. SQLite ignores it."""
     if url.startswith("sqlite"):
         engine = create_engine(
             url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
@@ -43,12 +46,14 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     # Sessions in UTC: timestamps come back with the plain UTC tzinfo, the cheap one.
+    options = "-c timezone=UTC" + (" -c default_transaction_read_only=on" if read_only else "")
     engine = create_engine(
         url,
         echo=echo,
         pool_size=10,
         max_overflow=20,
-        connect_args={"options": "-c timezone=UTC"},
+        connect_args={"options": options},
+        **({"isolation_level": "AUTOCOMMIT"} if read_only else {}),
     )
     event.listen(engine, "checkin", _note_idle_since)
     event.listen(engine, "checkout", _ping_if_idle)

@@ -259,10 +259,12 @@ def statements_of(app, call) -> int:
     def count(*_):
         seen.append(1)
 
-    engine = app.extensions["inventory.engine"]
-    event.listen(engine, "before_cursor_execute", count)
+    engines = set(app.extensions["inventory.engines"])  # the reads' own, on PostgreSQL
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", count)
     try:
         call()
     finally:
-        event.remove(engine, "before_cursor_execute", count)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", count)
     return len(seen)

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 from flask import Blueprint, jsonify
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from inventory import jobs
 from inventory.clock import FixedClock
@@ -152,3 +152,21 @@ def test_alerts_are_published_outside_the_transaction_and_marked_only_once_sent(
     sent = []
     result = jobs.deliver_alerts(seeded, FixedClock(T0), publish=lambda t, b: sent.append(t))
     assert result.published == 1 and len(sent) == 1
+
+
+def test_an_api_read_runs_outside_a_transaction_and_cannot_write(app, database_url, seeded):
+    """On PostgreSQL an API GET's session is on connections that pay no BEGIN and COMMIT and
+    refuse every write; a POST's is the usual transaction. (SQLite has one engine.)"""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the read-only engine is PostgreSQL's")
+    setting = text("SELECT current_setting('transaction_read_only')")
+    with app.test_request_context("/api/v1/stock?site=RH-APO", method="GET"):
+        session = get_session()
+        assert session.scalar(setting) == "on"
+        assert session.scalar(select(Product.code).limit(1))  # reads work
+        with pytest.raises(DBAPIError, match="read-only transaction"):
+            session.execute(text("UPDATE products SET name = name"))
+    with app.test_request_context("/api/v1/receipts", method="POST"):
+        assert get_session().scalar(setting) == "off"
+    with app.test_request_context("/stock", method="GET"):  # the staff pages: as before
+        assert get_session().scalar(setting) == "off"
