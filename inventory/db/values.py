@@ -41,7 +41,7 @@ def _row_class(names: tuple[str, ...]):
     return namedtuple("Values", names)  # type: ignore[misc]
 
 
-def constant_in(column: ColumnElement, values: Iterable[str]) -> ColumnElement[bool]:
+def constant_in(column: Any, values: Iterable[str]) -> ColumnElement[bool]:
     """`column IN ('a', 'b')` for constants of the code (statuses, kinds) written into the
     statement: a list given as a parameter is expanded into the SQL again at every run."""
     written = []

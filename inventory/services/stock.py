@@ -305,7 +305,7 @@ _STOCK_LINES = union_all(
     .where(
         in_list(Carton.site_id, _SITE_IDS),
         Carton.in_transit.is_(False),
-        Carton.status.in_(ON_HAND_STATUSES),
+        constant_in(Carton.status, ON_HAND_STATUSES),
     )
     .group_by(Carton.site_id, Product.code, Carton.state, Carton.status),
     # in transit: cartons keep their sender's site until received, so incoming is found
@@ -498,7 +498,7 @@ def _listed_page(shape: Shape, *, after_cursor: bool) -> Select:
 
 OPEN_HOLDS_OF = (
     select(_HOLDS)
-    .where(_HOLDS.c.carton_id.in_(bindparam("cartons", expanding=True)))
+    .where(in_list(_HOLDS.c.carton_id, bindparam("cartons")))
     .where(_HOLDS.c.decision.is_(None))
     .order_by(_HOLDS.c.id)
 )
