@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections import namedtuple
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -504,13 +505,24 @@ OPEN_HOLDS_OF = (
 )
 
 
-def _history_with_places():
+def _history_with_places() -> Select:
+    """A carton's ledger events as its page shows them, with the codes of the sites and
+    storage units each moved stock between."""
     from_site, to_site = _SITES.alias("from_site"), _SITES.alias("to_site")
     from_unit, to_unit = _UNITS.alias("from_unit"), _UNITS.alias("to_unit")
     e = _EVENTS.c
     return (
         select(
-            _EVENTS,
+            e.id,
+            e.at,
+            e.actor,
+            e.kind,
+            e.carton_id,
+            e.doses,
+            e.change,
+            e.bucket,
+            e.reason,
+            e.details,
             from_site.c.code.label("from_site"),
             to_site.c.code.label("to_site"),
             from_unit.c.code.label("from_storage_unit"),
@@ -521,23 +533,35 @@ def _history_with_places():
         .outerjoin(from_unit, from_unit.c.id == e.from_storage_unit_id)
         .outerjoin(to_unit, to_unit.c.id == e.to_storage_unit_id)
         .where(e.carton_id == bindparam("carton"))
-        .order_by(e.id)
     )
 
 
+_HISTORY = _history_with_places()
+# a ledger event's values in a row of the carton's page statement: named event_<name>
+_EVENT_NAMES = tuple(str(column.key) for column in _HISTORY.selected_columns)
+_Event = namedtuple("_Event", _EVENT_NAMES)  # type: ignore[misc]
+
+
 def _carton_and_kin() -> CompoundSelect:
-    """A carton as values (`_carton_values`, with every hold) at depth 0, and its kin: at
-    depth 1, 2... the cartons it was repacked from (its parent first), at -1 every carton
-    repacked from it or from those, however deep the repacking went (a recursive query each
-    way). The kin show what a lineage shows (id, parent_id, site, vials, doses, status),
-    their other values left empty: their rows need no lot, product or unit, and the
-    carton's own row is found by its id alone."""
+    """A carton's page in one statement. The carton as values (`_carton_values`, with every
+    hold) at depth 0, and its kin: at depth 1, 2... the cartons it was repacked from (its
+    parent first), at -1 every carton repacked from it or from those, however deep the
+    repacking went (a recursive query each way). The kin show what a lineage shows (id,
+    parent_id, site, vials, doses, status), their other values left empty: their rows need
+    no lot, product or unit, and the carton's own row is found by its id alone. Then its
+    ledger events (`_history_with_places`), without a depth, each in its event_ columns."""
     c = _CARTONS.c
     carton = (
         _carton_values(true())
         .add_columns(literal_column("0").label("depth"))
         .where(c.id == bindparam("carton"))
     )
+    names = [str(column.key) for column in carton.selected_columns]
+    # typed: PostgreSQL takes a UNION's column types from its first rows
+    no_event = [
+        null().cast(column.type).label(f"event_{column.key}")
+        for column in _HISTORY.selected_columns
+    ]
     parent = select(c.parent_id).where(c.id == bindparam("carton")).scalar_subquery()
     up = (
         select(c.id, c.parent_id, literal_column("1").label("depth"))
@@ -561,17 +585,32 @@ def _carton_and_kin() -> CompoundSelect:
         "status": c.status,
         "depth": kin.c.depth,
     }
-    names = [str(column.key) for column in carton.selected_columns]
     rows = kin.join(_CARTONS, c.id == kin.c.id).join(_SITES, _SITES.c.id == c.site_id)
-    kin_rows = select(*(shown.get(name, null()).label(name) for name in names)).select_from(rows)
-    both = union_all(carton, kin_rows)
-    return both.order_by(both.selected_columns.depth, both.selected_columns.id)
+    kin_rows = select(
+        *(shown.get(name, null()).label(name) for name in names), *no_event
+    ).select_from(rows)
+    events = _HISTORY.subquery("events")
+    event_rows = select(
+        *(null().label(name) for name in names),
+        *(events.c[name].label(f"event_{name}") for name in _EVENT_NAMES),
+    )
+    everything: CompoundSelect = union_all(carton.add_columns(*no_event), kin_rows, event_rows)
+    return everything.order_by(everything.selected_columns.depth, everything.selected_columns.id)
+
+
+def _events_of(rows: list[Values]) -> list[Values]:
+    """The ledger events among the rows of `CARTON_AND_KIN`, oldest first."""
+    events = [
+        _Event._make(getattr(row, f"event_{name}") for name in _EVENT_NAMES)
+        for row in rows
+        if row.depth is None
+    ]
+    return sorted(events, key=lambda event: event.id)
 
 
 # a carton's page shows every hold, decided or not
 CARTON_AND_KIN = _carton_and_kin()
 HOLDS_OF = select(_HOLDS).where(_HOLDS.c.carton_id == bindparam("carton")).order_by(_HOLDS.c.id)
-HISTORY_WITH_PLACES = _history_with_places()
 
 
 @dataclass(frozen=True)
@@ -597,22 +636,21 @@ class CartonDetail:
 
 
 def carton_detail(session: Session, actor: Actor, carton_id: int) -> CartonDetail:
-    """A carton with its history and whole lineage in two queries, however long either is:
-    the carton and its kin (`_carton_and_kin`), its history with the places named; a third
-    for its holds when it has any."""
+    """A carton with its history and whole lineage in one statement, however long either is
+    (`_carton_and_kin`); a second for its holds when it has any."""
     rows = named_rows(session.execute(CARTON_AND_KIN, {"carton": carton_id}))
     carton = next((row for row in rows if row.depth == 0), None)
     if carton is None or not actor.sees_site(carton.site_id, carton.site_region):
         raise NotFound(f"no carton {carton_id}")
     holds = named_rows(session.execute(HOLDS_OF, {"carton": carton_id})) if carton.has_holds else []
-    history = named_rows(session.execute(HISTORY_WITH_PLACES, {"carton": carton_id}))
+    kin = [row for row in rows if row.depth is not None]
     return CartonDetail(
         carton,
         _ids(carton.children),
         holds,
-        history,
+        _events_of(rows),
         Lineage(
-            ancestors=[r for r in rows if r.depth > 0], descendants=[r for r in rows if r.depth < 0]
+            ancestors=[r for r in kin if r.depth > 0], descendants=[r for r in kin if r.depth < 0]
         ),
     )
 
