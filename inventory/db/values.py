@@ -33,7 +33,8 @@ def named_rows(result: Result) -> list[Values]:
     0.5 us, a named tuple's a tenth of that: an answer that reads thirty values of each
     of a hundred cartons spent more on reading them than on making the answer."""
     row = _row_class(tuple(result.keys()))
-    return [row._make(values) for values in result]
+    # all at once: iterating a result fetches its rows from the driver one by one
+    return [row._make(values) for values in result.all()]
 
 
 @functools.lru_cache(maxsize=256)

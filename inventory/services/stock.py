@@ -7,6 +7,7 @@ from collections import namedtuple
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -600,11 +601,10 @@ def _carton_and_kin() -> CompoundSelect:
 
 def _events_of(rows: list[Values]) -> list[Values]:
     """The ledger events among the rows of `CARTON_AND_KIN`, oldest first."""
-    events = [
-        _Event._make(getattr(row, f"event_{name}") for name in _EVENT_NAMES)
-        for row in rows
-        if row.depth is None
-    ]
+    if not rows:
+        return []
+    values = itemgetter(*(rows[0]._fields.index(f"event_{name}") for name in _EVENT_NAMES))
+    events = [_Event._make(values(row)) for row in rows if row.depth is None]
     return sorted(events, key=lambda event: event.id)
 
 
