@@ -6,6 +6,7 @@ from flask import Flask
 
 from inventory.clock import Clock
 from inventory.config import from_environment
+from inventory.json_answers import OrjsonProvider
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -20,6 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.from_mapping(config)
     app.config.setdefault("CLOCK", Clock())
+    app.json = OrjsonProvider(app)
 
     from devices import commands
     from inventory import cli, metrics, scheduler, web, web_db

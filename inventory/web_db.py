@@ -79,7 +79,7 @@ def transactional(blueprint: Blueprint, *, before_commit: BeforeCommit | None = 
 
 def finish(response: Response, before_commit: BeforeCommit | None = None) -> Response:
     session = g.get("session")
-    if session is None:
+    if session is None or _reads_only():  # a read has nothing to commit; the teardown closes it
         return response
     if response.status_code >= 400 or response.headers.get("Idempotent-Replay"):
         db_session.rollback(session)

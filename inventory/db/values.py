@@ -7,9 +7,11 @@ import functools
 import json
 from collections import namedtuple
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    JSON,
     BindParameter,
     Boolean,
     ColumnElement,
@@ -72,6 +74,41 @@ def _id_list_postgresql(element, compiler, **kw):
 @compiles(IdList, "sqlite")
 def _id_list_sqlite(element, compiler, **kw):
     return f"group_concat({compiler.process(element.clauses, **kw)}, ',')"
+
+
+class JsonRows(FunctionElement):
+    """An aggregate of rows as one JSON list of lists, each its columns' values in order:
+    rows that belong to one row (a carton's ledger events) in that row. JSON columns stay
+    JSON; times are ISO text, read back by `utc`. None when there are no rows."""
+
+    type = JSON()
+    name = "json_rows"
+    inherit_cache = True
+
+
+@compiles(JsonRows, "postgresql")
+def _json_rows_postgresql(element, compiler, **kw):
+    return f"json_agg(json_build_array({compiler.process(element.clauses, **kw)}))"
+
+
+@compiles(JsonRows, "sqlite")
+def _json_rows_sqlite(element, compiler, **kw):
+    values = ", ".join(
+        # SQLite keeps JSON as text: json() embeds it rather than quoting it
+        f"json({compiler.process(clause, **kw)})"
+        if isinstance(clause.type, JSON)
+        else compiler.process(clause, **kw)
+        for clause in element.clauses
+    )
+    return f"json_group_array(json_array({values}))"
+
+
+def utc(text: str | None) -> datetime | None:
+    """A time `JsonRows` wrote (PostgreSQL's with its offset, SQLite's stored UTC text)."""
+    if text is None:
+        return None
+    value = datetime.fromisoformat(text)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class _ListOf(TypeDecorator):

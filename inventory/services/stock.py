@@ -7,13 +7,12 @@ from collections import namedtuple
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from operator import itemgetter
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
-    CompoundSelect,
     Integer,
     Select,
     String,
@@ -39,7 +38,15 @@ from inventory.db.models import (
     Site,
     StorageUnit,
 )
-from inventory.db.values import IdList, Values, constant_in, in_list, named_rows
+from inventory.db.values import (
+    IdList,
+    JsonRows,
+    Values,
+    constant_in,
+    in_list,
+    named_rows,
+    utc,
+)
 from inventory.domain.custody import ON_HAND_STATUSES, PRESENT_STATUSES, CartonStatus
 from inventory.domain.errors import InvalidInput, NotFound
 from inventory.services import custody, paging
@@ -543,26 +550,14 @@ _EVENT_NAMES = tuple(str(column.key) for column in _HISTORY.selected_columns)
 _Event = namedtuple("_Event", _EVENT_NAMES)  # type: ignore[misc]
 
 
-def _carton_and_kin() -> CompoundSelect:
-    """A carton's page in one statement. The carton as values (`_carton_values`, with every
-    hold) at depth 0, and its kin: at depth 1, 2... the cartons it was repacked from (its
-    parent first), at -1 every carton repacked from it or from those, however deep the
-    repacking went (a recursive query each way). The kin show what a lineage shows (id,
-    parent_id, site, vials, doses, status), their other values left empty: their rows need
-    no lot, product or unit, and the carton's own row is found by its id alone. Then its
-    ledger events (`_history_with_places`), without a depth, each in its event_ columns."""
+def _carton_page() -> Select:
+    """A carton's page in one row: the carton as values (`_carton_values`, with every hold),
+    its kin and its ledger events each as one list in it (`JsonRows`). The kin: at depth
+    1, 2... the cartons it was repacked from (its parent first), at -1 every carton repacked
+    from it or from those, however deep the repacking went (a recursive query each way),
+    each with what a lineage shows (`_Kin`). The events with the codes of the places they
+    moved stock between (`_history_with_places`)."""
     c = _CARTONS.c
-    carton = (
-        _carton_values(true())
-        .add_columns(literal_column("0").label("depth"))
-        .where(c.id == bindparam("carton"))
-    )
-    names = [str(column.key) for column in carton.selected_columns]
-    # typed: PostgreSQL takes a UNION's column types from its first rows
-    no_event = [
-        null().cast(column.type).label(f"event_{column.key}")
-        for column in _HISTORY.selected_columns
-    ]
     parent = select(c.parent_id).where(c.id == bindparam("carton")).scalar_subquery()
     up = (
         select(c.id, c.parent_id, literal_column("1").label("depth"))
@@ -577,39 +572,34 @@ def _carton_and_kin() -> CompoundSelect:
     kin = union_all(select(up.c.id, up.c.depth), select(down.c.id, literal_column("-1"))).subquery(
         "kin"
     )
-    shown = {
-        "id": c.id,
-        "parent_id": c.parent_id,
-        "site": _SITES.c.code,
-        "vials": c.vials,
-        "doses": c.doses,
-        "status": c.status,
-        "depth": kin.c.depth,
-    }
-    rows = kin.join(_CARTONS, c.id == kin.c.id).join(_SITES, _SITES.c.id == c.site_id)
+    kin_carton, kin_site = _CARTONS.alias("kin_carton"), _SITES.alias("kin_site")
+    k = kin_carton.c
     kin_rows = select(
-        *(shown.get(name, null()).label(name) for name in names), *no_event
-    ).select_from(rows)
+        JsonRows(k.id, k.parent_id, kin_site.c.code, k.vials, k.doses, k.status, kin.c.depth)
+    ).select_from(kin.join(kin_carton, k.id == kin.c.id).join(kin_site, kin_site.c.id == k.site_id))
     events = _HISTORY.subquery("events")
-    event_rows = select(
-        *(null().label(name) for name in names),
-        *(events.c[name].label(f"event_{name}") for name in _EVENT_NAMES),
+    return (
+        _carton_values(true())
+        .add_columns(
+            kin_rows.scalar_subquery().label("kin"),
+            select(JsonRows(*events.c)).scalar_subquery().label("history"),
+        )
+        .where(c.id == bindparam("carton"))
     )
-    everything: CompoundSelect = union_all(carton.add_columns(*no_event), kin_rows, event_rows)
-    return everything.order_by(everything.selected_columns.depth, everything.selected_columns.id)
 
 
-def _events_of(rows: list[Values]) -> list[Values]:
-    """The ledger events among the rows of `CARTON_AND_KIN`, oldest first."""
-    if not rows:
-        return []
-    values = itemgetter(*(rows[0]._fields.index(f"event_{name}") for name in _EVENT_NAMES))
-    events = [_Event._make(values(row)) for row in rows if row.depth is None]
-    return sorted(events, key=lambda event: event.id)
+# a carton's kin as its page's row lists them (`_carton_page`)
+_Kin = namedtuple("_Kin", ("id", "parent_id", "site", "vials", "doses", "status", "depth"))
+
+
+def _events_of(carton: Values) -> list[Values]:
+    """The ledger events listed in a carton's page row, oldest first."""
+    events: list[Values] = [_Event._make(values) for values in carton.history or ()]
+    return sorted((e._replace(at=utc(e.at)) for e in events), key=attrgetter("id"))
 
 
 # a carton's page shows every hold, decided or not
-CARTON_AND_KIN = _carton_and_kin()
+CARTON_PAGE = _carton_page()
 HOLDS_OF = select(_HOLDS).where(_HOLDS.c.carton_id == bindparam("carton")).order_by(_HOLDS.c.id)
 
 
@@ -637,20 +627,21 @@ class CartonDetail:
 
 def carton_detail(session: Session, actor: Actor, carton_id: int) -> CartonDetail:
     """A carton with its history and whole lineage in one statement, however long either is
-    (`_carton_and_kin`); a second for its holds when it has any."""
-    rows = named_rows(session.execute(CARTON_AND_KIN, {"carton": carton_id}))
-    carton = next((row for row in rows if row.depth == 0), None)
-    if carton is None or not actor.sees_site(carton.site_id, carton.site_region):
+    (`_carton_page`); a second for its holds when it has any."""
+    carton = named_rows(session.execute(CARTON_PAGE, {"carton": carton_id}))
+    if not carton or not actor.sees_site(carton[0].site_id, carton[0].site_region):
         raise NotFound(f"no carton {carton_id}")
+    carton = carton[0]
     holds = named_rows(session.execute(HOLDS_OF, {"carton": carton_id})) if carton.has_holds else []
-    kin = [row for row in rows if row.depth is not None]
+    kin = [_Kin._make(values) for values in carton.kin or ()]
     return CartonDetail(
         carton,
         _ids(carton.children),
         holds,
-        _events_of(rows),
+        _events_of(carton),
         Lineage(
-            ancestors=[r for r in kin if r.depth > 0], descendants=[r for r in kin if r.depth < 0]
+            ancestors=sorted((k for k in kin if k.depth > 0), key=attrgetter("depth")),
+            descendants=sorted((k for k in kin if k.depth < 0), key=attrgetter("id")),
         ),
     )
 
