@@ -98,5 +98,4 @@ def finish(response: Response, before_commit: BeforeCommit | None = None) -> Res
 def _close_session(_exc=None) -> None:
     session = g.pop("session", None)
     if session is not None:
-        db_session.rollback(session)
-        session.close()
+        session.close()  # ends (rolls back) whatever the request left uncommitted
