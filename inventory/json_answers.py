@@ -1,6 +1,7 @@
-"""JSON answers encoded by orjson: the same text Flask's own encoder writes (keys sorted,
-compact, the same fallbacks for dates, decimals and dataclasses), made in a fifth of the
-time. A list of a hundred cartons spent more on encoding than on reading them."""
+"""JSON answers encoded by orjson: the JSON Flask's own encoder writes (keys sorted, compact,
+the same fallbacks for dates, decimals and dataclasses; letters beyond ASCII as UTF-8, not
+escaped), in a sixth of the time: a page of cartons spent more on encoding than on its
+statement's Python side."""
 
 from __future__ import annotations
 
