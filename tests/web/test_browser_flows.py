@@ -82,6 +82,8 @@ def test_receive_at_the_centre_with_one_carton_rejected(
     page.keyboard.type(f"{live_server}/cartons/{good}", delay=5)
     page.keyboard.press("Enter")
     expect(page.locator("#tally")).to_contain_text("Ticked off: 1 of 2")
+    # the form answered puts the focus back in its scan field once settled: from there on
+    expect(scan).to_be_focused()
     # confirming now is refused beside the carton neither ticked off nor rejected
     _tab_to(page, "storage_unit")
     page.keyboard.press("Tab")
