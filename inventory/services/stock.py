@@ -628,10 +628,10 @@ class CartonDetail:
 def carton_detail(session: Session, actor: Actor, carton_id: int) -> CartonDetail:
     """A carton with its history and whole lineage in one statement, however long either is
     (`_carton_page`); a second for its holds when it has any."""
-    carton = named_rows(session.execute(CARTON_PAGE, {"carton": carton_id}))
-    if not carton or not actor.sees_site(carton[0].site_id, carton[0].site_region):
+    found = named_rows(session.execute(CARTON_PAGE, {"carton": carton_id}))
+    carton = found[0] if found else None
+    if carton is None or not actor.sees_site(carton.site_id, carton.site_region):
         raise NotFound(f"no carton {carton_id}")
-    carton = carton[0]
     holds = named_rows(session.execute(HOLDS_OF, {"carton": carton_id})) if carton.has_holds else []
     kin = [_Kin._make(values) for values in carton.kin or ()]
     return CartonDetail(
