@@ -7,7 +7,7 @@ import functools
 import json
 from collections import namedtuple
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -25,6 +25,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeEngine
+
+from inventory.db.base import as_utc
 
 # a row read by `named_rows`: its values by name (row.id, row.site)
 Values = Any
@@ -105,10 +107,7 @@ def _json_rows_sqlite(element, compiler, **kw):
 
 def utc(text: str | None) -> datetime | None:
     """A time `JsonRows` wrote (PostgreSQL's with its offset, SQLite's stored UTC text)."""
-    if text is None:
-        return None
-    value = datetime.fromisoformat(text)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return None if text is None else as_utc(datetime.fromisoformat(text))
 
 
 class _ListOf(TypeDecorator):
