@@ -558,25 +558,23 @@ def _carton_page() -> Select:
     each with what a lineage shows (`_Kin`). The events with the codes of the places they
     moved stock between (`_history_with_places`)."""
     c = _CARTONS.c
+    shown = (c.id, c.parent_id, c.site_id, c.vials, c.doses, c.status)
     parent = select(c.parent_id).where(c.id == bindparam("carton")).scalar_subquery()
-    up = (
-        select(c.id, c.parent_id, literal_column("1").label("depth"))
-        .where(c.id == parent)
-        .cte("up", recursive=True)
-    )
+    up = select(*shown, literal_column("1").label("depth")).where(c.id == parent)
+    up = up.cte("up", recursive=True)
     up = up.union_all(
-        select(c.id, c.parent_id, up.c.depth + literal_column("1")).where(c.id == up.c.parent_id)
+        select(*shown, up.c.depth + literal_column("1")).where(c.id == up.c.parent_id)
     )
-    down = select(c.id).where(c.parent_id == bindparam("carton")).cte("down", recursive=True)
-    down = down.union_all(select(c.id).where(c.parent_id == down.c.id))
-    kin = union_all(select(up.c.id, up.c.depth), select(down.c.id, literal_column("-1"))).subquery(
-        "kin"
-    )
-    kin_carton, kin_site = _CARTONS.alias("kin_carton"), _SITES.alias("kin_site")
-    k = kin_carton.c
-    kin_rows = select(
-        JsonRows(k.id, k.parent_id, kin_site.c.code, k.vials, k.doses, k.status, kin.c.depth)
-    ).select_from(kin.join(kin_carton, k.id == kin.c.id).join(kin_site, kin_site.c.id == k.site_id))
+    down = select(*shown, literal_column("-1").label("depth"))
+    down = down.where(c.parent_id == bindparam("carton")).cte("down", recursive=True)
+    down = down.union_all(select(*shown, down.c.depth).where(c.parent_id == down.c.id))
+    # the recursion carries what the lineage shows, and each kin's site code is one lookup:
+    # joining the few kin to whole tables of cartons and sites cost more than the rest
+    kin = union_all(select(up), select(down)).subquery("kin")
+    kin_site = _SITES.alias("kin_site")
+    site_code = select(kin_site.c.code).where(kin_site.c.id == kin.c.site_id).scalar_subquery()
+    k = kin.c
+    kin_rows = select(JsonRows(k.id, k.parent_id, site_code, k.vials, k.doses, k.status, k.depth))
     events = _HISTORY.subquery("events")
     return (
         _carton_values(true())
@@ -598,7 +596,6 @@ def _events_of(carton: Values) -> list[Values]:
     return sorted((e._replace(at=utc(e.at)) for e in events), key=attrgetter("id"))
 
 
-# a carton's page shows every hold, decided or not
 CARTON_PAGE = _carton_page()
 HOLDS_OF = select(_HOLDS).where(_HOLDS.c.carton_id == bindparam("carton")).order_by(_HOLDS.c.id)
 
