@@ -14,7 +14,8 @@ endpoint is driven by wrk (or, without wrk, a threaded Python client) with --con
 for --seconds, as a centre manager (RH-VC-BELLA) and as a hospital pharmacy (RH-APO), with
 the baseline driven between them: each endpoint's 100% is the mean of the baseline just
 before and just after it. --rounds of that; each endpoint's ratio in every round is printed,
-and the target (60% each) is judged on their median.
+and the target (60% each) is judged on their median. Beside it, where /proc tells: the CPU
+time each request cost the app's processes and PostgreSQL's, against the bare app's.
 --profile: each endpoint's requests made in this process under cProfile, top entries.
 """
 
@@ -38,6 +39,7 @@ import time
 import urllib.request
 from datetime import timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -180,10 +182,41 @@ def wait_up(url: str, headers: dict) -> None:
     raise SystemExit(f"{url} did not come up")
 
 
-def load(url: str, seconds: int, connections: int, token: str | None = None) -> float:
+class Load(NamedTuple):
+    """A load's requests per second, and the CPU time each request cost the server's
+    processes (gunicorn and its workers) and PostgreSQL's (in microseconds; 0 where /proc
+    cannot tell)."""
+
+    rate: float
+    app_us: float
+    db_us: float
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time the processes have used (Linux's /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone, or no /proc
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def pids_of(*pgrep_args: str) -> list[int]:
+    found = subprocess.run(["pgrep", *pgrep_args], capture_output=True, text=True).stdout
+    return [int(pid) for pid in found.split()]
+
+
+def load(
+    server: subprocess.Popen, url: str, seconds: int, connections: int, token: str | None = None
+) -> Load:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     for _ in range(20):  # both workers warm: connections, caches
         urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30).read()
+    app, db = pids_of("-g", str(server.pid)), pids_of("-x", "postgres")
+    app_before, db_before = cpu_seconds(app), cpu_seconds(db)
     wrk = shutil.which("wrk")
     if wrk:
         command = [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", url]
@@ -193,8 +226,15 @@ def load(url: str, seconds: int, connections: int, token: str | None = None) -> 
         errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
         if errors:
             print(f"   ({errors.group(1)} error answers from {url})")
-        return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    return threaded_load(url, seconds, connections, headers)
+        rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    else:
+        rate = threaded_load(url, seconds, connections, headers)
+    requests = rate * seconds
+    return Load(
+        rate,
+        1e6 * (cpu_seconds(app) - app_before) / requests,
+        1e6 * (cpu_seconds(db) - db_before) / requests,
+    )
 
 
 def threaded_load(url: str, seconds: int, connections: int, headers: dict) -> float:
@@ -235,19 +275,29 @@ def profile(url: str, shape: dict, reads, cache_s: float, requests: int = 300) -
         print("\n".join(f"     {line.strip()[:150]}" for line in top[:8]))
 
 
-def measure_round(args, reads, shape, real_url: str, bare_path: str, number: int) -> list:
+def mean(a: Load, b: Load) -> Load:
+    return Load(*((x + y) / 2 for x, y in zip(a, b, strict=True)))
+
+
+def measure_round(args, reads, shape, real, bare_server, bare_path: str, number: int) -> list:
     """One round: the bare app, then each endpoint followed by the bare app again, so each
     endpoint is compared with the baseline measured just before and just after it (a
-    shared machine's speed drifts within a minute). (who, label, req/s, baseline) each."""
+    shared machine's speed drifts within a minute). (who, label, Load, baseline) each."""
     print(f"round {number + 1}", flush=True)
-    bare = load(bare_path, args.seconds, args.connections)
+    bare = load(bare_server, bare_path, args.seconds, args.connections)
     found = []
     for who, label, path in reads:
-        rate = load(real_url + path, args.seconds, args.connections, shape["tokens"][who])
-        after = load(bare_path, args.seconds, args.connections)
-        found.append((who, label, rate, (bare + after) / 2))
+        real_server, real_url = real
+        got = load(
+            real_server, real_url + path, args.seconds, args.connections, shape["tokens"][who]
+        )
+        after = load(bare_server, bare_path, args.seconds, args.connections)
+        base = mean(bare, after)
+        found.append((who, label, got, base))
         print(
-            f"   {who:<9} {label:<20} {rate:8,.0f} req/s, bare {(bare + after) / 2:,.0f}",
+            f"   {who:<9} {label:<20} {got.rate:8,.0f} req/s, bare {base.rate:,.0f}; CPU per "
+            f"request: app {got.app_us:,.0f} + db {got.db_us:,.0f} us, bare "
+            f"{base.app_us:,.0f} + {base.db_us:,.0f} us",
             flush=True,
         )
         bare = after
@@ -256,7 +306,7 @@ def measure_round(args, reads, shape, real_url: str, bare_path: str, number: int
 
 def report(args, reads, rounds: list) -> None:
     """Each endpoint's ratio in every round, and their median against the target."""
-    bases = [base for found in rounds for *_, base in found]
+    bases = [base.rate for found in rounds for *_, base in found]
     print(
         f"\nbaseline (bare Flask, one indexed SELECT): {min(bases):,.0f}-{max(bases):,.0f} req/s; "
         f"token cache {args.token_cache_s:g} s; {os.cpu_count()} CPUs, gunicorn 2 sync workers "
@@ -267,11 +317,40 @@ def report(args, reads, rounds: list) -> None:
     heads = "".join(f"  round {r + 1:<2}" for r in range(len(rounds)))
     print(f"who       endpoint            {heads}  median  target 60%")
     for i, (who, label, _path) in enumerate(reads):
-        ratios = [found[i][2] / found[i][3] for found in rounds]
+        ratios = [found[i][2].rate / found[i][3].rate for found in rounds]
         median = statistics.median(ratios)
         cells = "".join(f"{ratio:>10.0%}" for ratio in ratios)
         verdict = "met" if median >= TARGET else "MISSED"
         print(f"{who:<9} {label:<20}{cells}  {median:>6.0%}  {verdict}")
+    cpu_report(reads, rounds)
+
+
+def cpu_report(reads, rounds: list) -> None:
+    """Where each request's time went: the CPU it cost the app's processes and PostgreSQL's,
+    the median over the rounds, beside the bare app's (what throughput on a busy machine
+    hides: a request's own cost)."""
+    if not any(found[0][2].app_us for found in rounds):
+        return  # no /proc
+    print(
+        "\nCPU per request, median of the rounds (us; app = gunicorn and its workers, "
+        "db = PostgreSQL; the load generator not counted)"
+    )
+    print("who       endpoint              app     db   bare app  bare db  bare / endpoint")
+    for i, (who, label, _path) in enumerate(reads):
+        app, db, bare_app, bare_db = (
+            statistics.median(pick(found[i]) for found in rounds)
+            for pick in (
+                lambda f: f[2].app_us,
+                lambda f: f[2].db_us,
+                lambda f: f[3].app_us,
+                lambda f: f[3].db_us,
+            )
+        )
+        share = (bare_app + bare_db) / (app + db)
+        print(
+            f"{who:<9} {label:<20}{app:>6,.0f} {db:>6,.0f} {bare_app:>10,.0f} {bare_db:>8,.0f}"
+            f" {share:>16.0%}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -311,7 +390,8 @@ def main(argv: list[str] | None = None) -> int:
         wait_up(bare_path, {})
         wait_up(f"{real_url}/api/v1/health", {})
         rounds = [
-            measure_round(args, reads, shape, real_url, bare_path, r) for r in range(args.rounds)
+            measure_round(args, reads, shape, (real, real_url), bare, bare_path, r)
+            for r in range(args.rounds)
         ]
     finally:
         for server in (real, bare):

@@ -560,17 +560,23 @@ def _carton_page() -> Select:
     c = _CARTONS.c
     shown = (c.id, c.parent_id, c.site_id, c.vials, c.doses, c.status)
     parent = select(c.parent_id).where(c.id == bindparam("carton")).scalar_subquery()
-    up = select(*shown, literal_column("1").label("depth")).where(c.id == parent)
-    up = up.cte("up", recursive=True)
+    up = (
+        select(*shown, literal_column("1").label("depth"))
+        .where(c.id == parent)
+        .cte("up", recursive=True)
+    )
     up = up.union_all(
         select(*shown, up.c.depth + literal_column("1")).where(c.id == up.c.parent_id)
     )
-    down = select(*shown, literal_column("-1").label("depth"))
-    down = down.where(c.parent_id == bindparam("carton")).cte("down", recursive=True)
+    down = (
+        select(*shown, literal_column("-1").label("depth"))
+        .where(c.parent_id == bindparam("carton"))
+        .cte("down", recursive=True)
+    )
     down = down.union_all(select(*shown, down.c.depth).where(c.parent_id == down.c.id))
     # the recursion carries what the lineage shows, and each kin's site code is one lookup:
     # joining the few kin to whole tables of cartons and sites cost more than the rest
-    kin = union_all(select(up), select(down)).subquery("kin")
+    kin = union_all(select(*up.c), select(*down.c)).subquery("kin")
     kin_site = _SITES.alias("kin_site")
     site_code = select(kin_site.c.code).where(kin_site.c.id == kin.c.site_id).scalar_subquery()
     k = kin.c
