@@ -603,6 +603,7 @@ def _events_of(carton: Values) -> list[Values]:
     return sorted((e._replace(at=utc(e.at)) for e in events), key=attrgetter("id"))
 
 
+# a carton's page shows every hold, decided or not
 CARTON_PAGE = _carton_page()
 # Run through a lambda: SQLAlchemy finds a statement's compiled form by its cache key, hashed
 # at every run, and this statement's is a tuple of thousands of parts (18 us to hash); the
