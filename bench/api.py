@@ -205,6 +205,8 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def pids_of(*pgrep_args: str) -> list[int]:
+    if not shutil.which("pgrep"):
+        return []  # the CPU figures read 0, and are left out
     found = subprocess.run(["pgrep", *pgrep_args], capture_output=True, text=True).stdout
     return [int(pid) for pid in found.split()]
 
@@ -284,10 +286,10 @@ def measure_round(args, reads, shape, real, bare_server, bare_path: str, number:
     endpoint is compared with the baseline measured just before and just after it (a
     shared machine's speed drifts within a minute). (who, label, Load, baseline) each."""
     print(f"round {number + 1}", flush=True)
+    real_server, real_url = real
     bare = load(bare_server, bare_path, args.seconds, args.connections)
     found = []
     for who, label, path in reads:
-        real_server, real_url = real
         got = load(
             real_server, real_url + path, args.seconds, args.connections, shape["tokens"][who]
         )
@@ -337,15 +339,12 @@ def cpu_report(reads, rounds: list) -> None:
     )
     print("who       endpoint              app     db   bare app  bare db  bare / endpoint")
     for i, (who, label, _path) in enumerate(reads):
-        app, db, bare_app, bare_db = (
-            statistics.median(pick(found[i]) for found in rounds)
-            for pick in (
-                lambda f: f[2].app_us,
-                lambda f: f[2].db_us,
-                lambda f: f[3].app_us,
-                lambda f: f[3].db_us,
-            )
-        )
+        got = [found[i][2] for found in rounds]
+        base = [found[i][3] for found in rounds]
+        app = statistics.median(run.app_us for run in got)
+        db = statistics.median(run.db_us for run in got)
+        bare_app = statistics.median(run.app_us for run in base)
+        bare_db = statistics.median(run.db_us for run in base)
         share = (bare_app + bare_db) / (app + db)
         print(
             f"{who:<9} {label:<20}{app:>6,.0f} {db:>6,.0f} {bare_app:>10,.0f} {bare_db:>8,.0f}"
