@@ -6,8 +6,9 @@ from __future__ import annotations
 import functools
 import json
 from collections import namedtuple
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     Result,
+    Select,
     String,
     TypeDecorator,
     bindparam,
@@ -28,17 +30,56 @@ from sqlalchemy.types import TypeEngine
 
 from inventory.db.base import as_utc
 
-# a row read by `named_rows`: its values by name (row.id, row.site)
+# a row read by `Packed.read`: its values by name (row.id, row.site)
 Values = Any
 
 
-def named_rows(result: Result) -> list[Values]:
-    """The rows of `result` as named tuples. A Row's value by attribute name costs about
-    0.5 us, a named tuple's a tenth of that: an answer that reads thirty values of each
-    of a hundred cartons spent more on reading them than on making the answer."""
-    row = _row_class(tuple(result.keys()))
-    # all at once: iterating a result fetches its rows from the driver one by one
-    return [row._make(values) for values in result.all()]
+@dataclass(frozen=True)
+class Packed:
+    """A statement whose rows each come back as one JSON list of its columns' values
+    (`JsonValues`), read back by `read` into named tuples with each value as the column's
+    own type would give it. A driver describes every column of a result at every run
+    whether anyone reads the description or not: for a carton's thirty columns that cost
+    more than reading their values back from one list."""
+
+    statement: Select
+    row: type
+    # (position, how to read it) of the values JSON does not keep: times, dates, floats...
+    readers: tuple[tuple[int, Callable[[Any], Any]], ...]
+
+    def read(self, result: Result) -> list[Values]:
+        """The rows of `result` as named tuples (a Row's value by attribute name costs about
+        0.5 us, a named tuple's a tenth of that)."""
+        rows = []
+        for (values,) in result.all():  # all at once: iterating fetches rows one by one
+            for i, read in self.readers:
+                if values[i] is not None:
+                    values[i] = read(values[i])
+            rows.append(self.row._make(values))
+        return rows
+
+
+def packed(query: Select) -> Packed:
+    """`query` (its filters, order and limit as they are) with its columns as one JSON list a
+    row, and how to read them back (`Packed`)."""
+    columns = list(query.selected_columns)
+    return Packed(
+        query.with_only_columns(JsonValues(*columns)),
+        _row_class(tuple(query.selected_columns.keys())),
+        tuple((i, read) for i, column in enumerate(columns) if (read := _reader(column.type))),
+    )
+
+
+def _reader(type_: TypeEngine) -> Callable[[Any], Any] | None:
+    """How a value of `type_` written into JSON is read back; None where JSON keeps it (a
+    whole number, a text, JSON itself)."""
+    try:  # a decorated type (UTCDateTime) reads as the type it decorates
+        python_type = getattr(type_, "impl_instance", type_).python_type
+    except NotImplementedError:
+        return None
+    if python_type is datetime:
+        return utc
+    return {date: date.fromisoformat, bool: bool, float: float}.get(python_type)
 
 
 @functools.lru_cache(maxsize=256)
@@ -78,10 +119,36 @@ def _id_list_sqlite(element, compiler, **kw):
     return f"group_concat({compiler.process(element.clauses, **kw)}, ',')"
 
 
+class JsonValues(FunctionElement):
+    """A row's values as one JSON list, in order: JSON columns stay JSON; times are ISO text
+    (read back by `utc`), booleans true/false on PostgreSQL and 1/0 on SQLite."""
+
+    type = JSON()
+    name = "json_values"
+    inherit_cache = True
+
+
+@compiles(JsonValues, "postgresql")
+def _json_values_postgresql(element, compiler, **kw):
+    return f"json_build_array({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(JsonValues, "sqlite")
+def _json_values_sqlite(element, compiler, **kw):
+    values = ", ".join(
+        # SQLite keeps JSON as text: json() embeds it rather than quoting it
+        f"json({compiler.process(clause, **kw)})"
+        if isinstance(clause.type, JSON)
+        else compiler.process(clause, **kw)
+        for clause in element.clauses
+    )
+    return f"json_array({values})"
+
+
 class JsonRows(FunctionElement):
-    """An aggregate of rows as one JSON list of lists, each its columns' values in order:
-    rows that belong to one row (a carton's ledger events) in that row. JSON columns stay
-    JSON; times are ISO text, read back by `utc`. None when there are no rows."""
+    """An aggregate of rows as one JSON list of lists, each its columns' values in order
+    (`JsonValues`): rows that belong to one row (a carton's ledger events) in that row. None
+    when there are no rows."""
 
     type = JSON()
     name = "json_rows"
@@ -90,23 +157,16 @@ class JsonRows(FunctionElement):
 
 @compiles(JsonRows, "postgresql")
 def _json_rows_postgresql(element, compiler, **kw):
-    return f"json_agg(json_build_array({compiler.process(element.clauses, **kw)}))"
+    return f"json_agg({compiler.process(JsonValues(*element.clauses), **kw)})"
 
 
 @compiles(JsonRows, "sqlite")
 def _json_rows_sqlite(element, compiler, **kw):
-    values = ", ".join(
-        # SQLite keeps JSON as text: json() embeds it rather than quoting it
-        f"json({compiler.process(clause, **kw)})"
-        if isinstance(clause.type, JSON)
-        else compiler.process(clause, **kw)
-        for clause in element.clauses
-    )
-    return f"json_group_array(json_array({values}))"
+    return f"json_group_array({compiler.process(JsonValues(*element.clauses), **kw)})"
 
 
 def utc(text: str | None) -> datetime | None:
-    """A time `JsonRows` wrote (PostgreSQL's with its offset, SQLite's stored UTC text)."""
+    """A time `JsonValues` wrote (PostgreSQL's with its offset, SQLite's stored UTC text)."""
     return None if text is None else as_utc(datetime.fromisoformat(text))
 
 

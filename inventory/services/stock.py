@@ -42,10 +42,11 @@ from inventory.db.models import (
 from inventory.db.values import (
     IdList,
     JsonRows,
+    Packed,
     Values,
     constant_in,
     in_list,
-    named_rows,
+    packed,
     utc,
 )
 from inventory.domain.custody import ON_HAND_STATUSES, PRESENT_STATUSES, CartonStatus
@@ -131,11 +132,12 @@ def list_carton_values(
     shape, params = _filters(session, actor, site, storage_unit, product, status, state)
     statement = _listed_page(shape, after_cursor=page.cursor is not None)
     params |= paging.page_params(LISTED_ORDER, page)
-    found = paging.page_of_rows(named_rows(session.execute(statement, params)), LISTED_ORDER, page)
+    rows = statement.read(session.execute(statement.statement, params))
+    found = paging.page_of_rows(rows, LISTED_ORDER, page)
     held = [row.id for row in found if row.has_holds]
     holds: dict[int, list[Values]] = {}
     if held:
-        for hold in named_rows(session.execute(OPEN_HOLDS_OF, {"cartons": held})):
+        for hold in OPEN_HOLDS_OF.read(session.execute(OPEN_HOLDS_OF.statement, {"cartons": held})):
             holds.setdefault(hold.carton_id, []).append(hold)
     return CartonValues(found, {row.id: _ids(row.children) for row in found}, holds)
 
@@ -499,14 +501,14 @@ LISTED_ORDER = (asc(_CARTONS.c.bud), asc(_CARTONS.c.id))
 
 
 @functools.cache
-def _listed_page(shape: Shape, *, after_cursor: bool) -> Select:
+def _listed_page(shape: Shape, *, after_cursor: bool) -> Packed:
     """A page's statement for a shape of filters, made once (building it and its cache key
     cost more than running it)."""
     query = LISTED_CARTONS.where(*_conditions(shape))
-    return paging.page_statement(query, LISTED_ORDER, after_cursor=after_cursor)
+    return packed(paging.page_statement(query, LISTED_ORDER, after_cursor=after_cursor))
 
 
-OPEN_HOLDS_OF = (
+OPEN_HOLDS_OF = packed(
     select(_HOLDS)
     .where(in_list(_HOLDS.c.carton_id, bindparam("cartons")))
     .where(_HOLDS.c.decision.is_(None))
@@ -604,12 +606,15 @@ def _events_of(carton: Values) -> list[Values]:
 
 
 # a carton's page shows every hold, decided or not
-CARTON_PAGE = _carton_page()
+CARTON_PAGE = packed(_carton_page())
+_CARTON_PAGE_STATEMENT = CARTON_PAGE.statement
 # Run through a lambda: SQLAlchemy finds a statement's compiled form by its cache key, hashed
 # at every run, and this statement's is a tuple of thousands of parts (18 us to hash); the
 # lambda's key is its code's
-CARTON_PAGE_RUN = lambda_stmt(lambda: CARTON_PAGE)
-HOLDS_OF = select(_HOLDS).where(_HOLDS.c.carton_id == bindparam("carton")).order_by(_HOLDS.c.id)
+CARTON_PAGE_RUN = lambda_stmt(lambda: _CARTON_PAGE_STATEMENT)
+HOLDS_OF = packed(
+    select(_HOLDS).where(_HOLDS.c.carton_id == bindparam("carton")).order_by(_HOLDS.c.id)
+)
 
 
 @dataclass(frozen=True)
@@ -637,11 +642,15 @@ class CartonDetail:
 def carton_detail(session: Session, actor: Actor, carton_id: int) -> CartonDetail:
     """A carton with its history and whole lineage in one statement, however long either is
     (`_carton_page`); a second for its holds when it has any."""
-    found = named_rows(session.execute(CARTON_PAGE_RUN, {"carton": carton_id}))
+    found = CARTON_PAGE.read(session.execute(CARTON_PAGE_RUN, {"carton": carton_id}))
     carton = found[0] if found else None
     if carton is None or not actor.sees_site(carton.site_id, carton.site_region):
         raise NotFound(f"no carton {carton_id}")
-    holds = named_rows(session.execute(HOLDS_OF, {"carton": carton_id})) if carton.has_holds else []
+    holds = (
+        HOLDS_OF.read(session.execute(HOLDS_OF.statement, {"carton": carton_id}))
+        if carton.has_holds
+        else []
+    )
     kin = [_Kin._make(values) for values in carton.kin or ()]
     return CartonDetail(
         carton,
