@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeEngine
 
@@ -46,6 +47,10 @@ class Packed:
     row: type
     # (position, how to read it) of the values JSON does not keep: times, dates, floats...
     readers: tuple[tuple[int, Callable[[Any], Any]], ...]
+
+    def rows(self, session: Session, params: dict[str, Any]) -> list[Values]:
+        """Run the statement with `params` and `read` its rows."""
+        return self.read(session.execute(self.statement, params))
 
     def read(self, result: Result) -> list[Values]:
         """The rows of `result` as named tuples (a Row's value by attribute name costs about

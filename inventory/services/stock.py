@@ -132,12 +132,11 @@ def list_carton_values(
     shape, params = _filters(session, actor, site, storage_unit, product, status, state)
     statement = _listed_page(shape, after_cursor=page.cursor is not None)
     params |= paging.page_params(LISTED_ORDER, page)
-    rows = statement.read(session.execute(statement.statement, params))
-    found = paging.page_of_rows(rows, LISTED_ORDER, page)
+    found = paging.page_of_rows(statement.rows(session, params), LISTED_ORDER, page)
     held = [row.id for row in found if row.has_holds]
     holds: dict[int, list[Values]] = {}
     if held:
-        for hold in OPEN_HOLDS_OF.read(session.execute(OPEN_HOLDS_OF.statement, {"cartons": held})):
+        for hold in OPEN_HOLDS_OF.rows(session, {"cartons": held}):
             holds.setdefault(hold.carton_id, []).append(hold)
     return CartonValues(found, {row.id: _ids(row.children) for row in found}, holds)
 
@@ -646,11 +645,7 @@ def carton_detail(session: Session, actor: Actor, carton_id: int) -> CartonDetai
     carton = found[0] if found else None
     if carton is None or not actor.sees_site(carton.site_id, carton.site_region):
         raise NotFound(f"no carton {carton_id}")
-    holds = (
-        HOLDS_OF.read(session.execute(HOLDS_OF.statement, {"carton": carton_id}))
-        if carton.has_holds
-        else []
-    )
+    holds = HOLDS_OF.rows(session, {"carton": carton_id}) if carton.has_holds else []
     kin = [_Kin._make(values) for values in carton.kin or ()]
     return CartonDetail(
         carton,
