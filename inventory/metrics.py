@@ -87,6 +87,25 @@ JOB_RUNS = Counter(
 
 # ---------------------------------------------------------------- what the processes record
 
+# a request's two figures, by (rule, method, status): `labels` checks and joins its values
+# under a lock each time, a fifth of what counting a request cost
+_answered: dict[tuple[str, str, str], tuple] = {}
+
+
+def request_answered(rule: str, method: str, status: str, seconds: float | None) -> None:
+    """Count an answer, and its duration when it is known."""
+    key = (rule, method, status)
+    figures = _answered.get(key)
+    if figures is None:
+        figures = _answered[key] = (
+            REQUESTS.labels(rule, method, status),
+            REQUEST_SECONDS.labels(rule),
+        )
+    count, duration = figures
+    count.inc()
+    if seconds is not None:
+        duration.observe(seconds)
+
 
 def batch_committed(worker: str, seconds: float, stored: int, duplicates: int, rejected: int):
     BATCH_COMMIT_SECONDS.labels(worker).observe(seconds)
@@ -115,10 +134,13 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _count(response: Response) -> Response:
         rule = request.url_rule.rule if request.url_rule is not None else "(no route)"
-        REQUESTS.labels(rule, request.method, str(response.status_code)).inc()
         started = g.get("metrics_started")
-        if started is not None:
-            REQUEST_SECONDS.labels(rule).observe(time.perf_counter() - started)
+        request_answered(
+            rule,
+            request.method,
+            str(response.status_code),
+            None if started is None else time.perf_counter() - started,
+        )
         return response
 
     app.add_url_rule("/metrics", "metrics", _serve_metrics)

@@ -60,8 +60,17 @@ def make_engine(url: str, *, echo: bool = False, read_only: bool = False) -> Eng
         pool_size=10,
         max_overflow=20,
         connect_args={"options": options},
-        # outside any transaction, a connection back in the pool has nothing to roll back
-        **({"isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None} if read_only else {}),
+        # outside any transaction, a connection back in the pool, or a read's connection
+        # closed, has nothing to roll back
+        **(
+            {
+                "isolation_level": "AUTOCOMMIT",
+                "pool_reset_on_return": None,
+                "skip_autocommit_rollback": True,
+            }
+            if read_only
+            else {}
+        ),
     )
     event.listen(engine, "checkin", _note_idle_since)
     event.listen(engine, "checkout", _ping_if_idle)

@@ -190,8 +190,7 @@ class KeptAnswers:
                     *sent.headers,
                 ],
             )
-        metrics.REQUESTS.labels(sent.rule, "GET", status[:3]).inc()
-        metrics.REQUEST_SECONDS.labels(sent.rule).observe(time.perf_counter() - started)
+        metrics.request_answered(sent.rule, "GET", status[:3], time.perf_counter() - started)
         return [body]
 
     def _kept(self, environ: dict) -> _Sent | None:
