@@ -149,3 +149,24 @@ def test_a_coordinator_sees_region_wide_stock_in_one_call(client, seeded, staff,
     assert get(client, "/stock?region=Syddanmark", manager).status_code == 404
     assert get(client, "/stock?region=Nowhere", coordinator).status_code == 404
     assert get(client, f"/stock?region=Hovedstaden&site={PHARMACY}", staff).status_code == 422
+
+
+def test_a_query_string_asked_again_answers_the_same_and_a_bad_one_is_refused_each_time(
+    client, seeded, staff, manager
+):
+    receive_flu(client, staff, vials=20)
+    receive_flu(client, staff, vials=10)
+    first = get(client, f"/cartons?site={PHARMACY}&limit=1", staff)
+    again = get(client, f"/cartons?site={PHARMACY}&limit=1", staff)
+    assert ok(first) == ok(again) and len(ok(first)) == 1
+    assert first.headers["X-Next-Cursor"] == again.headers["X-Next-Cursor"]
+    # the next page's query is another string: loaded on its own, with its own cursor
+    cursor = first.headers["X-Next-Cursor"]
+    following = ok(get(client, f"/cartons?site={PHARMACY}&limit=1&cursor={cursor}", staff))
+    assert following and following[0]["id"] != ok(first)[0]["id"]
+    # the same string from someone who may not see the site is still refused
+    assert get(client, f"/cartons?site={PHARMACY}&limit=1", manager).status_code in (403, 404)
+    for _ in range(2):
+        response = get(client, f"/cartons?site={PHARMACY}&limit=0", staff)
+        assert response.status_code == 422
+        assert "limit" in response.get_json()["error"]["fields"]
