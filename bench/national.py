@@ -240,14 +240,32 @@ def time_charts(factory, end: datetime, loggers: int) -> dict[str, list[float]]:
         ("24 h (raw)", timedelta(hours=24)),
         ("90 days (roll-ups)", timedelta(days=90)),
     ):
+        vacuums = vacuums_running(factory)
         for code in chosen:
             with unit_of_work(factory) as session:
                 began = time.perf_counter()
                 chart = monitoring.readings(session, SYSTEM, code, end - span, end, end)
                 points = len(chart["readings"] or chart["buckets"] or [])
                 timings[label].append((time.perf_counter() - began) * 1000)
-        print(f"   {label}: {points} points per chart", flush=True)
+        vacuums |= vacuums_running(factory)
+        slowest = max(range(len(chosen)), key=timings[label].__getitem__)
+        print(
+            f"   {label}: {points} points per chart; slowest {chosen[slowest]} "
+            f"{timings[label][slowest]:.1f} ms; vacuums running: "
+            + (", ".join(sorted(vacuums)) or "none"),
+            flush=True,
+        )
     return timings
+
+
+def vacuums_running(factory) -> set[str]:
+    """Tables (auto)vacuum is working through: a chart read beside a vacuum of a month's
+    partition shares the disk with it."""
+    with unit_of_work(factory) as session:
+        rows = session.execute(
+            text("SELECT relid::regclass::text, phase FROM pg_stat_progress_vacuum")
+        )
+        return {f"{table} ({phase})" for table, phase in rows}
 
 
 def explain_chart(engine, end: datetime) -> None:
