@@ -21,7 +21,8 @@ ratio with and without partitions. Prints figures, asserts nothing.
    (monitoring.roll_up: the last 6 hours restated) is timed.
 4. Charts, through the service the API calls (monitoring.readings), for 20 units chosen at
    random: the last 24 hours (raw readings) and the last 90 days (roll-ups, plus the raw
-   readings of the hours not yet rolled up). The first call (cold) and the median and worst
+   readings of the hours not yet rolled up), the collector tuned as an API worker's is
+   (devices.receiver.tune_collector). The first call (cold) and the median and worst
    of the rest. Target: each under 50 ms.
 5. Excursion replay: logger 0's 6-hour backlog (180 readings, 20 minutes of them at 12 C)
    arrives late in one batch: telemetry.ingest evaluates the unit's readings again around it
@@ -57,6 +58,7 @@ from alembic.runtime.migration import MigrationContext  # noqa: E402
 from sqlalchemy import create_engine, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from devices.receiver import tune_collector  # noqa: E402
 from inventory.db import make_engine, make_session_factory, partitions, unit_of_work  # noqa: E402
 from inventory.db.models import StorageUnit  # noqa: E402
 from inventory.db.telemetry import Excursion  # noqa: E402
@@ -455,6 +457,7 @@ def main(argv: list[str] | None = None) -> int:
                     ("roll-ups", "pg_total_relation_size('reading_rollups')"),
                 )
             }  # fmt: skip
+        tune_collector()  # the charts are read as an API worker reads them (its collector tuned)
         timings = time_charts(factory, end, args.loggers)
         explain_chart(engine, end)
         replay_backlog(factory, end, args.interval_s)

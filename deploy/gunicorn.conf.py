@@ -47,6 +47,14 @@ def on_starting(server) -> None:
         old.unlink(missing_ok=True)
 
 
+def post_worker_init(worker) -> None:
+    """The worker has loaded the app: its objects are kept out of the collector's full
+    passes (devices.receiver.tune_collector, as the ingest does)."""
+    from devices.receiver import tune_collector
+
+    tune_collector()
+
+
 def child_exit(server, worker) -> None:
     from prometheus_client import multiprocess
 
