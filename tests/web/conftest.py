@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from inventory.db import unit_of_work
@@ -98,6 +99,14 @@ def sign_in(page, base_url: str, username: str, password: str = PASSWORD) -> Non
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
+
+
+def settled(page) -> None:
+    """Wait until htmx has settled every swap: a swapped part's `autofocus` field takes the
+    focus 20 ms after it appears, so keys pressed in between (no person is that quick; a
+    test is) would follow the focus back to it."""
+    unsettled = ".htmx-request, .htmx-swapping, .htmx-added, .htmx-settling"
+    expect(page.locator(unsettled)).to_have_count(0)
 
 
 def signed_in_client(client, username: str, password: str = PASSWORD):

@@ -11,13 +11,14 @@ from sqlalchemy import select
 
 from inventory.db.models import Carton, CustodyEvent, Shipment
 from tests.api.helpers import CENTRE, PHARMACY, dispatched_shipment, repacked_cartons, thawed_tray
-from tests.web.conftest import sign_in
+from tests.web.conftest import settled, sign_in
 
 pytestmark = pytest.mark.browser
 
 
 def _tab_to(page, name: str, most: int = 30) -> None:
     """Press Tab until the button or link called `name` has the focus."""
+    settled(page)
     for _ in range(most):
         page.keyboard.press("Tab")
         focused = page.evaluate("document.activeElement && document.activeElement.textContent")

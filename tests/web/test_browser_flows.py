@@ -22,13 +22,14 @@ from tests.api.helpers import (
     repacked_cartons,
     thawed_tray,
 )
-from tests.web.conftest import PASSWORD, sign_in
+from tests.web.conftest import PASSWORD, settled, sign_in
 
 pytestmark = pytest.mark.browser
 
 
 def _tab_to(page, element_id: str, most: int = 40) -> None:
     """Press Tab until the element with `element_id` has the focus, as a person would."""
+    settled(page)
     for _ in range(most):
         page.keyboard.press("Tab")
         if page.evaluate("document.activeElement && document.activeElement.id") == element_id:
@@ -39,6 +40,7 @@ def _tab_to(page, element_id: str, most: int = 40) -> None:
 def _tab_to_text(page, text: str, key: str = "Tab", most: int = 60) -> None:
     """Press Tab (or Shift+Tab) until the link or button reading `text` has the focus, then
     check that the focus can be seen."""
+    settled(page)
     for _ in range(most):
         page.keyboard.press(key)
         focused = page.evaluate("document.activeElement && document.activeElement.textContent")
@@ -50,6 +52,7 @@ def _tab_to_text(page, text: str, key: str = "Tab", most: int = 60) -> None:
 
 def _tab_to_element(page, locator, most: int = 40) -> None:
     """Press Tab until the element `locator` finds has the focus, and it shows."""
+    settled(page)
     for _ in range(most):
         page.keyboard.press("Tab")
         if locator.evaluate("e => e === document.activeElement"):
