@@ -50,7 +50,7 @@ class Packed:
 
     def rows(self, session: Session, params: dict[str, Any]) -> list[Values]:
         """Run the statement with `params` and `read` its rows."""
-        return self.read(session.connection().execute(self.statement, params))
+        return self.read(session.execute(self.statement, params))
 
     def read(self, result: Result) -> list[Values]:
         """The rows of `result` as named tuples (a Row's value by attribute name costs about
